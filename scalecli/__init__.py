@@ -1,0 +1,27 @@
+"""scalecli: fit neural scaling laws to experiment logs.
+
+From Python::
+
+    import scalecli
+    runs = scalecli.load("runs/")                      # every log under runs/
+    result = scalecli.fit(runs, law="chinchilla")      # a FitResult
+    result.params["alpha"]; print(result.report())
+    scalecli.optimal(result, flops=1e21)               # compute-optimal N, D
+
+Heavy modules (polars, scipy) load on first use, so importing scalecli is cheap.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_API = {"load", "fit", "optimal", "predict", "ingest", "open_store"}
+__all__ = sorted(_API | {"__version__"})
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'scalecli' has no attribute {name!r}")

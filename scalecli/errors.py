@@ -1,0 +1,50 @@
+"""The one error boundary: library code raises these, the CLI prints them as one line, exit 1.
+
+Every message names where the problem is (file, line, run) and what the user can do about it,
+because the person reading it is looking at a terminal, not at our source.
+"""
+
+from __future__ import annotations
+
+
+class ScaleCLIError(Exception):
+    """Base of every user-facing error; its ``str`` is the one line the CLI prints."""
+
+
+class InputError(ScaleCLIError):
+    """A log file or path that cannot be read as asked (missing, unknown format, bad cell)."""
+
+    def __init__(self, message: str, path: object = None, line: int | None = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        where = ""
+        if self.path:
+            where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
+        super().__init__(where + message)
+
+
+class ColumnError(InputError):
+    """A column the analysis needs is absent; the message lists the columns found."""
+
+
+class StrictError(InputError):
+    """Something that is only a warning by default, refused because ``--strict`` was given."""
+
+
+class StoreError(ScaleCLIError):
+    """The Parquet store is missing, locked by another ingest, or damaged."""
+
+
+class ConfigError(ScaleCLIError):
+    """A YAML config or command-line option that does not describe a valid law or fit."""
+
+
+class UnknownLawError(ConfigError, KeyError):
+    """A law name that is not registered; the message lists the registered names."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class FitError(ScaleCLIError):
+    """Data that cannot identify the law (too few points, one model size) or a fit that failed."""

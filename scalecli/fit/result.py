@@ -1,0 +1,132 @@
+"""A fit as an object: parameters, goodness, provenance; it renders, saves and reloads itself.
+
+The JSON written by :meth:`FitResult.save` (and printed by ``scalecli fit --format json``) is a
+stable contract: ``law``, ``params`` (name -> value, named as in the formula), ``objective``,
+``rmse_log``, ``r2``, ``n_points``, ``n_runs``, ``converged``, then details. Loading it needs
+only the standard library, so ``optimal`` and ``predict`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FitResult:
+    law: str
+    params: dict[str, float]
+    objective: float = float("nan")
+    rmse_log: float = float("nan")
+    r2: float = float("nan")
+    n_points: int = 0
+    n_runs: int = 0
+    converged: bool = False
+    formula: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    target: str = "loss"
+    fixed: dict[str, float] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)  # objective spec, starts, optimizer status
+    data: dict[str, Any] = field(default_factory=dict)  # reduction, hash, dropped runs
+    warnings: list[str] = field(default_factory=list)
+    version: str = ""
+    points: Any = None  # the fitted points (polars DataFrame), not saved
+
+    # ---- use ------------------------------------------------------------------------------
+    def law_object(self):
+        from ..laws import get_law
+
+        return get_law(self.law)
+
+    def predict(self, **values: float) -> float:
+        """The fitted law at one point: ``result.predict(N=7e9, D=1.4e12)``."""
+        return self.law_object().value(self.params, values)
+
+    # ---- data -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "law": self.law,
+            "params": dict(self.params),
+            "objective": self.objective,
+            "rmse_log": self.rmse_log,
+            "r2": self.r2,
+            "n_points": self.n_points,
+            "n_runs": self.n_runs,
+            "converged": self.converged,
+            "formula": self.formula,
+            "variables": dict(self.variables),
+            "target": self.target,
+            "fixed": dict(self.fixed),
+            "fit": dict(self.fit),
+            "data": dict(self.data),
+            "warnings": list(self.warnings),
+            "version": self.version,
+            "format_version": FORMAT_VERSION,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
+
+    def save(self, path: str | Path) -> None:
+        """Write the JSON atomically (a crash never leaves half a file)."""
+        import os
+
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json() + "\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "") -> FitResult:
+        try:
+            params = {str(k): float(v) for k, v in d["params"].items()}
+            law = str(d["law"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InputError("not a scalecli fit (needs 'law' and numeric 'params')", source) from None
+        known = {f for f in cls.__dataclass_fields__ if f not in ("points", "params", "law")}
+        rest = {k: v for k, v in d.items() if k in known}
+        return cls(law=law, params=params, **rest)
+
+    @classmethod
+    def load(cls, path: str | Path) -> FitResult:
+        """Read a fit written by :meth:`save` or ``scalecli fit --save``."""
+        p = Path(path)
+        try:
+            d = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise InputError("no such fit file", p) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read as a fit JSON: {exc}", p) from None
+        return cls.from_dict(d, str(p))
+
+    # ---- text -----------------------------------------------------------------------------
+    def report(self) -> str:
+        """A plain-text report: law, parameters, goodness of fit, optimizer status."""
+        from ..report.format import fmt
+
+        lines = [f"[[Fit]] law {self.law}: L = {self.formula}"]
+        lines.append(f"    objective: {self.fit.get('objective', '')}")
+        lines.append(f"    points: {self.n_points} from {self.n_runs} runs; target {self.target}")
+        lines.append("[[Parameters]]")
+        width = max((len(k) for k in self.params), default=1)
+        for k, v in self.params.items():
+            note = " (fixed)" if k in self.fixed else ""
+            lines.append(f"    {k:<{width}} = {fmt(v)}{note}")
+        lines.append("[[Goodness]]")
+        lines.append(f"    objective = {fmt(self.objective)}")
+        lines.append(f"    rmse_log  = {fmt(self.rmse_log)}")
+        lines.append(f"    r2        = {fmt(self.r2)}")
+        status = "converged" if self.converged else "NOT converged"
+        lines.append(f"    optimizer: {status} ({self.fit.get('message', '')}); "
+                     f"{self.fit.get('refined', 0)} of {self.fit.get('starts', 0)} starts refined")
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()

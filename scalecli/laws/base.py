@@ -1,0 +1,132 @@
+"""What a scaling law is to scalecli: data (formula, variables, parameters) plus a few functions.
+
+A law predicts for many parameter sets at once (``theta`` is ``(S, P)``: S sets of the P
+parameters, in the law's *internal* coordinates), so a whole start grid is one array operation.
+Positive scale constants (E, A, B) are fitted as their logarithms, the log-sum-exp
+parametrisation of Hoffmann et al. (2022): ``internal = log(value)``.
+
+Scalar helpers (``value``, ``optimum``) use only :mod:`math`, so ``scalecli optimal`` and
+``scalecli predict`` never import NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A free constant of a law: its bounds and start grid, both in natural units.
+
+    ``log=True`` fits the parameter as ``log(value)`` (it must then be positive); its bounds
+    and starts are still written in natural units.
+    """
+
+    name: str
+    bounds: tuple[float, float]
+    init: tuple[float, ...]
+    log: bool = False
+    description: str = ""
+
+    def to_internal(self, value: float) -> float:
+        return math.log(value) if self.log else float(value)
+
+    def to_natural(self, value: float) -> float:
+        return math.exp(value) if self.log else float(value)
+
+    def internal_bounds(self) -> tuple[float | None, float | None]:
+        lo, hi = self.bounds
+        if self.log:
+            return (math.log(lo) if lo > 0 else None, math.log(hi) if math.isfinite(hi) else None)
+        return (lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None)
+
+
+@dataclass
+class Law:
+    """A registered law. Subclasses implement :meth:`log_predict` (and its Jacobian) or
+    :meth:`predict`; the fit engine only calls the ``*_space`` methods below.
+
+    Attributes
+    ----------
+    name, formula, source:
+        Registry name, the formula as text, and the paper it comes from.
+    variables:
+        Formula symbol -> default column of the runs frame, e.g. ``{"N": "n_params"}``.
+    parameters:
+        The law's constants in formula order.
+    defaults, defaults_source:
+        Published values and where they were published (used when no fit is given).
+    """
+
+    name: str
+    formula: str
+    variables: dict[str, str]
+    parameters: tuple[Parameter, ...]
+    source: str = ""
+    target: str = "loss"
+    defaults: dict[str, float] = field(default_factory=dict)
+    defaults_source: str = ""
+
+    # ---- names ----------------------------------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def to_internal(self, params: dict[str, float]) -> list[float]:
+        return [p.to_internal(params[p.name]) for p in self.parameters]
+
+    def to_natural(self, theta: Any) -> dict[str, float]:
+        return {p.name: p.to_natural(float(v)) for p, v in zip(self.parameters, theta)}
+
+    # ---- vectorized prediction (override one pair) ---------------------------------------
+    def log_predict(self, theta: np.ndarray, X: dict[str, np.ndarray]) -> np.ndarray:
+        """log of the prediction, ``(S, M)`` for ``theta`` of shape ``(S, P)``."""
+        import numpy as np
+
+        return np.log(self.predict(theta, X))
+
+    def log_predict_jac(self, theta: np.ndarray, X: dict[str, np.ndarray]):
+        """``(log prediction (M,), d log prediction / d theta (M, P))`` at one ``theta``."""
+        f, J = self.predict_jac(theta, X)
+        return _log(f), J / f[:, None]
+
+    def predict(self, theta: np.ndarray, X: dict[str, np.ndarray]) -> np.ndarray:
+        """The prediction, ``(S, M)`` for ``theta`` of shape ``(S, P)``."""
+        import numpy as np
+
+        return np.exp(self.log_predict(theta, X))
+
+    def predict_jac(self, theta: np.ndarray, X: dict[str, np.ndarray]):
+        """``(prediction (M,), d prediction / d theta (M, P))`` at one ``theta``."""
+        import numpy as np
+
+        g, J = self.log_predict_jac(theta, X)
+        f = np.exp(g)
+        return f, J * f[:, None]
+
+    # ---- scalar helpers (pure math; no NumPy) ---------------------------------------------
+    def value(self, params: dict[str, float], values: dict[str, float]) -> float:
+        """The law at one point, e.g. ``value(params, {"N": 7e9, "D": 1.4e12})``."""
+        raise NotImplementedError
+
+    def optimum(self, params: dict[str, float], flops: float) -> tuple[float, float] | None:
+        """Compute-optimal ``(N, D)`` under ``C = 6·N·D`` in closed form, or None if none."""
+        return None
+
+
+def _log(x):
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)

@@ -1,0 +1,88 @@
+"""Chinchilla approach 3: ``L(N, D) = E + A/N^alpha + B/D^beta``.
+
+Hoffmann et al. (2022), "Training Compute-Optimal Large Language Models", arXiv:2203.15556,
+Eq. 2 and Appendix D.2. Fitted, as there and in Besiroglu et al. (2024, arXiv:2404.10102),
+in the log-sum-exp form ``log L = LSE(log A - alpha·log N, log B - beta·log D, log E)``
+with the 4,500-start grid alpha, beta in {0, 0.5, .., 2}, log E in {-1, -0.5, .., 1},
+log A, log B in {0, 5, .., 25}.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import Law, Parameter
+from .registry import register
+
+_EXP_GRID = tuple(x * 0.5 for x in range(5))  # 0 .. 2 by 0.5
+_LOG_E_GRID = tuple(math.exp(x * 0.5) for x in range(-2, 3))  # e in -1 .. 1 by 0.5
+_LOG_AB_GRID = tuple(math.exp(5.0 * k) for k in range(6))  # a, b in 0 .. 25 by 5
+_INF = math.inf
+
+
+class Chinchilla(Law):
+    """The parametric loss of Chinchilla's approach 3, with its closed-form compute optimum."""
+
+    def log_predict(self, theta, X):
+        import numpy as np
+
+        theta = np.atleast_2d(theta)
+        e, a, alpha, b, beta = (theta[:, k : k + 1] for k in range(5))
+        logN, logD = np.log(X["N"])[None, :], np.log(X["D"])[None, :]
+        t_n = a - alpha * logN
+        t_d = b - beta * logD
+        lo = min(t_n.min(), t_d.min(), e.min())
+        hi = max(t_n.max(), t_d.max(), e.max())
+        if -700.0 < lo and hi < 700.0:  # no overflow or underflow: plain exp is 4x faster
+            out = np.exp(t_n, out=t_n)
+            out += np.exp(t_d, out=t_d)
+            out += np.exp(e)
+            return np.log(out, out=out)
+        return np.logaddexp(np.logaddexp(t_n, t_d), e)
+
+    def log_predict_jac(self, theta, X):
+        import numpy as np
+
+        e, a, alpha, b, beta = (float(v) for v in theta)
+        logN, logD = np.log(X["N"]), np.log(X["D"])
+        terms = np.stack([np.full_like(logN, e), a - alpha * logN, b - beta * logD])
+        top = terms.max(axis=0)
+        w = np.exp(terms - top)
+        total = w.sum(axis=0)
+        w /= total
+        g = top + np.log(total)
+        J = np.stack([w[0], w[1], -w[1] * logN, w[2], -w[2] * logD], axis=1)
+        return g, J
+
+    def value(self, params, values):
+        p = params
+        return p["E"] + p["A"] / values["N"] ** p["alpha"] + p["B"] / values["D"] ** p["beta"]
+
+    def optimum(self, params, flops):
+        """``N_opt = G·(C/6)^(beta/(alpha+beta))``, ``G = (alpha·A/(beta·B))^(1/(alpha+beta))``."""
+        A, B, alpha, beta = params["A"], params["B"], params["alpha"], params["beta"]
+        if not (alpha > 0 and beta > 0 and A > 0 and B > 0):
+            return None
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        n_opt = G * (flops / 6.0) ** (beta / (alpha + beta))
+        return n_opt, flops / (6.0 * n_opt)
+
+
+CHINCHILLA = register(
+    Chinchilla(
+        name="chinchilla",
+        formula="E + A / N**alpha + B / D**beta",
+        variables={"N": "n_params", "D": "tokens"},
+        parameters=(
+            Parameter("E", (0.0, _INF), _LOG_E_GRID, log=True, description="irreducible loss"),
+            Parameter("A", (0.0, _INF), _LOG_AB_GRID, log=True, description="model-size term"),
+            Parameter("alpha", (0.0, 10.0), _EXP_GRID, description="model-size exponent"),
+            Parameter("B", (0.0, _INF), _LOG_AB_GRID, log=True, description="data term"),
+            Parameter("beta", (0.0, 10.0), _EXP_GRID, description="data exponent"),
+        ),
+        source="Hoffmann et al. 2022, arXiv:2203.15556, approach 3 (Eq. 2, Appendix D.2)",
+        defaults={"E": 1.69, "A": 406.4, "alpha": 0.34, "B": 410.7, "beta": 0.28},
+        defaults_source="published: Hoffmann et al. 2022 approach 3 (E=1.69, A=406.4, B=410.7, "
+        "alpha=0.34, beta=0.28)",
+    )
+)

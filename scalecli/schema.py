@@ -1,0 +1,109 @@
+"""The two normalized frames every reader returns, and the column names that resolve to them.
+
+``runs``: one row per run. ``history``: long form, one row per logged (run, step, metric).
+Nothing downstream of a reader knows which file format a frame came from.
+"""
+
+from __future__ import annotations
+
+# --- the runs frame -------------------------------------------------------------------------
+# Fixed leading columns, in this order; a reader may add final metrics (e.g. ``loss``,
+# ``eval/loss``) and config values (``lr``, ``n_layers``...) as further columns.
+RUN_ID = "run_id"  # stable: "<source file>::<name>" or "wandb:<id>"
+NAME = "name"  # what the user calls the run
+SOURCE = "source"  # the file the run was read from
+FORMAT = "format"  # the reader that read it
+N = "n_params"  # N, parameters
+D = "tokens"  # D, total tokens trained (final)
+C = "flops"  # C, training compute
+C_DERIVED = "flops_derived"  # True where C = 6·N·D was computed, not logged
+
+RUN_COLUMNS = (RUN_ID, NAME, SOURCE, FORMAT, N, D, C, C_DERIVED)
+
+# --- the history frame ----------------------------------------------------------------------
+STEP = "step"
+METRIC = "metric"
+VALUE = "value"
+LR = "lr"
+BATCH_SIZE = "batch_size"
+HISTORY_COLUMNS = (RUN_ID, STEP, D, METRIC, VALUE)
+
+# --- names found in the wild ----------------------------------------------------------------
+# role -> accepted column names, most specific first. Matching is case-insensitive.
+# ``--map ROLE=column`` and a config's ``columns:`` override these.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "run": ("run", "run_name", "name", "run_id", "id", "experiment", "model"),
+    "N": (
+        "n_params", "params", "num_params", "n_parameters", "num_parameters", "parameters",
+        "model_size", "model size", "model/n_params", "model/num_params", "config/n_params",
+        "nparams", "N",
+    ),
+    "D": (
+        "tokens", "total_tokens", "tokens_seen", "num_tokens", "n_tokens", "train_tokens",
+        "tokens_trained", "train/tokens", "trainer/tokens", "dataset_tokens", "D",
+    ),
+    "C": (
+        "flops", "training_flops", "training flop", "train_flops", "compute", "total_flops",
+        "C",
+    ),
+    "step": ("step", "_step", "global_step", "iteration", "iter", "trainer/global_step"),
+    "loss": (
+        "loss", "eval/loss", "val/loss", "valid/loss", "validation/loss", "eval_loss",
+        "val_loss", "validation_loss", "test/loss", "train/loss", "train_loss", "final_loss",
+    ),
+    "lr": ("lr", "learning_rate", "train/lr", "optim/lr"),
+    "batch_size": ("batch_size", "global_batch_size", "train/batch_size"),
+}
+
+# Roles a user may name on the command line: ``--map N=params``.
+ROLE_NAMES = {
+    "n": "N", "n_params": "N", "params": "N",
+    "d": "D", "tokens": "D",
+    "c": "C", "flops": "C",
+    "loss": "loss", "y": "loss", "target": "loss",
+    "run": "run", "name": "run",
+    "step": "step", "lr": "lr", "batch_size": "batch_size",
+}
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """Parse ``N=my_col,D=tokens_seen,loss=eval/loss`` into ``{"N": "my_col", ...}``.
+
+    Keys are roles (N, D, C, loss, run, step, lr, batch_size); values are column names.
+    """
+    from .errors import ConfigError
+
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, col = part.partition("=")
+        role = ROLE_NAMES.get(key.strip().lower())
+        if not sep or not col.strip():
+            raise ConfigError(f"--map entry {part!r} is not ROLE=column (e.g. N=params)")
+        if role is None:
+            raise ConfigError(
+                f"--map: unknown role {key.strip()!r}; roles are N, D, C, loss, run, step, lr, "
+                "batch_size"
+            )
+        out[role] = col.strip()
+    return out
+
+
+def resolve(role: str, columns: list[str], mapping: dict[str, str] | None = None) -> str | None:
+    """The column of ``columns`` that plays ``role``: the mapped one, else the first alias found."""
+    if mapping and role in mapping:
+        want = mapping[role]
+        if want in columns:
+            return want
+        lower = {c.lower(): c for c in columns}
+        return lower.get(want.lower())
+    lower = {c.lower(): c for c in columns}
+    for alias in ALIASES.get(role, ()):
+        hit = lower.get(alias.lower())
+        if hit is not None:
+            return hit
+    return None

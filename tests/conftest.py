@@ -1,0 +1,59 @@
+"""Shared test data: the Chinchilla points digitised by Epoch AI, and synthetic sweeps drawn
+from a known Chinchilla law."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+# A known generating law (close to Besiroglu et al. 2024's refit of Chinchilla).
+TRUE = {"E": 1.8, "A": 482.0, "alpha": 0.35, "B": 2085.0, "beta": 0.37}
+
+
+def chinchilla_loss(p, N, D):
+    return p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
+
+
+def synthetic_sweep(seed: int, noise: float = 0.005, params=TRUE):
+    """6 model sizes x 5 token budgets; loss with multiplicative Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    sizes = np.array([2e7, 5e7, 1.2e8, 3e8, 7e8, 1.5e9])
+    ratios = np.array([2.0, 5.0, 10.0, 20.0, 40.0])
+    N = np.repeat(sizes, ratios.size)
+    D = N * np.tile(ratios, sizes.size)
+    L = chinchilla_loss(params, N, D) * (1 + noise * rng.standard_normal(N.size))
+    return N, D, L
+
+
+def write_csv(path: Path, N, D, L, flops=None) -> Path:
+    lines = ["run,n_params,tokens,loss" + (",flops" if flops is not None else "")]
+    for i, (n, d, l) in enumerate(zip(N, D, L)):
+        extra = f",{flops[i]!r}" if flops is not None else ""
+        lines.append(f"run{i},{n!r},{d!r},{l!r}{extra}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def epoch_points():
+    """Epoch AI's 245 points minus the 5 highest losses, as their replication fits them:
+    N, D = C / (6 N), loss."""
+    import csv
+
+    rows = list(csv.DictReader(open(DATA / "chinchilla_epoch" / "svg_extracted_data.csv")))
+    N = np.array([float(r["Model Size"]) for r in rows])
+    C = np.array([float(r["Training FLOP"]) for r in rows])
+    L = np.array([float(r["loss"]) for r in rows])
+    keep = L < np.sort(L)[-5]
+    return N[keep], C[keep] / (6 * N[keep]), L[keep], C[keep]
+
+
+@pytest.fixture(scope="session")
+def epoch_csv(tmp_path_factory, epoch_points):
+    N, D, L, C = epoch_points
+    return write_csv(tmp_path_factory.mktemp("epoch") / "epoch240.csv", N, D, L, flops=C)
