@@ -15,8 +15,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = {"load", "fit", "optimal", "predict", "ingest", "open_store"}
-__all__ = sorted(_API | {"__version__"})
+__all__ = ["__version__", "fit", "ingest", "load", "open_store", "optimal", "predict"]
+_API = set(__all__) - {"__version__"}
 
 
 def __getattr__(name: str):

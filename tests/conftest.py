@@ -45,7 +45,8 @@ def epoch_points():
     N, D = C / (6 N), loss."""
     import csv
 
-    rows = list(csv.DictReader(open(DATA / "chinchilla_epoch" / "svg_extracted_data.csv")))
+    with open(DATA / "chinchilla_epoch" / "svg_extracted_data.csv") as f:
+        rows = list(csv.DictReader(f))
     N = np.array([float(r["Model Size"]) for r in rows])
     C = np.array([float(r["Training FLOP"]) for r in rows])
     L = np.array([float(r["loss"]) for r in rows])

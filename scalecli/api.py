@@ -1,0 +1,148 @@
+"""The Python API: what every CLI command calls, usable from a notebook.
+
+>>> runs = load("sample_runs/")
+>>> result = fit(runs, law="chinchilla")
+>>> optimal(result, flops=1e21)[0].n_params
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import FitSpec, load_config
+from .optimal import Allocation
+from .optimal import optimal as _optimal
+
+if TYPE_CHECKING:
+    from .fit import FitResult
+    from .ingest import Frames
+    from .reduce import Points
+    from .store import Store
+
+__all__ = ["Allocation", "fit", "ingest", "load", "open_store", "optimal", "points", "predict"]
+
+
+def load(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
+         mapping: dict[str, str] | None = None, strict: bool = False) -> Frames:
+    """Read logs (files or directories, read in memory) and/or a store into runs + history.
+
+    ``mapping`` names columns by role (``{"N": "params", "loss": "eval/loss"}``); ``reader``
+    forces a format; ``strict`` turns warnings (dropped NaN points, a truncated line) into errors.
+    """
+    from .errors import InputError
+    from .ingest import Frames, read_paths
+
+    parts: list[Frames] = []
+    if paths:
+        parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict))
+    if store is not None:
+        parts.append(open_store(store).load())
+    if not parts:
+        raise InputError("give log paths or a store (--store DIR)")
+    if len(parts) == 1:
+        return parts[0]
+    import polars as pl
+
+    return Frames(
+        runs=pl.concat([p.runs for p in parts], how="diagonal_relaxed"),
+        history=pl.concat([p.history for p in parts], how="diagonal_relaxed"),
+        warnings=[w for p in parts for w in p.warnings],
+        columns=[c for p in parts for c in p.columns],
+    )
+
+
+def open_store(root: str | Path) -> Store:
+    """The Parquet store at ``root`` (created by the first ingest)."""
+    from .store import Store
+
+    return Store(root)
+
+
+def ingest(*paths: str | Path, store: str | Path, reader: str | None = None,
+           mapping: dict[str, str] | None = None, strict: bool = False):
+    """Normalize logs into the store at ``store``; unchanged files are skipped."""
+    return open_store(store).ingest(list(paths), reader=reader, mapping=mapping, strict=strict)
+
+
+def points(data: Any, *, target: str | None = None, mapping: dict[str, str] | None = None,
+           reduce: str = "last") -> Points:
+    """Fit points, one per run, from :class:`~scalecli.ingest.Frames` or log paths."""
+    from .ingest import Frames
+    from .reduce import reduce_runs, target_metric
+
+    frames = data if isinstance(data, Frames) else load(*_as_paths(data), mapping=mapping)
+    return reduce_runs(frames, target_metric(frames, mapping, target), reduce)
+
+
+def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | None = None,
+        mapping: dict[str, str] | None = None, reduce: str | None = None,
+        target: str | None = None, loss: str | None = None, delta: float | None = None,
+        space: str | None = None, fixed: dict[str, float] | None = None,
+        seed: int | None = None) -> FitResult:
+    """Fit a law to runs.
+
+    Parameters
+    ----------
+    data:
+        :class:`~scalecli.ingest.Frames` (from :func:`load`), :class:`~scalecli.reduce.Points`,
+        or log paths.
+    law:
+        A registered law name (default ``chinchilla``), or give ``config``.
+    config:
+        A YAML config path (see :mod:`scalecli.config`) or a :class:`~scalecli.config.FitSpec`;
+        the keyword arguments override it.
+
+    Returns
+    -------
+    FitResult
+        Parameters, goodness of fit and provenance; ``.report()``, ``.save(path)``.
+    """
+    from .config import spec_from_dict
+    from .fit import Objective, fit_points
+    from .reduce import Points
+
+    if isinstance(config, FitSpec):
+        spec = config
+    elif config is not None:
+        spec = load_config(config)
+    else:
+        spec = spec_from_dict({"law": {"name": law or "chinchilla"}}, "--law")
+    if law is not None and config is not None and law.lower() != spec.law.name:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--law {law} and the config's law {spec.law.name} disagree")
+    if loss is not None or delta is not None or space is not None:
+        o = spec.objective
+        spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
+                                   space or o.space)
+    if fixed:
+        spec.fixed = {**spec.fixed, **fixed}
+    if isinstance(data, Points):
+        pts = data
+    else:
+        pts = points(data, target=target or spec.target, mapping={**spec.mapping, **(mapping or {})},
+                     reduce=reduce or spec.reduce)
+    return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
+                      seed=spec.seed if seed is None else seed)
+
+
+def optimal(source: Any = None, flops: float | list[float] = 1e21, *,
+            law: str | None = None) -> list[Allocation]:
+    """Compute-optimal N and D at ``flops``, from a fit (object or saved file) or, with
+    ``source=None``, the law's published defaults."""
+    return _optimal(source, flops, law=law)
+
+
+def predict(source: Any = None, *, law: str | None = None, **values: float) -> float:
+    """The law at one point, e.g. ``predict("fit.json", N=7e9, D=1.4e12)``."""
+    from .optimal import resolve_params
+
+    params, law_obj, _ = resolve_params(source, law)
+    return law_obj.value(params, values)
+
+
+def _as_paths(data: Any) -> list:
+    if isinstance(data, (str, Path)):
+        return [data]
+    return list(data)

@@ -1,0 +1,253 @@
+"""The command line: a thin Typer layer. Each command parses options, calls one library
+function, and renders; every error a user can cause becomes one line on stderr and exit 1.
+
+Only typer and the standard library are imported at start-up; polars, scipy and rich load in
+the commands that use them, so ``scalecli --help`` and ``scalecli optimal`` are fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Fit neural scaling laws to experiment logs: ingest, fit, allocate compute, plot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+# ---- shared options (one definition, every command) ---------------------------------------
+Paths = Annotated[list[Path] | None, typer.Argument(help="Log files or directories.",
+                                                       show_default=False)]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="A scalecli store directory.")]
+ReaderOpt = Annotated[str | None, typer.Option(
+    "--reader", help="Force a reader: csv, jsonl, wandb-table, wandb-api-runs, wandb-api-history.")]
+MapOpt = Annotated[str | None, typer.Option(
+    "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help="Refuse instead of warn: non-finite losses, a truncated last line.")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
+LawOpt = Annotated[str | None, typer.Option("--law", help="Law name (see the README).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML law/fit config.")]
+ReduceOpt = Annotated[str | None, typer.Option(
+    "--reduce", help="Per-run target value: last, min or mean-last:K. [default: last]")]
+FitFileOpt = Annotated[Path | None, typer.Option(
+    "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def handles_errors(fn):
+    """Turn library errors into one line on stderr and exit code 1 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .errors import ScaleCLIError
+
+        try:
+            return fn(*args, **kwargs)
+        except ScaleCLIError as exc:
+            _err(f"Error: {exc}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _err("Interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _mapping(text: str | None) -> dict[str, str]:
+    from .schema import parse_mapping
+
+    return parse_mapping(text)
+
+
+def _load(paths, store, reader, mapping, strict):
+    """Frames from raw paths and/or a store; columns used and warnings go to stderr."""
+    from .api import load
+
+    frames = load(*(paths or []), store=store, reader=reader, mapping=mapping, strict=strict)
+    for line in frames.columns:
+        _err(f"columns: {line}")
+    for w in frames.warnings:
+        _err(f"warning: {w}")
+    return frames
+
+
+# ---- commands -----------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+           map: MapOpt = None, strict: StrictOpt = False) -> None:
+    """Normalize logs into a Parquet store; unchanged files are skipped, changed ones replaced.
+
+    Example: scalecli ingest runs/ --store .scalecli
+    """
+    from .api import ingest as do_ingest
+    from .errors import InputError
+
+    if not paths:
+        raise InputError("give the log files or directories to ingest")
+    if store is None:
+        first = paths[0]
+        store = (first if first.is_dir() else first.parent) / ".scalecli"
+    rep = do_ingest(*paths, store=store, reader=reader, mapping=_mapping(map), strict=strict)
+    for line in rep.columns:
+        _err(f"columns: {line}")
+    for w in rep.warnings:
+        _err(f"warning: {w}")
+    _out(f"{store}: {len(rep.added)} added, {len(rep.replaced)} replaced, "
+         f"{len(rep.unchanged)} unchanged; {rep.n_runs} runs, {rep.n_rows} history rows")
+
+
+@app.command()
+@handles_errors
+def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+         map: MapOpt = None, strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """One row per run: N, D, C (* = derived as 6ND), final loss, source.
+
+    Example: scalecli runs runs/ --format json
+    """
+    from .report.runs import runs_rows
+    from .report.tables import render
+
+    frames = _load(paths, store, reader, _mapping(map), strict)
+    rows, columns = runs_rows(frames, _mapping(map))
+    _out(render(rows, columns, format.value, title=f"{len(rows)} runs",
+                caption="* C derived as 6·N·D" if any(r.get("flops_derived") for r in rows)
+                else None))
+
+
+@app.command()
+@handles_errors
+def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
+        reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
+        seed: Annotated[int | None, typer.Option(help="Seed of the random extra starts.")] = None,
+        save: Annotated[Path | None, typer.Option(help="Write the fit as JSON here.")] = None,
+        strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Fit a scaling law to the runs' final losses.
+
+    Example: scalecli fit runs/ --law chinchilla --save fit.json
+    """
+    from .api import fit as do_fit
+    from .report.fit import fit_output
+
+    mapping = _mapping(map)
+    frames = _load(paths, store, reader, mapping, strict)
+    result = do_fit(frames, law, config=config, mapping=mapping, reduce=reduce, seed=seed)
+    for w in result.warnings:
+        _err(f"warning: {w}")
+    if strict and result.warnings:
+        from .errors import StrictError
+
+        raise StrictError(f"--strict: {result.warnings[0]}")
+    if save is not None:
+        result.save(save)
+        _err(f"saved fit to {save}")
+    _out(fit_output(result, format.value))
+
+
+@app.command()
+@handles_errors
+def optimal(
+    flops: Annotated[str, typer.Option(help="Budget(s): 1e21, 1e20,1e21, 1e19..1e25, or - "
+                                       "for stdin.")],
+    steps: Annotated[int, typer.Option(help="Budgets in a range (log-spaced).")] = 5,
+    fit: FitFileOpt = None, law: LawOpt = None, format: FormatOpt = Fmt.table,
+) -> None:
+    """Compute-optimal model size and tokens for compute budgets (C = 6·N·D).
+
+    Example: scalecli optimal --flops 1e19..1e25 --steps 7 --fit fit.json
+    """
+    from .optimal import optimal as do_optimal
+    from .optimal import parse_budgets
+    from .report.tables import render
+
+    rows = [a.to_dict() for a in do_optimal(fit, parse_budgets(flops, steps), law=law)]
+    columns = [("flops", "C (FLOPs)"), ("n_params", "N opt"), ("tokens", "D opt"),
+               ("tokens_per_param", "D/N"), ("loss", "loss")]
+    if format.value == "csv":
+        columns = [*columns, ("params_source", "params_source")]
+    _out(render(rows, columns, format.value, title="compute-optimal allocation",
+                caption=f"parameters: {rows[0]['params_source']}" if rows else None))
+
+
+@app.command()
+@handles_errors
+def predict(
+    n: Annotated[float, typer.Option("--n", help="Model size N (parameters).")],
+    d: Annotated[float, typer.Option("--d", help="Training tokens D.")],
+    fit: FitFileOpt = None, law: LawOpt = None, format: FormatOpt = Fmt.table,
+) -> None:
+    """Predicted loss of a model of N parameters trained on D tokens.
+
+    Example: scalecli predict --n 7e9 --d 1.4e12 --fit fit.json
+    """
+    from .errors import ConfigError
+    from .optimal import resolve_params
+    from .report.tables import render
+
+    if not (n > 0 and d > 0):
+        raise ConfigError("--n and --d must be positive")
+    params, law_obj, where = resolve_params(fit, law)
+    loss = law_obj.value(params, {"N": n, "D": d})
+    rows = [{"n_params": n, "tokens": d, "flops": 6.0 * n * d, "loss": loss,
+             "params_source": where}]
+    columns = [("n_params", "N"), ("tokens", "D"), ("flops", "C = 6ND"), ("loss", "loss")]
+    if format.value == "csv":
+        columns = [*columns, ("params_source", "params_source")]
+    _out(render(rows, columns, format.value, title=f"{law_obj.name} prediction",
+                caption=f"parameters: {where}"))
+
+
+@app.command()
+@handles_errors
+def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+         config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
+         map: MapOpt = None, reduce: ReduceOpt = None,
+         width: Annotated[int, typer.Option(help="Plot width in columns.")] = 80,
+         height: Annotated[int, typer.Option(help="Plot height in rows.")] = 24,
+         color: Annotated[bool | None, typer.Option(
+             "--color/--no-color", help="Colour (default: when stdout is a terminal).",
+             show_default=False)] = None,
+         strict: StrictOpt = False) -> None:
+    """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
+
+    Example: scalecli plot runs/ --law chinchilla
+    """
+    from .report.fit import plot_fit
+
+    mapping = _mapping(map)
+    frames = _load(paths, store, reader, mapping, strict)
+    text = plot_fit(frames, law=law, config=config, fit_file=fit, mapping=mapping,
+                    reduce=reduce, width=width, height=height,
+                    color=sys.stdout.isatty() if color is None else color)
+    _out(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

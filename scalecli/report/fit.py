@@ -1,0 +1,73 @@
+"""How a fit is shown: parameter and goodness tables, and the fit's terminal plot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .tables import render
+
+if TYPE_CHECKING:
+    from ..fit import FitResult
+
+_STATS = (("objective", "objective"), ("rmse_log", "RMSE of log loss"), ("r2", "R²"),
+          ("n_points", "points"), ("n_runs", "runs"), ("converged", "converged"))
+
+
+def fit_output(result: FitResult, fmt_name: str) -> str:
+    """The fit in ``table``, ``json``, ``csv`` or ``markdown``."""
+    if fmt_name == "json":
+        return result.to_json() + "\n"
+    params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else ""}
+              for k, v in result.params.items()]
+    stats = [{"name": k, "value": getattr(result, k), "note": label} for k, label in _STATS]
+    if fmt_name == "csv":
+        rows = [{**r, "kind": "param"} for r in params] + [{**r, "kind": "stat"} for r in stats]
+        return render(rows, [("kind", "kind"), ("name", "name"), ("value", "value")], "csv")
+    title = f"{result.law}: L = {result.formula}"
+    cols = [("name", "parameter"), ("value", "value")]
+    if result.fixed:
+        cols.append(("note", ""))
+    first = render(params, cols, fmt_name, title=title)
+    caption = (f"{result.fit.get('objective', '')}; {result.fit.get('refined', 0)} of "
+               f"{result.fit.get('starts', 0)} starts refined; target {result.target}, "
+               f"reduce {result.data.get('reduce', 'last')}")
+    second = render(stats, [("note", "fit"), ("value", "value")], fmt_name, caption=caption)
+    return first + ("\n" if fmt_name == "markdown" else "") + second
+
+
+def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, reduce=None,
+             width=80, height=24, color=False) -> str:
+    """Fit (or load ``fit_file``), then plot the points, the law per model size and the
+    compute-optimal frontier."""
+    import numpy as np
+
+    from .. import api
+    from ..fit import FitResult
+    from .plots import fit_plot
+
+    if fit_file is not None:
+        result = FitResult.load(fit_file)
+        pts = api.points(frames, target=result.target if result.target != "loss" else None,
+                         mapping=mapping, reduce=reduce or "last")
+    else:
+        result = api.fit(frames, law, config=config, mapping=mapping, reduce=reduce)
+        pts = None
+    frame = result.points if pts is None else pts.frame
+    law_obj = result.law_object()
+    theta = np.array([law_obj.to_internal(result.params)])
+
+    def predict(N, D):
+        return law_obj.predict(theta, {"N": np.asarray(N, float), "D": np.asarray(D, float)})[0]
+
+    def frontier(C):
+        out = []
+        for c in np.asarray(C, float):
+            opt = law_obj.optimum(result.params, float(c))
+            out.append(np.nan if opt is None else law_obj.value(result.params,
+                                                                 {"N": opt[0], "D": opt[1]}))
+        return np.array(out)
+
+    return fit_plot(frame["n_params"].to_numpy(), frame["tokens"].to_numpy(),
+                    frame["flops"].to_numpy(), frame["y"].to_numpy(), predict, frontier,
+                    width=width, height=height, color=color,
+                    title=f"{result.law} fit: {result.target} vs compute")

@@ -1,0 +1,34 @@
+"""The ``runs`` listing: one row per run with N, D, C and its final loss."""
+
+from __future__ import annotations
+
+from .. import schema as S
+
+
+def runs_rows(frames, mapping=None):
+    """Rows (dicts) and columns for the runs table; the final loss where one is found."""
+    import polars as pl
+
+    from ..errors import ColumnError
+    from ..reduce import reduce_runs, target_metric
+
+    runs = frames.runs
+    try:
+        target = target_metric(frames, mapping)
+        final = reduce_runs(frames, target).frame.select(S.RUN_ID, pl.col("y").alias("_final"))
+        runs = runs.join(final, on=S.RUN_ID, how="left")
+    except ColumnError:
+        target = None
+    rows = []
+    for r in runs.iter_rows(named=True):
+        row = {"name": r[S.NAME], "n_params": r[S.N], "tokens": r[S.D], "flops": r[S.C],
+               "flops_derived": r[S.C_DERIVED], "source": r[S.SOURCE], "format": r[S.FORMAT],
+               "run_id": r[S.RUN_ID]}
+        if target is not None:
+            row["loss"] = r.get("_final")
+        rows.append(row)
+    columns = [("name", "run"), ("n_params", "N"), ("tokens", "D"), ("flops", "C")]
+    if target is not None:
+        columns.append(("loss", f"final {target}"))
+    columns.append(("source", "source"))
+    return rows, columns

@@ -1,0 +1,94 @@
+"""Rows to text: rich tables for people, JSON, CSV and markdown for pipes.
+
+Every command builds plain rows (dicts) and a column list; this module alone decides how they
+look, with one number formatter (:func:`scalecli.report.format.fmt`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .format import fmt
+
+FORMATS = ("table", "json", "csv", "markdown")
+Columns = Sequence[tuple[str, str]]  # (key in row, header)
+
+
+def render(rows: list[dict[str, Any]], columns: Columns, fmt_name: str, *,
+           title: str | None = None, json_value: Any = None, caption: str | None = None) -> str:
+    """Text for ``rows`` in one of :data:`FORMATS` (``table`` renders with rich)."""
+    if fmt_name == "json":
+        return json.dumps(rows if json_value is None else json_value, indent=2) + "\n"
+    if fmt_name == "csv":
+        return to_csv(rows, columns)
+    if fmt_name == "markdown":
+        return to_markdown(rows, columns, title)
+    return to_rich(rows, columns, title, caption)
+
+
+def to_csv(rows, columns: Columns) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([key for key, _ in columns])
+    for r in rows:
+        w.writerow([_raw(r.get(key)) for key, _ in columns])
+    return buf.getvalue()
+
+
+def to_markdown(rows, columns: Columns, title: str | None = None) -> str:
+    lines = [f"**{title}**", ""] if title else []
+    lines.append("| " + " | ".join(h for _, h in columns) + " |")
+    lines.append("|" + "|".join("---:" if _numeric(rows, k) else "---" for k, _ in columns) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(fmt(r.get(k)).replace("|", "\\|") for k, _ in columns)
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_rich(rows, columns: Columns, title: str | None = None, caption: str | None = None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for key, head in columns:
+        table.add_column(head, justify="right" if _numeric(rows, key) else "left")
+    for r in rows:
+        table.add_row(*(fmt(r.get(k)) for k, _ in columns))
+    console = Console(file=_Sink(), width=_width(), highlight=False,
+                      force_terminal=sys.stdout.isatty(), soft_wrap=False)
+    with console.capture() as cap:
+        console.print(table)
+        if caption:
+            console.print(caption, overflow="fold")
+    return cap.get()
+
+
+def _width() -> int:
+    import shutil
+
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+class _Sink:
+    def write(self, s):  # rich needs a file even when capturing
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+def _raw(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v)
+    return "" if v is None else v
+
+
+def _numeric(rows, key: str) -> bool:
+    vals = [r.get(key) for r in rows if r.get(key) is not None]
+    return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
