@@ -29,14 +29,15 @@ class Points:
     target: str
     reduce: str
     dropped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
         if not self.dropped:
-            return []
+            return list(self.notes)
         head = "; ".join(self.dropped[:5])
         more = f" (and {len(self.dropped) - 5} more)" if len(self.dropped) > 5 else ""
-        return [f"{len(self.dropped)} run(s) not used: {head}{more}"]
+        return [*self.notes, f"{len(self.dropped)} run(s) not used: {head}{more}"]
 
 
 def parse_reduce(spec: str) -> tuple[str, int]:
@@ -50,12 +51,16 @@ def parse_reduce(spec: str) -> tuple[str, int]:
     raise ConfigError(f"--reduce {spec!r}: use last, min or mean-last:K (K a positive integer)")
 
 
-def target_metric(frames: Frames, mapping: dict[str, str] | None = None,
-                  target: str | None = None) -> str:
-    """The metric to fit: ``target`` or ``--map loss=col`` if given, else the first loss alias."""
+def _available(frames: Frames) -> list[str]:
     metrics = set(frames.history[S.METRIC].unique().to_list()) if frames.history.height else set()
-    columns = [c for c in frames.runs.columns if c not in S.RUN_COLUMNS]
-    available = sorted(metrics | set(columns))
+    return sorted(metrics | {c for c in frames.runs.columns if c not in S.RUN_COLUMNS})
+
+
+def target_metric(frames: Frames, mapping: dict[str, str] | None = None,
+                  target: str | None = None) -> str | None:
+    """The metric named by ``target`` or ``--map loss=col``; None means "each run's own loss
+    column" (the first loss alias it logged). Refuses a name, or data, with no such metric."""
+    available = _available(frames)
     want = target or (mapping or {}).get("loss")
     if want:
         if want in available:
@@ -64,32 +69,70 @@ def target_metric(frames: Frames, mapping: dict[str, str] | None = None,
         if hit:
             return hit
         raise ColumnError(f"no metric {want!r} in the data; metrics found: {', '.join(available)}")
-    hit = S.resolve("loss", available)
-    if hit is None:
+    if S.resolve("loss", available) is None:
         raise ColumnError(
             "no loss column found; metrics found: " + (", ".join(available) or "none")
             + ". Name one with --map loss=COLUMN"
         )
-    return hit
+    return None
 
 
-def reduce_runs(frames: Frames, target: str, reduce: str = "last") -> Points:
-    """One point per run: the run's N, D, C and its reduced ``target``."""
+def _per_run_target(frames: Frames):
+    """Each run's target metric: the first loss alias (schema.ALIASES order) it has a value of."""
+    import polars as pl
+
+    aliases = {a.lower(): rank for rank, a in enumerate(S.ALIASES["loss"])}
+    parts = []
+    if frames.history.height:
+        parts.append(frames.history.select(S.RUN_ID, S.METRIC).unique())
+    runs = frames.runs
+    for col in runs.columns:
+        if col.lower() in aliases and col not in S.RUN_COLUMNS:
+            has = runs.filter(pl.col(col).is_not_null()).select(S.RUN_ID)
+            parts.append(has.with_columns(pl.lit(col).alias(S.METRIC)))
+    if not parts:
+        return pl.DataFrame(schema={S.RUN_ID: pl.Utf8, S.METRIC: pl.Utf8})
+    ranks = pl.DataFrame({S.METRIC: list(aliases), "_rank": list(aliases.values())})
+    return (
+        pl.concat(parts)
+        .with_columns(pl.col(S.METRIC).str.to_lowercase().alias("_key"))
+        .join(ranks.rename({S.METRIC: "_key"}), on="_key", how="inner")
+        .sort("_rank")
+        .group_by(S.RUN_ID, maintain_order=True)
+        .first()
+        .select(S.RUN_ID, S.METRIC)
+    )
+
+
+def reduce_runs(frames: Frames, target: str | None, reduce: str = "last") -> Points:
+    """One point per run: the run's N, D, C and its reduced ``target`` (None: each run's own
+    loss metric, see :func:`_per_run_target`)."""
     import polars as pl
 
     kind, k = parse_reduce(reduce)
-    h = frames.history.filter(pl.col(S.METRIC) == target)
+    runs = frames.runs
+    if target is None:
+        chosen = _per_run_target(frames)
+    else:
+        chosen = runs.select(S.RUN_ID).with_columns(pl.lit(target).alias(S.METRIC))
+    h = frames.history.join(chosen, on=[S.RUN_ID, S.METRIC], how="semi")
     if h.height:
-        order = [S.STEP, S.D] if S.STEP in h.columns else [S.D]
-        h = h.sort([S.RUN_ID, *order], nulls_last=False)
+        h = h.sort([S.RUN_ID, S.STEP, S.D], nulls_last=False)
         value = pl.col(S.VALUE)
         agg = {"last": value.last(), "min": value.min(), "mean-last": value.tail(k).mean()}[kind]
         reduced = h.group_by(S.RUN_ID).agg(agg.alias("_from_history"))
     else:
         reduced = pl.DataFrame(schema={S.RUN_ID: pl.Utf8, "_from_history": pl.Float64})
-    runs = frames.runs
-    summary = pl.col(target).cast(pl.Float64) if target in runs.columns else pl.lit(None, pl.Float64)
-    base = runs.select(S.RUN_ID, S.NAME, S.SOURCE, S.N, S.D, S.C, S.C_DERIVED, summary.alias("_summary"))
+    metrics = chosen.get_column(S.METRIC).unique().to_list()
+    summary = pl.lit(None, pl.Float64)
+    for m in metrics:  # the final (summary) value of the run's own metric, one column each
+        if m in runs.columns:
+            summary = pl.when(pl.col("_metric") == m).then(pl.col(m).cast(pl.Float64)).otherwise(summary)
+    base = (
+        runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
+        .select(S.RUN_ID, S.NAME, S.SOURCE, S.N, S.D, S.C, S.C_DERIVED, "_metric",
+                summary.alias("_summary"))
+    )
     joined = base.join(reduced, on=S.RUN_ID, how="left").with_columns(
         pl.coalesce("_from_history", "_summary").alias("y")
     )
@@ -100,8 +143,18 @@ def reduce_runs(frames: Frames, target: str, reduce: str = "last") -> Points:
     bad = joined.filter(~ok)
     dropped = []
     for row in bad.iter_rows(named=True):  # only the few unusable runs, to name each one
-        what = [n for n, v in (("N", row[S.N]), ("D", row[S.D]), (target, row["y"])) if v is None]
-        reason = "no " + ", ".join(what) if what else f"non-finite {target}"
+        what = [n for n, v in (("N", row[S.N]), ("D", row[S.D]),
+                               (row["_metric"] or "loss", row["y"])) if v is None]
+        reason = "no " + ", ".join(what) if what else f"non-finite {row['_metric']}"
         dropped.append(f"{row[S.NAME]} ({row[S.SOURCE]}): {reason}")
-    frame = joined.filter(ok).drop("_from_history", "_summary").sort([S.N, S.D])
-    return Points(frame=frame, target=target, reduce=reduce, dropped=dropped)
+    frame = joined.filter(ok).sort([S.N, S.D])
+    used = frame.group_by("_metric").len().sort("len", descending=True)
+    names = used.get_column("_metric").to_list()
+    points = Points(frame=frame.drop("_from_history", "_summary", "_metric"),
+                    target=target or (names[0] if names else "loss"), reduce=reduce,
+                    dropped=dropped)
+    if len(names) > 1:
+        counts = ", ".join(f"{m} for {n} runs" for m, n in used.iter_rows())
+        points.notes.append(f"the runs log different loss metrics: {counts}; fitted each run's "
+                            "own (choose one with --map loss=COLUMN)")
+    return points

@@ -92,10 +92,10 @@ def simulate() -> list[dict]:
 
 
 def tidy_rows(runs: list[dict]) -> list[dict]:
-    """One row per logged point: run, n_params, tokens, step, loss (6 decimals), lr."""
+    """One row per logged point: run, n_params, tokens, step, train/loss (6 decimals; the name the W&B runs log too), lr."""
     return [
         {"run": r["name"], "n_params": r["n_params"], "tokens": tok, "step": step,
-         "loss": round(loss, 6), "lr": float(f"{lr:.6g}")}
+         "train/loss": round(loss, 6), "lr": float(f"{lr:.6g}")}
         for r in runs
         for step, tok, loss, lr in zip(r["steps"], r["tokens"], r["loss"], r["lrs"], strict=True)
     ]

@@ -55,7 +55,7 @@ def to_rich(rows, columns: Columns, title: str | None = None, caption: str | Non
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for key, head in columns:
         table.add_column(head, justify="right" if _numeric(rows, key) else "left")
     for r in rows:
@@ -63,6 +63,8 @@ def to_rich(rows, columns: Columns, title: str | None = None, caption: str | Non
     console = Console(file=_Sink(), width=_width(), highlight=False,
                       force_terminal=sys.stdout.isatty(), soft_wrap=False)
     with console.capture() as cap:
+        if title:
+            console.print(title, style="bold", overflow="fold")
         console.print(table)
         if caption:
             console.print(caption, overflow="fold")
