@@ -33,8 +33,8 @@ def synthetic_sweep(seed: int, noise: float = 0.005, params=TRUE):
 def write_csv(path: Path, N, D, L, flops=None) -> Path:
     lines = ["run,n_params,tokens,loss" + (",flops" if flops is not None else "")]
     for i, (n, d, l) in enumerate(zip(N, D, L)):
-        extra = f",{flops[i]!r}" if flops is not None else ""
-        lines.append(f"run{i},{n!r},{d!r},{l!r}{extra}")
+        extra = f",{float(flops[i])!r}" if flops is not None else ""
+        lines.append(f"run{i},{float(n)!r},{float(d)!r},{float(l)!r}{extra}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -1,0 +1,258 @@
+"""Readers: every log format becomes the same two frames (see ``scalecli.schema``).
+
+``read_file``/``read_paths`` read in memory; ``scalecli.store`` keeps the same frames on disk.
+Both go through :func:`combine`, the one place where W&B history-only runs (no N) are joined
+to the W&B runs file that knows their N, and where a run still without N is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import schema as S
+from ..errors import ColumnError, InputError, StrictError
+from . import detect as _detect
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["READERS", "FileInfo", "Frames", "combine", "read_file", "read_paths", "read_raw"]
+
+
+@dataclass
+class FileInfo:
+    """What the store remembers of a file it read: reader, columns found, content hash, rows."""
+
+    reader: str
+    columns: list[str]
+    digest: str | None = None
+    rows: int = 0
+
+
+@dataclass
+class Frames:
+    """The two normalized frames (see ``scalecli.schema``), plus what a person should be told:
+    ``warnings`` (one line each, naming file and lines) and ``columns`` (one line per file,
+    which column played which role). ``files``: per source file, what the store records."""
+
+    runs: pl.DataFrame
+    history: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    files: dict[str, FileInfo] = field(default_factory=dict)  # display path -> FileInfo
+
+
+WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel")
+HISTORY_ONLY = ("wandb-api-history", "wandb-panel")
+
+
+def _tidy(fmt: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False) -> Frames:
+        from .shape import Spec, build
+        from .tabular import read_csv, read_jsonl
+
+        if fmt == "csv":
+            table = read_csv(path, display, _detect.separator(path))
+        else:
+            table = read_jsonl(path, display)
+        return finish(table, Spec(display, fmt, mapping, strict), build)
+
+    reader.__doc__ = f"Tidy {fmt.upper()}: one row per run, or one row per logged step."
+    return reader
+
+
+def finish(table, spec, build) -> Frames:
+    """Run a table through ``build`` and record what the store needs to know of the file."""
+    for w in table.warnings:
+        if spec.strict:
+            raise StrictError(w + " (refused: --strict)")
+        spec.warnings.append(w)
+    found = list(table.df.columns)
+    frames = build(table, spec)
+    frames.files[spec.display] = FileInfo(spec.fmt, found, table.digest, table.df.height)
+    return frames
+
+
+def _wandb(name: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False) -> Frames:
+        from . import wandb
+
+        return wandb.READERS[name](path, display, mapping, strict)
+
+    return reader
+
+
+# name -> reader(path: Path, display: str, mapping, strict) -> Frames of that one file, before
+# cross-file joining (use read_file/read_paths, which also join and check N).
+READERS: dict[str, Callable[..., Frames]] = {
+    "csv": _tidy("csv"),
+    "jsonl": _tidy("jsonl"),
+    "wandb-table": _wandb("wandb-table"),
+    "wandb-api-runs": _wandb("wandb-api-runs"),
+    "wandb-api-history": _wandb("wandb-api-history"),
+    "wandb-panel": _wandb("wandb-panel"),
+}
+
+
+def _reader_names() -> str:
+    return ", ".join(READERS)
+
+
+def expand(paths: list, reader: str | None = None) -> list[tuple[Path, str, str]]:
+    """(path, display, reader) for every file to read; directories are walked, sorted, with
+    hidden directories (a ``.scalecli`` store) and unrecognized files skipped."""
+    if reader is not None and reader not in READERS:
+        raise InputError(f"unknown reader {reader!r}; readers are: {_reader_names()}")
+    out: list[tuple[Path, str, str]] = []
+    for p in paths:
+        path, display = Path(p), str(p)
+        if not path.exists():
+            raise InputError("no such file or directory", display)
+        if not path.is_dir():
+            name = reader or _detect.detect(path)
+            if name is None:
+                raise InputError(f"not a log format scalecli recognizes; readers are: "
+                                 f"{_reader_names()} (choose one with --reader NAME)", display)
+            out.append((path, display, name))
+            continue
+        found = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in sorted(files):
+                fp = Path(root) / f
+                if f.startswith("."):
+                    continue
+                name = (reader if _detect.fits(fp, reader) else None) if reader else (
+                    _detect.detect(fp))
+                if name:
+                    found.append((fp, os.path.join(root, f), name))
+        if not found:
+            raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
+        out += found
+    seen: set[Path] = set()
+    unique = []
+    for item in out:
+        key = item[0].resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False) -> Frames:
+    """One file's frames before cross-file joining (what the store keeps per file)."""
+    return READERS[reader](path, display, mapping, strict)
+
+
+def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = None,
+              strict: bool = False) -> Frames:
+    """Read one log file (format detected unless ``reader`` is given)."""
+    return read_paths([path], reader=reader, mapping=mapping, strict=strict)
+
+
+def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] | None = None,
+               strict: bool = False) -> Frames:
+    """Read files and directories into one pair of frames, W&B runs joined across files."""
+    parts = [read_raw(p, d, r, mapping, strict) for p, d, r in expand(list(paths), reader)]
+    return combine(parts)
+
+
+def concat(parts: list[Frames]) -> Frames:
+    import polars as pl
+
+    from .shape import RUNS_SCHEMA, empty_history
+
+    runs = [p.runs for p in parts if p.runs.width]
+    hist = [p.history for p in parts if p.history.height]
+    files: dict[str, FileInfo] = {}
+    for p in parts:
+        files.update(p.files)
+    return Frames(
+        runs=pl.concat(runs, how="diagonal_relaxed") if runs else pl.DataFrame(schema=RUNS_SCHEMA),
+        history=pl.concat(hist, how="diagonal_relaxed") if hist else empty_history(),
+        warnings=[w for p in parts for w in p.warnings],
+        columns=[c for p in parts for c in p.columns],
+        files=files,
+    )
+
+
+def combine(parts: list[Frames], check: str = "all") -> Frames:
+    """Concatenate per-file frames, join history-only W&B runs to their N, derive 6·N·D.
+
+    A run that still has no N is refused (ColumnError naming run, file and the columns found)
+    when ``check`` is "all"; "tidy" lets W&B history-only runs wait (with a warning) for a runs
+    file a later ingest brings; "none" (loading a store) only warns.
+    """
+    frames = concat(parts) if len(parts) != 1 else parts[0]
+    frames.runs, frames.history = join_runs(frames.runs, frames.history)
+    for fmt, text in no_size(frames):
+        if check == "all" or (check == "tidy" and fmt not in HISTORY_ONLY):
+            raise ColumnError(text)
+        frames.warnings.append(text)
+    return frames
+
+
+def join_runs(runs: pl.DataFrame, history: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """History-only W&B runs take N, D and config from the W&B run with the same run_id (or,
+    when a panel export knows only names, the same unique name); rows of one run_id merge."""
+    import polars as pl
+
+    if not runs.height:
+        return runs, history
+    orphan = pl.col(S.N).is_null() & pl.col(S.FORMAT).is_in(HISTORY_ONLY)
+    known = pl.col(S.N).is_not_null() & pl.col(S.FORMAT).is_in(WANDB_FORMATS)
+    if runs.select(orphan.any()).item():
+        ids = set(runs.filter(known)[S.RUN_ID].to_list())
+        cand = runs.filter(known).group_by(S.NAME).agg(pl.col(S.RUN_ID).unique())
+        cand = cand.filter(pl.col(S.RUN_ID).list.len() == 1)
+        by_name = dict(zip(cand[S.NAME].to_list(), cand[S.RUN_ID].list.first().to_list(),
+                           strict=True))
+        old, new = [], []
+        for rid, name in runs.filter(orphan).select(S.RUN_ID, S.NAME).iter_rows():
+            if rid not in ids and name in by_name:
+                old.append(rid)
+                new.append(by_name[name])
+        if old:
+            runs = runs.with_columns(pl.col(S.RUN_ID).replace(old, new))
+            history = history.with_columns(pl.col(S.RUN_ID).replace(old, new))
+    if runs[S.RUN_ID].is_duplicated().any():
+        runs = (runs.with_row_index("__o")
+                .sort(pl.col(S.N).is_null(), "__o")
+                .group_by(S.RUN_ID, maintain_order=True)
+                .agg(pl.all().drop_nulls().first())
+                .sort("__o").drop("__o"))
+    derive = pl.col(S.C).is_null() & pl.col(S.N).is_not_null() & pl.col(S.D).is_not_null()
+    if runs.select(derive.any()).item():
+        runs = runs.with_columns(
+            pl.when(derive).then(6.0 * pl.col(S.N) * pl.col(S.D)).otherwise(pl.col(S.C))
+            .alias(S.C),
+            pl.when(derive).then(True).otherwise(pl.col(S.C_DERIVED)).alias(S.C_DERIVED),
+        )
+    return runs, history
+
+
+def no_size(frames: Frames) -> list[tuple[str, str]]:
+    """(format, message) per file that has runs without N."""
+    import polars as pl
+
+    from .shape import columns_found
+
+    bad = frames.runs.filter(pl.col(S.N).is_null())
+    out = []
+    for (source,), grp in bad.group_by(S.SOURCE, maintain_order=True):
+        names = grp[S.NAME].to_list()
+        who = f"run {names[0]!r}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
+        info = frames.files.get(source)
+        found = columns_found(info.columns) if info else "unknown"
+        fmt, hint = grp[S.FORMAT][0], ""
+        if fmt in HISTORY_ONLY:
+            hint = (" W&B history and panel exports carry no N: read the W&B runs export "
+                    "(runs-table CSV or API runs dump) with it, or")
+        text = (f"{source}: {who} has no model size (N); columns found: {found}.{hint} name the "
+                "N column with --map N=col")
+        out.append((fmt, text))
+    return out

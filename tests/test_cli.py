@@ -1,0 +1,150 @@
+"""The CLI end to end on the bundled sample sweep and real fixtures, through Typer's runner."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TRUE
+from typer.testing import CliRunner
+
+from scalecli.cli import app
+
+runner = CliRunner()
+SAMPLE = ROOT / "sample_runs"
+FIX = Path(__file__).parent / "data" / "fixtures"
+
+
+def invoke(*args, **kw):
+    return runner.invoke(app, [str(a) for a in args], **kw)
+
+
+def test_fit_sample_runs_recovers_the_generating_law():
+    r = invoke("fit", SAMPLE, "--law", "chinchilla", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) >= {"law", "params", "objective", "rmse_log", "r2", "n_points", "n_runs",
+                        "converged"}
+    assert out["law"] == "chinchilla" and out["converged"] is True
+    assert out["n_runs"] == 24 and out["n_points"] == 24
+    p = out["params"]
+    assert set(p) == {"E", "A", "B", "alpha", "beta"}
+    # 24 final points with 0.5% noise: exponents within 0.05, E within 5% of the truth
+    assert p["alpha"] == pytest.approx(TRUE["alpha"], abs=0.05)
+    assert p["beta"] == pytest.approx(TRUE["beta"], abs=0.05)
+    assert p["E"] == pytest.approx(TRUE["E"], rel=0.05)
+    assert 0.002 < out["rmse_log"] < 0.01 and out["r2"] > 0.99
+    # the columns used are echoed on stderr, results alone on stdout
+    assert "columns:" in r.stderr
+
+
+def test_fit_table_and_config_give_the_same_fit(tmp_path):
+    r = invoke("fit", SAMPLE, "--law", "chinchilla")
+    assert r.exit_code == 0 and "alpha" in r.stdout and "R²" in r.stdout
+    a = json.loads(invoke("fit", SAMPLE, "--format", "json").stdout)
+    b = json.loads(invoke("fit", SAMPLE, "--config", ROOT / "configs" / "chinchilla.yaml",
+                          "--format", "json").stdout)
+    assert a["params"] == b["params"]
+
+
+def test_fit_save_feeds_optimal_and_predict(tmp_path):
+    fit = tmp_path / "fit.json"
+    r = invoke("fit", SAMPLE, "--save", fit, "--format", "json")
+    assert r.exit_code == 0 and fit.exists()
+    p = json.loads(fit.read_text())["params"]
+    r = invoke("predict", "--n", "7e9", "--d", "1.4e12", "--fit", fit, "--format", "json")
+    want = p["E"] + p["A"] / 7e9 ** p["alpha"] + p["B"] / 1.4e12 ** p["beta"]
+    assert json.loads(r.stdout)[0]["loss"] == pytest.approx(want, rel=1e-14)
+    r = invoke("optimal", "--flops", "1e21", "--fit", fit, "--format", "json")
+    row = json.loads(r.stdout)[0]
+    G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    assert row["n_params"] == pytest.approx(G * (1e21 / 6) ** (p["beta"] / (p["alpha"] + p["beta"])),
+                                            rel=1e-12)
+    assert str(fit) in row["params_source"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_fit_pipe_formats(fmt):
+    r = invoke("fit", SAMPLE, "--format", fmt)
+    assert r.exit_code == 0
+    assert "alpha" in r.stdout and ("|" in r.stdout) == (fmt == "markdown")
+
+
+def test_runs_lists_every_sample_run_once():
+    r = invoke("runs", SAMPLE, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    truth = json.loads((SAMPLE / "truth.json").read_text())
+    assert len(rows) == 24
+    names = sorted(x["name"] for x in rows)
+    assert names == sorted(x["name"] for x in truth["runs"])
+    by_name = {x["name"]: x for x in rows}
+    for t in truth["runs"]:
+        got = by_name[t["name"]]
+        assert got["n_params"] == t["n_params"] and got["tokens"] == t["final_tokens"]
+        assert got["flops"] == pytest.approx(6 * t["n_params"] * t["final_tokens"], rel=1e-12)
+        assert got["flops_derived"] is True
+
+
+def test_reduce_options_change_the_target():
+    last = json.loads(invoke("fit", SAMPLE, "--format", "json").stdout)
+    mean = json.loads(invoke("fit", SAMPLE, "--reduce", "mean-last:3", "--format", "json").stdout)
+    assert mean["data"]["reduce"] == "mean-last:3" and mean["params"] != last["params"]
+    r = invoke("fit", SAMPLE, "--reduce", "median")
+    assert r.exit_code == 1 and "mean-last:K" in r.stderr
+
+
+def test_plot_renders_in_80_columns():
+    r = invoke("plot", SAMPLE, "--law", "chinchilla", "--no-color")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) >= 20 and max(len(x) for x in lines) <= 80
+    assert "compute-optimal" in r.stdout and "N=1.5B" in r.stdout
+    assert not re.search("\x1b\\[", r.stdout)
+
+
+def test_ingest_then_commands_on_the_store(tmp_path):
+    store = tmp_path / "store"
+    r = invoke("ingest", SAMPLE, "--store", store)
+    assert r.exit_code == 0, r.stderr
+    assert "4 added" in r.stdout
+    r = invoke("ingest", SAMPLE, "--store", store)
+    assert "0 added" in r.stdout and "4 unchanged" in r.stdout
+    direct = json.loads(invoke("fit", SAMPLE, "--format", "json").stdout)
+    stored = json.loads(invoke("fit", "--store", store, "--format", "json").stdout)
+    assert stored["params"] == direct["params"]
+
+
+def test_map_option_names_columns(tmp_path):
+    src = (FIX / "plain.csv").read_text().replace("n_params", "width_params", 1)
+    path = tmp_path / "renamed.csv"
+    path.write_text(src)
+    r = invoke("runs", path)
+    assert r.exit_code == 1 and "--map" in r.stderr and "width_params" in r.stderr
+    r = invoke("runs", path, "--map", "N=width_params", "--format", "json")
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 6
+    assert "width_params" in r.stderr  # the chosen column is echoed
+
+
+def test_config_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("law:\n  name: chinchilla\n  parameters:\n    alpha: {bounds: [2, 1]}\n")
+    r = invoke("fit", SAMPLE, "--config", bad)
+    assert r.exit_code == 1 and "bad.yaml" in r.stderr and "alpha" in r.stderr
+    bad.write_text("law:\n  name: chinchilla\nfitt: {}\n")
+    r = invoke("fit", SAMPLE, "--config", bad)
+    assert r.exit_code == 1 and "fitt" in r.stderr
+    r = invoke("fit", SAMPLE, "--law", "nope")
+    assert r.exit_code == 1 and "chinchilla" in r.stderr
+
+
+def test_readme_python_example_runs(monkeypatch):
+    """The README's Python example, run as written from the repository root."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert blocks, "README has a python example"
+    monkeypatch.chdir(ROOT)
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
