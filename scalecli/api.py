@@ -15,7 +15,7 @@ from .optimal import Allocation
 from .optimal import optimal as _optimal
 
 if TYPE_CHECKING:
-    from .fit import FitResult
+    from .fitting import FitResult
     from .ingest import Frames
     from .reduce import Points
     from .store import Store
@@ -99,7 +99,7 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         Parameters, goodness of fit and provenance; ``.report()``, ``.save(path)``.
     """
     from .config import spec_from_dict
-    from .fit import Objective, fit_points
+    from .fitting import Objective, fit_points
     from .reduce import Points
 
     if isinstance(config, FitSpec):

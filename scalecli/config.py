@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .fit.objective import Objective
+from .fitting.objective import Objective
 from .laws import Law, Parameter, get_law
 from .schema import ROLE_NAMES
 

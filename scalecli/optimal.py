@@ -31,7 +31,7 @@ def optimal(source, flops, *, law: str | None = None) -> list[Allocation]:
     Parameters
     ----------
     source:
-        A :class:`~scalecli.fit.FitResult`, a path to a saved fit JSON, or ``None`` for the
+        A :class:`~scalecli.fitting.FitResult`, a path to a saved fit JSON, or ``None`` for the
         law's published defaults.
     flops:
         A budget or a sequence of budgets, in FLOPs.
@@ -57,7 +57,7 @@ def optimal(source, flops, *, law: str | None = None) -> list[Allocation]:
 
 def resolve_params(source, law: str | None = None):
     """``(params, law object, params_source text)`` from a fit, a fit file, or published defaults."""
-    from .fit.result import FitResult
+    from .fitting.result import FitResult
     from .laws import get_law
 
     if source is None:

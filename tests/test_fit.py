@@ -9,7 +9,7 @@ import pytest
 from conftest import TRUE, synthetic_sweep
 
 from scalecli.errors import FitError
-from scalecli.fit import FitResult, Objective, fit_points
+from scalecli.fitting import FitResult, Objective, fit_points
 from scalecli.laws import get_law
 from scalecli.reduce import Points
 

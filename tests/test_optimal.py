@@ -48,7 +48,7 @@ def test_closed_form_equals_numeric_minimum(tmp_path, params, C):
 def test_epoch_allocation_at_chinchilla_budget():
     """Besiroglu et al.'s parameters give ~70B params and ~1.4T tokens at 5.88e23 FLOPs
     (N_opt 7.3e10, D_opt 1.34e12, 18.4 tokens/param by their closed form)."""
-    from scalecli.fit import FitResult
+    from scalecli.fitting import FitResult
 
     row = optimal(FitResult(law="chinchilla", params=EPOCH), 5.88e23)[0]
     assert row.n_params == pytest.approx(7.3e10, rel=0.02)

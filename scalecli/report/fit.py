@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .tables import render
 
 if TYPE_CHECKING:
-    from ..fit import FitResult
+    from ..fitting import FitResult
 
 _STATS = (("objective", "objective"), ("rmse_log", "RMSE of log loss"), ("r2", "R²"),
           ("n_points", "points"), ("n_runs", "runs"), ("converged", "converged"))
@@ -42,7 +42,7 @@ def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, redu
     import numpy as np
 
     from .. import api
-    from ..fit import FitResult
+    from ..fitting import FitResult
     from .plots import fit_plot
 
     if fit_file is not None:

@@ -16,6 +16,7 @@ from ..errors import FitError
 from .objective import Objective
 
 _CHUNK_ELEMENTS = 2_000_000  # starts × points evaluated per block: bounds the memory used
+_LBFGSB = {"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20}
 
 
 @dataclass
@@ -51,7 +52,7 @@ def fit_multistart(
     *,
     top_k: int = 40,
     random_starts: int = 8,
-    patience: int = 12,
+    patience: int = 6,
     seed: int = 0,
 ) -> Optimum:
     """Minimize ``objective`` of ``law`` on data ``X -> y``; see the module docstring.
@@ -118,36 +119,27 @@ def fit_multistart(
         nfev, res = 0, None
         for obj, k in stages:
             res = minimize(make_fun(obj, k), x0 if res is None else res.x, jac=True,
-                           method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20})
+                           method="L-BFGS-B", bounds=bounds, options=_LBFGSB)
             nfev += int(res.nfev)
         f = float(objective.values(law, full(res.x)[None, :], X, target)[0])
         return res, f, nfev
 
-    best = None
-    since_improved = 0
-    n_eval = 0
-    history = []
-    agreeing = 0
-    for k, x0 in enumerate(starts):
+    best, best_f, since_improved, n_eval, history = None, np.inf, 0, 0, []
+    for x0 in starts:
         res, f, nfev = refine(x0)
         n_eval += nfev
         history.append(f)
-        if best is None or f < best[1] * (1 - 1e-9) - 1e-300:
-            if best is not None and abs(f - best[1]) <= 1e-9 * abs(best[1]):
-                agreeing += 1
-            else:
-                agreeing = 1
-            best = (res, f)
-            since_improved = 0
+        if f < best_f * (1 - 1e-9):
+            best, best_f, since_improved = res, f, 0
         else:
-            if abs(f - best[1]) <= 1e-9 * max(abs(best[1]), 1e-300):
-                agreeing += 1
             since_improved += 1
-        if since_improved >= patience and k + 1 >= min(len(starts), patience):
+        if since_improved >= patience:
             break
-    res, f = best
+    if best is None:
+        raise FitError(f"law {law.name!r}: no start reached a finite objective on this data")
+    res, f = best, best_f
     converged = bool(res.success and np.isfinite(f))
+    agreeing = sum(1 for h in history if abs(h - best_f) <= 1e-6 * max(best_f, 1e-300))
     return Optimum(
         theta=[float(v) for v in full(np.asarray(res.x))],
         objective=f,
