@@ -8,6 +8,7 @@ From Python::
     result.params["alpha"]; print(result.report())
     scalecli.optimal(result, flops=1e21)               # compute-optimal N, D
 
+Store: ``scalecli.open_store(".scalecli").ingest(["runs/"])``, then ``.load()``.
 Heavy modules (polars, scipy) load on first use, so importing scalecli is cheap.
 """
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "fit", "ingest", "load", "open_store", "optimal", "predict"]
+# No API name may equal a submodule's: importing scalecli.<name> would replace the function.
+__all__ = ["__version__", "fit", "load", "open_store", "optimal", "predict"]
 _API = set(__all__) - {"__version__"}
 
 

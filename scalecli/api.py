@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .allocation import Allocation
+from .allocation import optimal as _optimal
 from .config import FitSpec, load_config
-from .optimal import Allocation
-from .optimal import optimal as _optimal
 
 if TYPE_CHECKING:
     from .fitting import FitResult
@@ -136,7 +136,7 @@ def optimal(source: Any = None, flops: float | list[float] = 1e21, *,
 
 def predict(source: Any = None, *, law: str | None = None, **values: float) -> float:
     """The law at one point, e.g. ``predict("fit.json", N=7e9, D=1.4e12)``."""
-    from .optimal import resolve_params
+    from .allocation import resolve_params
 
     params, law_obj, _ = resolve_params(source, law)
     return law_obj.value(params, values)

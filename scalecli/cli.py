@@ -179,8 +179,8 @@ def optimal(
 
     Example: scalecli optimal --flops 1e19..1e25 --steps 7 --fit fit.json
     """
-    from .optimal import optimal as do_optimal
-    from .optimal import parse_budgets
+    from .allocation import optimal as do_optimal
+    from .allocation import parse_budgets
     from .report.tables import render
 
     rows = [a.to_dict() for a in do_optimal(fit, parse_budgets(flops, steps), law=law)]
@@ -203,8 +203,8 @@ def predict(
 
     Example: scalecli predict --n 7e9 --d 1.4e12 --fit fit.json
     """
+    from .allocation import resolve_params
     from .errors import ConfigError
-    from .optimal import resolve_params
     from .report.tables import render
 
     if not (n > 0 and d > 0):

@@ -11,9 +11,9 @@ import math
 import pytest
 from typer.testing import CliRunner
 
+from scalecli.allocation import optimal, parse_budgets
 from scalecli.cli import app
 from scalecli.errors import ConfigError
-from scalecli.optimal import optimal, parse_budgets
 
 runner = CliRunner()
 HOFFMANN = {"E": 1.69, "A": 406.4, "alpha": 0.34, "B": 410.7, "beta": 0.28}

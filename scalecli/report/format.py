@@ -6,7 +6,8 @@ import math
 
 
 def fmt(x, digits: int = 4) -> str:
-    """Significant-digit formatting: 0.3478, 482.0, 2.085e+03 -> '2085', 1.4e12 -> '1.4e+12'."""
+    """Significant digits, compact exponents: 0.3478 -> '0.3478', 2085.43 -> '2085',
+    1.4e12 -> '1.4e12', 5.998e8 -> '5.998e8', 3e-05 -> '3e-5'."""
     if x is None:
         return ""
     if isinstance(x, bool):
@@ -18,5 +19,7 @@ def fmt(x, digits: int = 4) -> str:
     if math.isnan(x) or math.isinf(x):
         return str(x)
     if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
-        return f"{x:.{digits - 1}e}"
+        mantissa, _, exponent = f"{x:.{digits - 1}e}".partition("e")
+        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+        return f"{mantissa}e{int(exponent)}"
     return f"{x:.{digits}g}"

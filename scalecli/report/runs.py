@@ -12,11 +12,12 @@ def runs_rows(frames, mapping=None):
     from ..errors import ColumnError
     from ..reduce import reduce_runs, target_metric
 
-    runs = frames.runs
+    runs = frames.runs.sort([S.N, S.D], nulls_last=True)
     try:
-        target = target_metric(frames, mapping)
-        final = reduce_runs(frames, target).frame.select(S.RUN_ID, pl.col("y").alias("_final"))
-        runs = runs.join(final, on=S.RUN_ID, how="left")
+        points = reduce_runs(frames, target_metric(frames, mapping))
+        final = points.frame.select(S.RUN_ID, pl.col("y").alias("_final"))
+        runs = runs.join(final, on=S.RUN_ID, how="left", maintain_order="left")
+        target = points.target
     except ColumnError:
         target = None
     rows = []

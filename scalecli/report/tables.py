@@ -42,7 +42,7 @@ def to_csv(rows, columns: Columns) -> str:
 
 
 def to_markdown(rows, columns: Columns, title: str | None = None) -> str:
-    lines = [f"**{title}**", ""] if title else []
+    lines = [title.replace("*", "\\*"), ""] if title else []
     lines.append("| " + " | ".join(h for _, h in columns) + " |")
     lines.append("|" + "|".join("---:" if _numeric(rows, k) else "---" for k, _ in columns) + "|")
     for r in rows:

@@ -102,7 +102,9 @@ def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
                 out.append(lo)
                 continue
             a, b = math.log10(lo), math.log10(hi)
-            out.extend(10 ** (a + (b - a) * i / (steps - 1)) for i in range(steps))
+            # rounded to 15 digits, so 1e19..1e25 gives 1e23, not 1.0000000000000001e23
+            out.extend(float(f"{10 ** (a + (b - a) * i / (steps - 1)):.15g}")
+                       for i in range(steps))
         else:
             out.append(_number(part))
     if not out:
