@@ -148,3 +148,24 @@ def test_readme_python_example_runs(monkeypatch):
     monkeypatch.chdir(ROOT)
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_logged_compute_without_tokens_derives_d(epoch_points):
+    """Epoch AI's file has N ('Model Size') and C ('Training FLOP') but no D: D = C / (6 N)."""
+    path = Path(__file__).parent / "data" / "chinchilla_epoch" / "svg_extracted_data.csv"
+    r = invoke("runs", path, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert len(rows) == 245 and "D=C/(6·N)" in r.stderr
+    for x in rows:
+        assert x["tokens"] == pytest.approx(x["flops"] / (6 * x["n_params"]), rel=1e-15)
+        assert x["flops_derived"] is False
+
+
+def test_epoch_fit_through_the_cli_matches_the_replication(epoch_csv):
+    r = invoke("fit", epoch_csv, "--format", "json")
+    out = json.loads(r.stdout)
+    assert out["n_points"] == 240 and out["converged"]
+    assert out["params"]["alpha"] == pytest.approx(0.3478, abs=0.002)
+    assert out["params"]["beta"] == pytest.approx(0.3658, abs=0.002)
+    assert out["params"]["E"] == pytest.approx(1.82, abs=0.01)

@@ -76,7 +76,9 @@ def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
                               f"{columns_found(cols)}", spec.display)
     roles = {r: S.resolve(r, cols, mapping) for r in ROLES}
     roles["run"] = spec.run_col or S.resolve("run", cols, mapping)
-    missing = [r for r, need in (("N", spec.need_n), ("D", spec.need_d)) if need and not roles[r]]
+    d_from_c = roles["C"] is not None and roles["N"] is not None  # D = C / (6·N), see build
+    missing = [r for r, need in (("N", spec.need_n), ("D", spec.need_d and not d_from_c))
+               if need and not roles[r]]
     if missing:
         what = " and ".join({"N": "model size (N)", "D": "tokens (D)"}[r] for r in missing)
         raise ColumnError(f"no {what} column; columns found: {columns_found(cols)}. Name them "
@@ -181,6 +183,10 @@ def build(table: Table, spec: Spec):
     numeric |= {c for c in loss if c.lower() in LOSS_NAMES or c.lower() == str(mapped).lower()}
     df = coerce(table, spec, numeric, {roles["run"], spec.name_col}, roles["step"])
     df = check_values(df, table, spec, roles)
+    if roles["D"] is None and roles["C"] and roles["N"]:
+        # Logged compute but no tokens (e.g. Epoch AI's Chinchilla data): D = C / (6·N).
+        df = df.with_columns((pl.col(roles["C"]) / (6.0 * pl.col(roles["N"]))).alias(D_FROM_C))
+        roles["D"] = D_FROM_C
     run = roles["run"]
     if run is None and spec.single_run is None and roles["step"] and roles["N"] and (
         df[roles["N"]].drop_nulls().n_unique() == 1 and df[roles["step"]].n_unique() > 1
@@ -207,6 +213,9 @@ def build(table: Table, spec: Spec):
         frames = _steps(df, table, spec, roles, run, loss)
     return Frames(runs=frames[0], history=frames[1], warnings=spec.warnings,
                   columns=[frames[2]])
+
+
+D_FROM_C = "C/(6·N)"  # the name a derived D column goes by in the column report
 
 
 def _prefix(spec: Spec) -> str:
