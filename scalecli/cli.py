@@ -82,6 +82,17 @@ def _mapping(text: str | None) -> dict[str, str]:
     return parse_mapping(text)
 
 
+def _spec(config, map_text):
+    """The config (if any) and the column mapping: the config's ``data.columns``, then --map."""
+    mapping = _mapping(map_text)
+    if config is None:
+        return None, mapping
+    from .config import load_config
+
+    spec = load_config(config)
+    return spec, {**spec.mapping, **mapping}
+
+
 def _load(paths, store, reader, mapping, strict):
     """Frames from raw paths and/or a store; columns used and warnings go to stderr."""
     from .api import load
@@ -152,9 +163,9 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     from .api import fit as do_fit
     from .report.fit import fit_output
 
-    mapping = _mapping(map)
+    spec, mapping = _spec(config, map)
     frames = _load(paths, store, reader, mapping, strict)
-    result = do_fit(frames, law, config=config, mapping=mapping, reduce=reduce, seed=seed)
+    result = do_fit(frames, law, config=spec, mapping=mapping, reduce=reduce, seed=seed)
     for w in result.warnings:
         _err(f"warning: {w}")
     if strict and result.warnings:
@@ -237,9 +248,9 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     """
     from .report.fit import plot_fit
 
-    mapping = _mapping(map)
+    spec, mapping = _spec(config, map)
     frames = _load(paths, store, reader, mapping, strict)
-    text = plot_fit(frames, law=law, config=config, fit_file=fit, mapping=mapping,
+    text = plot_fit(frames, law=law, config=spec, fit_file=fit, mapping=mapping,
                     reduce=reduce, width=width, height=height,
                     color=sys.stdout.isatty() if color is None else color)
     _out(text)

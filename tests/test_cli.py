@@ -126,6 +126,11 @@ def test_map_option_names_columns(tmp_path):
     r = invoke("runs", path, "--map", "N=width_params", "--format", "json")
     assert r.exit_code == 0 and len(json.loads(r.stdout)) == 6
     assert "width_params" in r.stderr  # the chosen column is echoed
+    config = tmp_path / "map.yaml"
+    config.write_text("law: {name: chinchilla}\ndata: {columns: {N: width_params}}\n")
+    r = invoke("fit", path, "--config", config, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["n_runs"] == 6
 
 
 def test_config_errors_are_one_line(tmp_path):
