@@ -31,7 +31,6 @@ def fit_points(
     import numpy as np
 
     from .. import __version__
-    from .multistart import fit_multistart
 
     objective = objective or Objective()
     fixed = dict(fixed or {})
@@ -58,7 +57,7 @@ def fit_points(
         warnings.append(f"only {n} points for {n_free} free parameters (fewer than twice as many):"
                         " the fit may be poorly determined")
     t0 = time.perf_counter()
-    opt = fit_multistart(law, X, y, objective, fixed, seed=seed)
+    opt = law.search(X, y, objective, fixed, seed=seed)
     seconds = time.perf_counter() - t0
     theta = np.asarray(opt.theta)[None, :]
     with np.errstate(all="ignore"):

@@ -124,6 +124,16 @@ class Law:
         """Compute-optimal ``(N, D)`` under ``C = 6·N·D`` in closed form, or None if none."""
         return None
 
+    def search(self, X, y, objective, fixed, seed: int = 0):
+        """Find the best parameters (a :class:`~scalecli.fitting.multistart.Optimum`).
+
+        The default is the vectorized start grid plus L-BFGS-B refinement; a law whose paper
+        prescribes another procedure (BNSL's grid + Levenberg-Marquardt) overrides this.
+        """
+        from ..fitting.multistart import fit_multistart
+
+        return fit_multistart(self, X, y, objective, fixed, seed=seed)
+
 
 def _log(x):
     import numpy as np
