@@ -20,22 +20,26 @@ if TYPE_CHECKING:
     from .reduce import Points
     from .store import Store
 
-__all__ = ["Allocation", "fit", "ingest", "load", "open_store", "optimal", "points", "predict"]
+__all__ = ["Allocation", "fit", "fit_spec", "ingest", "load", "open_store", "optimal", "points",
+           "predict", "roles_needed"]
 
 
 def load(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
-         mapping: dict[str, str] | None = None, strict: bool = False) -> Frames:
+         mapping: dict[str, str] | None = None, strict: bool = False,
+         need: tuple[str, ...] = ("N", "D")) -> Frames:
     """Read logs (files or directories, read in memory) and/or a store into runs + history.
 
     ``mapping`` names columns by role (``{"N": "params", "loss": "eval/loss"}``); ``reader``
-    forces a format; ``strict`` turns warnings (dropped NaN points, a truncated line) into errors.
+    forces a format; ``strict`` turns warnings (dropped NaN points, a truncated line) into errors;
+    ``need`` names the roles every file must provide (``()`` for laws without N or D).
     """
     from .errors import InputError
     from .ingest import Frames, read_paths
 
     parts: list[Frames] = []
     if paths:
-        parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict))
+        parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict,
+                                need=need))
     if store is not None:
         parts.append(open_store(store).load())
     if not parts:
@@ -66,20 +70,75 @@ def ingest(*paths: str | Path, store: str | Path, reader: str | None = None,
 
 
 def points(data: Any, *, target: str | None = None, mapping: dict[str, str] | None = None,
-           reduce: str = "last") -> Points:
-    """Fit points, one per run, from :class:`~scalecli.ingest.Frames` or log paths."""
+           reduce: str = "last", require: tuple[str, ...] = ("n_params", "tokens")) -> Points:
+    """Fit points, one per run, from :class:`~scalecli.ingest.Frames` or log paths; runs
+    without a value in a ``require``d column are dropped and named."""
     from .ingest import Frames
     from .reduce import reduce_runs, target_metric
 
-    frames = data if isinstance(data, Frames) else load(*_as_paths(data), mapping=mapping)
-    return reduce_runs(frames, target_metric(frames, mapping, target), reduce)
+    frames = data if isinstance(data, Frames) else load(
+        *_as_paths(data), mapping=mapping, need=roles_needed(require))
+    return reduce_runs(frames, target_metric(frames, mapping, target), reduce, require)
+
+
+def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None, *,
+             x: str | None = None, target: str | None = None, loss: str | None = None,
+             delta: float | None = None, space: str | None = None,
+             fixed: dict[str, float] | None = None) -> FitSpec:
+    """The law and fit options from a law name or a config, with command-line overrides:
+    ``x`` (the column of a one-variable law), ``target``, the objective, fixed parameters."""
+    import dataclasses
+
+    from .config import spec_from_dict
+    from .errors import ConfigError
+    from .fitting import Objective
+
+    if isinstance(config, FitSpec):
+        spec = dataclasses.replace(config)
+    elif config is not None:
+        spec = load_config(config)
+    else:
+        from .laws import get_law
+
+        name = law or "chinchilla"
+        spec = spec_from_dict({"law": {"name": name}, "fit": dict(get_law(name).fit_defaults)},
+                              "--law")
+    if law is not None and config is not None and law.lower() != spec.law.name:
+        raise ConfigError(f"--law {law} and the config's law {spec.law.name} disagree")
+    if x is not None:
+        if len(spec.law.variables) != 1:
+            raise ConfigError(f"--x names the variable of a one-variable law; {spec.law.name} "
+                              f"has {', '.join(spec.law.variables)} (set law.variables in a "
+                              "config)")
+        (symbol,) = spec.law.variables
+        spec.law = dataclasses.replace(spec.law, variables={symbol: x})
+    if target is not None:
+        spec.target = target
+    if loss is not None or delta is not None or space is not None:
+        o = spec.objective
+        spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
+                                   space or o.space)
+    if fixed:
+        unknown = sorted(set(fixed) - set(spec.law.param_names))
+        if unknown:
+            raise ConfigError(f"--fix {', '.join(unknown)}: not a parameter of {spec.law.name} "
+                              f"({', '.join(spec.law.param_names)})")
+        spec.fixed = {**spec.fixed, **fixed}
+    return spec
+
+
+def roles_needed(columns) -> tuple[str, ...]:
+    """The reader roles (N, D) behind a law's columns: what every log file must provide."""
+    from . import schema as S
+
+    return tuple(role for role, col in (("N", S.N), ("D", S.D)) if col in set(columns))
 
 
 def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | None = None,
         mapping: dict[str, str] | None = None, reduce: str | None = None,
-        target: str | None = None, loss: str | None = None, delta: float | None = None,
-        space: str | None = None, fixed: dict[str, float] | None = None,
-        seed: int | None = None) -> FitResult:
+        target: str | None = None, x: str | None = None, loss: str | None = None,
+        delta: float | None = None, space: str | None = None,
+        fixed: dict[str, float] | None = None, seed: int | None = None) -> FitResult:
     """Fit a law to runs.
 
     Parameters
@@ -91,38 +150,23 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         A registered law name (default ``chinchilla``), or give ``config``.
     config:
         A YAML config path (see :mod:`scalecli.config`) or a :class:`~scalecli.config.FitSpec`;
-        the keyword arguments override it.
+        the keyword arguments override it (see :func:`fit_spec`).
 
     Returns
     -------
     FitResult
         Parameters, goodness of fit and provenance; ``.report()``, ``.save(path)``.
     """
-    from .config import spec_from_dict
-    from .fitting import Objective, fit_points
+    from .fitting import fit_points
     from .reduce import Points
 
-    if isinstance(config, FitSpec):
-        spec = config
-    elif config is not None:
-        spec = load_config(config)
-    else:
-        spec = spec_from_dict({"law": {"name": law or "chinchilla"}}, "--law")
-    if law is not None and config is not None and law.lower() != spec.law.name:
-        from .errors import ConfigError
-
-        raise ConfigError(f"--law {law} and the config's law {spec.law.name} disagree")
-    if loss is not None or delta is not None or space is not None:
-        o = spec.objective
-        spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
-                                   space or o.space)
-    if fixed:
-        spec.fixed = {**spec.fixed, **fixed}
+    spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
+                    fixed=fixed)
     if isinstance(data, Points):
         pts = data
     else:
-        pts = points(data, target=target or spec.target, mapping={**spec.mapping, **(mapping or {})},
-                     reduce=reduce or spec.reduce)
+        pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
+                     reduce=reduce or spec.reduce, require=tuple(spec.law.variables.values()))
     return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
                       seed=spec.seed if seed is None else seed)
 

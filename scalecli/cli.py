@@ -93,11 +93,12 @@ def _spec(config, map_text):
     return spec, {**spec.mapping, **mapping}
 
 
-def _load(paths, store, reader, mapping, strict):
+def _load(paths, store, reader, mapping, strict, need=("N", "D")):
     """Frames from raw paths and/or a store; columns used and warnings go to stderr."""
     from .api import load
 
-    frames = load(*(paths or []), store=store, reader=reader, mapping=mapping, strict=strict)
+    frames = load(*(paths or []), store=store, reader=reader, mapping=mapping, strict=strict,
+                  need=need)
     for line in frames.columns:
         _err(f"columns: {line}")
     for w in frames.warnings:
@@ -153,19 +154,48 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
         reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
+        x: Annotated[str | None, typer.Option(
+            "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")] = None,
+        y: Annotated[str | None, typer.Option(
+            "--y", help="Column or metric to fit. [default: the loss]")] = None,
+        loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
+        delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
+        space: Annotated[str | None, typer.Option(
+            help="Residual space: log, log1p or linear.")] = None,
+        fix: Annotated[str | None, typer.Option(
+            "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
+        holdout: Annotated[int | None, typer.Option(
+            help="With --law all: rank laws by error on the K largest runs by compute, "
+                 "each law fitted without them. [default: 3]")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the random extra starts.")] = None,
         save: Annotated[Path | None, typer.Option(help="Write the fit as JSON here.")] = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
-    """Fit a scaling law to the runs' final losses.
+    """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
     Example: scalecli fit runs/ --law chinchilla --save fit.json
     """
     from .api import fit as do_fit
+    from .api import fit_spec, roles_needed
     from .report.fit import fit_output
 
-    spec, mapping = _spec(config, map)
-    frames = _load(paths, store, reader, mapping, strict)
-    result = do_fit(frames, law, config=spec, mapping=mapping, reduce=reduce, seed=seed)
+    mapping = _mapping(map)
+    fixed = _fixed(fix)
+    if law is not None and law.lower() == "all":
+        from .compare import compare_laws
+        from .report.fit import compare_output
+
+        frames = _load(paths, store, reader, mapping, strict, need=())
+        ranking = compare_laws(frames, holdout=3 if holdout is None else holdout, x=x,
+                               target=y, mapping=mapping, reduce=reduce or "last", seed=seed or 0)
+        for w in ranking.warnings:
+            _err(f"warning: {w}")
+        _out(compare_output(ranking, format.value))
+        return
+    spec = fit_spec(law, config, x=x, target=y, loss=loss, delta=delta, space=space, fixed=fixed)
+    mapping = {**spec.mapping, **mapping}
+    frames = _load(paths, store, reader, mapping, strict,
+                   need=roles_needed(spec.law.variables.values()))
+    result = do_fit(frames, config=spec, mapping=mapping, reduce=reduce, seed=seed)
     for w in result.warnings:
         _err(f"warning: {w}")
     if strict and result.warnings:
@@ -176,6 +206,24 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         result.save(save)
         _err(f"saved fit to {save}")
     _out(fit_output(result, format.value))
+
+
+def _fixed(text: str | None) -> dict[str, float]:
+    """``E=1.69,alpha=0.34`` -> ``{"E": 1.69, "alpha": 0.34}``."""
+    from .errors import ConfigError
+
+    out: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--fix entry {part.strip()!r} is not NAME=NUMBER") from None
+        if not sep or not name.strip():
+            raise ConfigError(f"--fix entry {part.strip()!r} is not NAME=NUMBER")
+    return out
 
 
 @app.command()

@@ -9,6 +9,7 @@ silently dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -104,13 +105,15 @@ def _per_run_target(frames: Frames):
     )
 
 
-def reduce_runs(frames: Frames, target: str | None, reduce: str = "last") -> Points:
-    """One point per run: the run's N, D, C and its reduced ``target`` (None: each run's own
-    loss metric, see :func:`_per_run_target`)."""
+def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
+                require: Sequence[str] = (S.N, S.D)) -> Points:
+    """One point per run: the run's columns and its reduced ``target`` as ``y`` (``target``
+    None: each run's own loss metric, see :func:`_per_run_target`). Runs lacking a value of a
+    ``require``d column (N and D by default) are dropped and named."""
     import polars as pl
 
     kind, k = parse_reduce(reduce)
-    runs = frames.runs
+    runs = frames.runs.drop([c for c in ("y", "_metric", "_summary") if c in frames.runs.columns])
     if target is None:
         chosen = _per_run_target(frames)
     else:
@@ -127,27 +130,29 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last") -> Poi
     summary = pl.lit(None, pl.Float64)
     for m in metrics:  # the final (summary) value of the run's own metric, one column each
         if m in runs.columns:
-            summary = pl.when(pl.col("_metric") == m).then(pl.col(m).cast(pl.Float64)).otherwise(summary)
-    base = (
-        runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
-        .select(S.RUN_ID, S.NAME, S.SOURCE, S.N, S.D, S.C, S.C_DERIVED, "_metric",
-                summary.alias("_summary"))
-    )
+            summary = (pl.when(pl.col("_metric") == m).then(pl.col(m).cast(pl.Float64))
+                       .otherwise(summary))
+    base = runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
+    base = base.with_columns(summary.alias("_summary"))
     joined = base.join(reduced, on=S.RUN_ID, how="left").with_columns(
         pl.coalesce("_from_history", "_summary").alias("y")
     )
-    ok = (
-        pl.col("y").is_not_null() & pl.col("y").is_finite()
-        & pl.col(S.N).is_not_null() & pl.col(S.D).is_not_null()
-    )
+    missing = [c for c in require if c not in joined.columns]
+    if missing:
+        raise ColumnError(f"no column {', '.join(missing)} in the runs; columns found: "
+                          + ", ".join(c for c in runs.columns if c not in (S.RUN_ID, S.SOURCE)))
+    ok = pl.col("y").is_not_null() & pl.col("y").is_finite()
+    for c in require:
+        ok = ok & pl.col(c).is_not_null()
     bad = joined.filter(~ok)
     dropped = []
     for row in bad.iter_rows(named=True):  # only the few unusable runs, to name each one
-        what = [n for n, v in (("N", row[S.N]), ("D", row[S.D]),
-                               (row["_metric"] or "loss", row["y"])) if v is None]
+        what = [n for n, v in ((c, row[c]) for c in require) if v is None]
+        if row["y"] is None:
+            what.append(row["_metric"] or "loss")
         reason = "no " + ", ".join(what) if what else f"non-finite {row['_metric']}"
         dropped.append(f"{row[S.NAME]} ({row[S.SOURCE]}): {reason}")
-    frame = joined.filter(ok).sort([S.N, S.D])
+    frame = joined.filter(ok).sort(list(require) or [S.RUN_ID])
     used = frame.group_by("_metric").len().sort("len", descending=True)
     names = used.get_column("_metric").to_list()
     points = Points(frame=frame.drop("_from_history", "_summary", "_metric"),

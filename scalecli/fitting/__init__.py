@@ -39,8 +39,19 @@ def fit_points(
         raise FitError(f"cannot fix {', '.join(unknown)}: {law.name} has parameters "
                        f"{', '.join(law.param_names)}")
     frame = points.frame
-    columns = {sym: col for sym, col in law.variables.items()}
-    X = {sym: frame[col].to_numpy().astype(float) for sym, col in columns.items()}
+    columns = dict(law.variables)
+    missing = [col for col in columns.values() if col not in frame.columns]
+    if missing:
+        from ..errors import ColumnError
+
+        raise ColumnError(
+            f"law {law.name} needs the column(s) {', '.join(columns.values())}; missing: "
+            f"{', '.join(missing)}; columns found: "
+            + ", ".join(c for c in frame.columns if c not in ("run_id", "source", "y"))
+            + ". Choose columns with --x COL (one-variable laws), --map or a config's "
+            "law.variables"
+        )
+    X = {sym: frame[col].cast(float).to_numpy() for sym, col in columns.items()}
     y = frame["y"].to_numpy().astype(float)
     n_free = len(law.parameters) - len(fixed)
     n = len(y)
@@ -63,8 +74,9 @@ def fit_points(
     with np.errstate(all="ignore"):
         log_pred = law.log_predict(theta, X)[0]
         t_pred = objective.predicted(law, theta, X)[0]
-    t_obs = objective.transform(y)
-    rmse_log = float(np.sqrt(np.mean((log_pred - np.log(y)) ** 2)))
+    with np.errstate(all="ignore"):
+        t_obs = objective.transform(y)
+        rmse_log = float(np.sqrt(np.mean((log_pred - np.log(y)) ** 2)))
     ss_res = float(np.sum((t_pred - t_obs) ** 2))
     ss_tot = float(np.sum((t_obs - t_obs.mean()) ** 2))
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,8 +66,16 @@ def _tidy(fmt: str) -> Callable[..., Frames]:
     return reader
 
 
+# The roles a file must provide (N, D): all of them for a sweep, fewer for a law that does not
+# use them (e.g. loss against dataset size). Set by read_paths for the files it reads.
+_NEED: ContextVar[frozenset[str]] = ContextVar("scalecli_need", default=frozenset({"N", "D"}))
+
+
 def finish(table, spec, build) -> Frames:
     """Run a table through ``build`` and record what the store needs to know of the file."""
+    need = _NEED.get()
+    spec.need_n = spec.need_n and "N" in need
+    spec.need_d = spec.need_d and "D" in need
     for w in table.warnings:
         if spec.strict:
             raise StrictError(w + " (refused: --strict)")
@@ -155,10 +164,18 @@ def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = 
 
 
 def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] | None = None,
-               strict: bool = False) -> Frames:
-    """Read files and directories into one pair of frames, W&B runs joined across files."""
-    parts = [read_raw(p, d, r, mapping, strict) for p, d, r in expand(list(paths), reader)]
-    return combine(parts)
+               strict: bool = False, need: tuple[str, ...] = ("N", "D")) -> Frames:
+    """Read files and directories into one pair of frames, W&B runs joined across files.
+
+    ``need`` names the roles every file must provide (default N and D); a law that uses
+    neither (loss against dataset size, say) reads files without them.
+    """
+    token = _NEED.set(frozenset(need))
+    try:
+        parts = [read_raw(p, d, r, mapping, strict) for p, d, r in expand(list(paths), reader)]
+    finally:
+        _NEED.reset(token)
+    return combine(parts, check="all" if "N" in need else "ignore")
 
 
 def concat(parts: list[Frames]) -> Frames:
@@ -185,11 +202,11 @@ def combine(parts: list[Frames], check: str = "all") -> Frames:
 
     A run that still has no N is refused (ColumnError naming run, file and the columns found)
     when ``check`` is "all"; "tidy" lets W&B history-only runs wait (with a warning) for a runs
-    file a later ingest brings; "none" (loading a store) only warns.
+    file a later ingest brings; "none" (loading a store) only warns; "ignore" (a law without N) says nothing.
     """
     frames = concat(parts) if len(parts) != 1 else parts[0]
     frames.runs, frames.history = join_runs(frames.runs, frames.history)
-    for fmt, text in no_size(frames):
+    for fmt, text in no_size(frames) if check != "ignore" else ():
         if check == "all" or (check == "tidy" and fmt not in HISTORY_ONLY):
             raise ColumnError(text)
         frames.warnings.append(text)

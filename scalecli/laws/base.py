@@ -34,7 +34,9 @@ class Parameter:
     description: str = ""
 
     def to_internal(self, value: float) -> float:
-        return math.log(value) if self.log else float(value)
+        if self.log:  # log(0) = -inf: a term held at 0 (E = 0) drops out of a log-sum-exp
+            return math.log(value) if value > 0 else -math.inf
+        return float(value)
 
     def to_natural(self, value: float) -> float:
         return math.exp(value) if self.log else float(value)
@@ -71,6 +73,8 @@ class Law:
     target: str = "loss"
     defaults: dict[str, float] = field(default_factory=dict)
     defaults_source: str = ""
+    fit_defaults: dict[str, Any] = field(default_factory=dict)  # the paper's objective, if not
+    # the standard Huber(1e-3) on log residuals, e.g. {"loss": "mse", "space": "linear"}
 
     # ---- names ----------------------------------------------------------------------------
     @property

@@ -19,7 +19,7 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from . import chinchilla  # noqa: F401  (registers itself)
+        from . import chinchilla, kaplan, overtrain, parscale, power  # noqa: F401  (register)
 
 
 def get_law(name: str) -> Law:

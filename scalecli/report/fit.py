@@ -35,6 +35,24 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
     return first + ("\n" if fmt_name == "markdown" else "") + second
 
 
+def compare_output(ranking, fmt_name: str) -> str:
+    """The ``--law all`` ranking: one row per law, best held-out error first."""
+    import json
+
+    if fmt_name == "json":
+        return json.dumps(ranking.to_list(), indent=2) + "\n"
+    rows = [{"rank": i + 1, "law": f.law, "holdout_error": f.data.get("holdout_error"),
+             "rmse_log": f.rmse_log, "objective": f.objective,
+             "n_params": f.data.get("n_params_free"), "converged": f.converged}
+            for i, f in enumerate(ranking.fits)]
+    columns = [("rank", "#"), ("law", "law"), ("holdout_error", "held-out RMSE (log)"),
+               ("rmse_log", "fit RMSE (log)"), ("objective", "objective"),
+               ("n_params", "parameters"), ("converged", "converged")]
+    return render(rows, columns, fmt_name,
+                  title=f"laws ranked by error on the {ranking.holdout} largest runs by compute",
+                  caption="each law fitted without the held-out runs")
+
+
 def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, reduce=None,
              width=80, height=24, color=False) -> str:
     """Fit (or load ``fit_file``), then plot the points, the law per model size and the

@@ -1,0 +1,121 @@
+"""Kaplan et al. (2020), "Scaling Laws for Neural Language Models", arXiv:2001.08361.
+
+``kaplan``:   L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D   (Eq. 1.5)
+``kaplan-n``: L(N) = (N_c/N)^alpha_N                                  (Eq. 1.1)
+``kaplan-d``: L(D) = (D_c/D)^alpha_D                                  (Eq. 1.2)
+
+N is non-embedding parameters in the paper (Chinchilla counts all parameters): map the column
+you logged. No irreducible term: loss tends to 0. Published values of Eq. 1.1/1.2 (Section 1.2:
+alpha_N = 0.076, N_c = 8.8e13; alpha_D = 0.095, D_c = 5.4e13 tokens) ship as defaults of the
+one-variable laws; the joint fit's Table 2 values were not checked against the paper here, so
+``kaplan`` ships none. L(N, S_min) with the critical batch size needs per-run batch-size sweeps
+and is not a law here yet.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import Law, Parameter
+from .lse import columns
+from .registry import register
+
+_LOG_SCALE = tuple(math.exp(v) for v in (20.0, 25.0, 30.0, 35.0, 40.0))
+_EXPONENTS = (0.03, 0.07, 0.15, 0.3, 0.6)
+_SOURCE = "Kaplan et al. 2020, arXiv:2001.08361"
+
+
+class KaplanND(Law):
+    """log L = alpha_D·LSE(r·(log N_c - log N), log D_c - log D), r = alpha_N/alpha_D.
+    Internal order: N_c (log), alpha_N, D_c (log), alpha_D."""
+
+    def log_predict(self, theta, X):
+        import numpy as np
+
+        theta = np.atleast_2d(theta)
+        nc, an, dc, ad = (columns(theta, k) for k in range(4))
+        lN, lD = np.log(X["N"])[None, :], np.log(X["D"])[None, :]
+        with np.errstate(all="ignore"):
+            return ad * np.logaddexp(an / ad * (nc - lN), dc - lD)
+
+    def log_predict_jac(self, theta, X):
+        import numpy as np
+
+        nc, an, dc, ad = (float(v) for v in theta)
+        lN, lD = np.log(X["N"]), np.log(X["D"])
+        u1, u2 = an / ad * (nc - lN), dc - lD
+        s = np.logaddexp(u1, u2)
+        w1, w2 = np.exp(u1 - s), np.exp(u2 - s)
+        J = np.stack([w1 * an, w1 * (nc - lN), w2 * ad, s - w1 * u1], axis=1)
+        return ad * s, J
+
+    def value(self, params, values):
+        p = params
+        inner = (p["N_c"] / values["N"]) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / values["D"]
+        return inner ** p["alpha_D"]
+
+
+class KaplanOne(Law):
+    """log L = alpha·(log X_c - log x); internal order X_c (log), alpha."""
+
+    def log_predict(self, theta, X):
+        import numpy as np
+
+        theta = np.atleast_2d(theta)
+        lx = np.log(X[self._symbol])[None, :]
+        return columns(theta, 1) * (columns(theta, 0) - lx)
+
+    def log_predict_jac(self, theta, X):
+        import numpy as np
+
+        c, alpha = (float(v) for v in theta)
+        lx = np.log(X[self._symbol])
+        return alpha * (c - lx), np.stack([np.full_like(lx, alpha), c - lx], axis=1)
+
+    @property
+    def _symbol(self) -> str:
+        return next(iter(self.variables))
+
+    def value(self, params, values):
+        scale, alpha = (params[p.name] for p in self.parameters)
+        return (scale / values[self._symbol]) ** alpha
+
+
+KAPLAN = register(KaplanND(
+    name="kaplan",
+    formula="((N_c / N)**(alpha_N / alpha_D) + D_c / D)**alpha_D",
+    variables={"N": "n_params", "D": "tokens"},
+    parameters=(
+        Parameter("N_c", (1.0, math.inf), _LOG_SCALE, log=True, description="critical size"),
+        Parameter("alpha_N", (1e-4, 3.0), _EXPONENTS, description="model-size exponent"),
+        Parameter("D_c", (1.0, math.inf), _LOG_SCALE, log=True, description="critical data"),
+        Parameter("alpha_D", (1e-4, 3.0), _EXPONENTS, description="data exponent"),
+    ),
+    source=_SOURCE + ", Eq. 1.5",
+))
+
+KAPLAN_N = register(KaplanOne(
+    name="kaplan-n",
+    formula="(N_c / N)**alpha_N",
+    variables={"N": "n_params"},
+    parameters=(
+        Parameter("N_c", (1.0, math.inf), _LOG_SCALE, log=True, description="critical size"),
+        Parameter("alpha_N", (1e-4, 3.0), _EXPONENTS, description="model-size exponent"),
+    ),
+    source=_SOURCE + ", Eq. 1.1 (N: non-embedding parameters)",
+    defaults={"N_c": 8.8e13, "alpha_N": 0.076},
+    defaults_source="published: Kaplan et al. 2020 Section 1.2 (N_c=8.8e13, alpha_N=0.076)",
+))
+
+KAPLAN_D = register(KaplanOne(
+    name="kaplan-d",
+    formula="(D_c / D)**alpha_D",
+    variables={"D": "tokens"},
+    parameters=(
+        Parameter("D_c", (1.0, math.inf), _LOG_SCALE, log=True, description="critical data"),
+        Parameter("alpha_D", (1e-4, 3.0), _EXPONENTS, description="data exponent"),
+    ),
+    source=_SOURCE + ", Eq. 1.2",
+    defaults={"D_c": 5.4e13, "alpha_D": 0.095},
+    defaults_source="published: Kaplan et al. 2020 Section 1.2 (D_c=5.4e13, alpha_D=0.095)",
+))

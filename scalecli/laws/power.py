@@ -1,0 +1,77 @@
+"""Single-variable power law with an irreducible term: ``L = E + A·x^(-alpha)``.
+
+Hestness et al. (2017), "Deep Learning Scaling is Predictable, Empirically", arXiv:1712.00409
+(error against training-set size), and Henighan et al. (2020), "Scaling Laws for Autoregressive
+Generative Modeling", arXiv:2010.14701 (loss against compute, data or model size). ``x`` is any
+column (``--x flops``, ``--x dataset_size``). With ``E`` fixed at 0 and mean squared error in
+log space the fit is ordinary least squares of log L on log x, solved in closed form.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import Law, Parameter
+from .lse import columns, lse, lse_jac
+from .registry import register
+
+_LOG_GRID = tuple(math.exp(v) for v in (-10.0, -5.0, 0.0, 5.0, 10.0, 20.0))
+
+
+class PowerLaw(Law):
+    """``log L = LSE(log E, log A - alpha·log x)``; internal order E, A, alpha."""
+
+    def log_predict(self, theta, X):
+        import numpy as np
+
+        theta = np.atleast_2d(theta)
+        lx = np.log(X["x"])[None, :]
+        return lse([columns(theta, 0) + 0 * lx,
+                    columns(theta, 1) - columns(theta, 2) * lx])
+
+    def log_predict_jac(self, theta, X):
+        import numpy as np
+
+        e, a, alpha = (float(v) for v in theta)
+        lx = np.log(X["x"])
+        one, zero = np.ones_like(lx), np.zeros_like(lx)
+        return lse_jac([np.full_like(lx, e), a - alpha * lx],
+                       [np.stack([one, zero, zero], 1), np.stack([zero, one, -lx], 1)])
+
+    def value(self, params, values):
+        return params["E"] + params["A"] * values["x"] ** (-params["alpha"])
+
+    def search(self, X, y, objective, fixed, seed=0):
+        """Closed-form least squares in log-log when E = 0 is fixed and the objective is mse on
+        log residuals; the start grid otherwise."""
+        import numpy as np
+
+        if fixed.get("E") == 0 and objective.loss == "mse" and objective.space == "log" and (
+                set(fixed) <= {"E"}):
+            from ..fitting.multistart import Optimum
+
+            lx, ly = np.log(X["x"]), np.log(np.asarray(y, float))
+            slope, intercept = np.polyfit(lx, ly, 1)
+            theta = [-math.inf, float(intercept), float(-slope)]
+            r = intercept + slope * lx - ly
+            return Optimum(theta=theta, objective=float(np.mean(r * r)), converged=True,
+                           message="closed form: least squares of log y on log x", n_starts=0,
+                           n_refined=0, n_evaluations=0, grid_best=float("nan"), agreeing=1)
+        return super().search(X, y, objective, fixed, seed)
+
+
+POWER = register(
+    PowerLaw(
+        name="power",
+        formula="E + A * x**(-alpha)",
+        variables={"x": "flops"},
+        parameters=(
+            Parameter("E", (0.0, math.inf), (0.01, 0.3, 1.0, 3.0), log=True,
+                      description="irreducible loss (hold at 0 for a pure power law)"),
+            Parameter("A", (0.0, math.inf), _LOG_GRID, log=True, description="scale"),
+            Parameter("alpha", (0.0, 5.0), (0.05, 0.1, 0.2, 0.4, 0.8, 1.5),
+                      description="exponent"),
+        ),
+        source="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
+    )
+)
