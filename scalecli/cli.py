@@ -304,6 +304,32 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     _out(text)
 
 
+@app.command()
+@handles_errors
+def laws(format: FormatOpt = Fmt.table) -> None:
+    """The law catalogue: name, formula, variables (symbol=default column), parameters, source.
+
+    Example: scalecli laws --format json
+    """
+    from .laws import all_laws
+    from .report.tables import render
+
+    rows = [{"name": law.name, "formula": law.formula,
+             "variables": ", ".join(f"{k}={v}" for k, v in law.variables.items()),
+             "parameters": ", ".join(law.param_names), "target": law.target,
+             "defaults": "yes" if law.defaults else "", "source": law.source}
+            for law in all_laws()]
+    if format.value == "json":
+        _out(render([], [], "json", json_value=[
+            {"name": law.name, "formula": law.formula, "variables": dict(law.variables),
+             "parameters": law.param_names, "target": law.target,
+             "defaults": dict(law.defaults), "source": law.source} for law in all_laws()]))
+        return
+    columns = [("name", "law"), ("formula", "formula"), ("variables", "variables"),
+               ("parameters", "parameters"), ("source", "source")]
+    _out(render(rows, columns, format.value, title=f"{len(rows)} laws"))
+
+
 def main() -> None:
     app()
 

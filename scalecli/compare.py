@@ -59,6 +59,9 @@ def compare_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = N
                 skipped[name] = str(exc)
                 continue
         law = spec.law
+        if law.target != "loss" and target is None:
+            skipped[name] = f"fits {law.target}, not the loss (give --y)"
+            continue
         try:
             pts = reduce_runs(frames, metric, reduce, tuple(law.variables.values()))
         except ScaleCLIError as exc:
