@@ -254,25 +254,47 @@ def optimal(
 @app.command()
 @handles_errors
 def predict(
-    n: Annotated[float, typer.Option("--n", help="Model size N (parameters).")],
-    d: Annotated[float, typer.Option("--d", help="Training tokens D.")],
+    at: Annotated[list[str] | None, typer.Option(
+        "--at", help="A point: N=7e9,D=1.4e12 (symbols or column names); repeatable.")] = None,
+    points: Annotated[Path | None, typer.Option(
+        "--points", help="A CSV file of points, one per row.")] = None,
+    n: Annotated[float | None, typer.Option("--n", help="Model size N (parameters).")] = None,
+    d: Annotated[float | None, typer.Option("--d", help="Training tokens D.")] = None,
     fit: FitFileOpt = None, law: LawOpt = None, format: FormatOpt = Fmt.table,
 ) -> None:
-    """Predicted loss of a model of N parameters trained on D tokens.
+    """Predict with a fitted law (or a law's published values) at chosen points.
 
     Example: scalecli predict --n 7e9 --d 1.4e12 --fit fit.json
     """
     from .allocation import resolve_params
     from .errors import ConfigError
+    from .prediction import parse_at, predict_points, read_points
     from .report.tables import render
 
-    if not (n > 0 and d > 0):
-        raise ConfigError("--n and --d must be positive")
+    wanted: list[dict[str, float]] = [parse_at(a) for a in at or []]
+    if points is not None:
+        wanted += read_points(points)
+    if n is not None or d is not None:
+        wanted.append({k: v for k, v in (("N", n), ("D", d)) if v is not None})
+    if not wanted:
+        raise ConfigError("give points: --at N=7e9,D=1.4e12, --points FILE.csv, or --n/--d")
+    for p in wanted:
+        for k, v in p.items():
+            if not v > 0 and k.upper() in ("N", "D", "N_PARAMS", "TOKENS"):
+                raise ConfigError(f"{k} must be positive, got {v:g}")
     params, law_obj, where = resolve_params(fit, law)
-    loss = law_obj.value(params, {"N": n, "D": d})
-    rows = [{"n_params": n, "tokens": d, "flops": 6.0 * n * d, "loss": loss,
-             "params_source": where}]
-    columns = [("n_params", "N"), ("tokens", "D"), ("flops", "C = 6ND"), ("loss", "loss")]
+    rows = predict_points(law_obj, params, wanted)
+    symbols = list(law_obj.variables)
+    for r in rows:
+        if law_obj.target == "loss":
+            r["loss"] = r["prediction"]
+        if "N" in r and "D" in r:
+            r["n_params"], r["tokens"], r["flops"] = r["N"], r["D"], 6.0 * r["N"] * r["D"]
+        r["params_source"] = where
+    columns = [(s, f"{s} ({law_obj.variables[s]})") for s in symbols]
+    if "N" in symbols and "D" in symbols:
+        columns.append(("flops", "C = 6ND"))
+    columns.append(("prediction", law_obj.target))
     if format.value == "csv":
         columns = [*columns, ("params_source", "params_source")]
     _out(render(rows, columns, format.value, title=f"{law_obj.name} prediction",
