@@ -14,19 +14,159 @@ from .errors import ConfigError, FitError
 
 @dataclass
 class Allocation:
+    """One budget's allocation. ``wasted_flops`` (scoring a planned N or D), ``inference_flops``
+    (Sardana et al.'s objective) and ``target_loss`` are set only when asked for."""
+
     flops: float
     n_params: float
     tokens: float
     tokens_per_param: float
     loss: float
     params_source: str
+    method: str = "closed form"
+    target_loss: float | None = None
+    wasted_flops: float | None = None
+    inference_flops: float | None = None
+    unique_tokens: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items()
+                if v is not None or k in ("flops", "n_params", "tokens", "loss")}
 
 
-def optimal(source, flops, *, law: str | None = None) -> list[Allocation]:
-    """Compute-optimal allocations at one or more budgets.
+class Allocator:
+    """A law with parameters, seen as loss over (N, D): its optimum at a budget (closed form,
+    or a golden-section search over log N), the compute that reaches a loss, and the cost of a
+    planned allocation. Pure math: no NumPy, no SciPy."""
+
+    def __init__(self, law, params: dict[str, float], *, max_tokens: float | None = None,
+                 unique_tokens: float | None = None):
+        from . import schema as S
+
+        self.law, self.params, self.max_tokens = law, params, max_tokens
+        cols = {col: sym for sym, col in law.variables.items()}
+        if S.N not in cols or S.D not in cols:
+            raise ConfigError(f"law {law.name} is not a law of N and D (its variables: "
+                              f"{', '.join(f'{k}={v}' for k, v in law.variables.items())})")
+        self.n_sym, self.d_sym = cols[S.N], cols[S.D]
+        self.extra: dict[str, float] = {}
+        others = [sym for col, sym in cols.items() if col not in (S.N, S.D)]
+        if unique_tokens is not None:
+            if len(others) != 1:
+                raise ConfigError(f"--unique-tokens applies to a law with a unique-token variable "
+                                  f"(data-constrained); {law.name} has none")
+            self.extra[others[0]] = unique_tokens
+        elif others:
+            raise ConfigError(f"law {law.name} also needs {', '.join(others)}: give "
+                              "--unique-tokens for data-constrained")
+        self.unique_tokens = unique_tokens
+
+    def loss(self, n: float, d: float) -> float:
+        return self.law.value(self.params, {self.n_sym: n, self.d_sym: d, **self.extra})
+
+    def optimum(self, C: float) -> tuple[float, float, str]:
+        """(N, D, method) minimizing loss at ``C = 6·N·D`` (with D capped by max_tokens)."""
+        if self.max_tokens is None and not self.extra:
+            opt = self.law.optimum(self.params, C)
+            if opt is not None:
+                return opt[0], opt[1], "closed form"
+        lo = math.log(max(C / 6.0 / self.max_tokens, 1.0)) if self.max_tokens else 0.0
+        hi = math.log(C / 6.0)  # D >= 1 token
+        if lo >= hi:
+            raise ConfigError(f"budget {C:g} FLOPs cannot train even one parameter within "
+                              f"--max-tokens {self.max_tokens:g}")
+        u = _golden(lambda x: self._safe(math.exp(x), C / 6.0 / math.exp(x)), lo, hi)
+        n = math.exp(u)
+        return n, C / (6.0 * n), "numeric (golden section over log N)"
+
+    def _safe(self, n, d):
+        try:
+            v = self.loss(n, d)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return math.inf
+        return v if math.isfinite(v) else math.inf
+
+    def best_loss(self, C: float) -> float:
+        n, d, _ = self.optimum(C)
+        return self.loss(n, d)
+
+    def compute_for_loss(self, target: float) -> float:
+        """The least compute whose optimal allocation reaches ``target`` (bisection on log C)."""
+        lo, hi = math.log(1e6), math.log(1e40)
+        if self.best_loss(math.exp(hi)) > target:
+            raise FitError(f"loss {target:g} is not reached below 1e40 FLOPs by {self.law.name} "
+                           "with these parameters (is it below the irreducible loss?)")
+        if self.best_loss(math.exp(lo)) <= target:
+            return math.exp(lo)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if self.best_loss(math.exp(mid)) <= target:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo < 1e-13:
+                break
+        return math.exp(hi)
+
+    def tokens_for_loss(self, n: float, target: float) -> float | None:
+        """D such that L(n, D) = target (loss falls with D), or None if unreachable at n."""
+        lo, hi = 0.0, math.log(1e30)
+        if self._safe(n, math.exp(hi)) > target:
+            return None
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if self._safe(n, math.exp(mid)) <= target:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo < 1e-13:
+                break
+        return math.exp(hi)
+
+    def with_inference(self, target: float, inference_tokens: float) -> tuple[float, float]:
+        """(N, D) reaching ``target`` at least training + inference compute
+        ``6·N·D + 2·N·T`` (Sardana et al. 2024, arXiv:2401.00448)."""
+
+        def total(u):
+            n = math.exp(u)
+            d = self.tokens_for_loss(n, target)
+            return math.inf if d is None else 6.0 * n * d + 2.0 * n * inference_tokens
+
+        u = _golden(total, math.log(1e3), math.log(1e15), scan=200)
+        if not math.isfinite(total(u)):
+            raise FitError(f"loss {target:g} is not reachable with {self.law.name} at any size")
+        n = math.exp(u)
+        return n, self.tokens_for_loss(n, target)
+
+
+def _golden(f, lo: float, hi: float, scan: int = 64, tol: float = 1e-12) -> float:
+    """Minimize f on [lo, hi]: a coarse scan finds the basin (f may be inf in places), then
+    golden-section search refines it to ``tol``."""
+    xs = [lo + (hi - lo) * i / scan for i in range(scan + 1)]
+    vals = [f(x) for x in xs]
+    k = min(range(len(xs)), key=vals.__getitem__)
+    a, b = xs[max(k - 1, 0)], xs[min(k + 1, scan)]
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol * max(1.0, abs(a)):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = f(d)
+    best = min((a, b, xs[k]), key=f)
+    return best
+
+
+def optimal(source, flops=None, *, law: str | None = None, max_tokens: float | None = None,
+            unique_tokens: float | None = None, target_loss: float | None = None,
+            inference_tokens: float | None = None, n_params: float | None = None,
+            tokens: float | None = None) -> list[Allocation]:
+    """Compute-optimal allocations.
 
     Parameters
     ----------
@@ -37,21 +177,48 @@ def optimal(source, flops, *, law: str | None = None) -> list[Allocation]:
         A budget or a sequence of budgets, in FLOPs.
     law:
         The law whose defaults to use when ``source`` is None (default ``chinchilla``).
+    max_tokens, unique_tokens:
+        Cap D; or give the data-constrained law its unique-token budget U.
+    target_loss:
+        Without ``inference_tokens``: the least compute reaching this loss (``flops`` unused).
+        With it: the N, D reaching it at least training + inference compute.
+    n_params, tokens:
+        Score a planned allocation at each budget: its loss, and ``wasted_flops``, the budget
+        minus the compute at which the optimal allocation reaches the same loss.
     """
     params, law_obj, where = resolve_params(source, law)
+    alloc = Allocator(law_obj, params, max_tokens=max_tokens, unique_tokens=unique_tokens)
+    extra = {"unique_tokens": unique_tokens}
+    if target_loss is not None:
+        if inference_tokens is not None:
+            n, d = alloc.with_inference(target_loss, inference_tokens)
+            C = 6.0 * n * d
+            return [Allocation(C, n, d, d / n, alloc.loss(n, d), where, "numeric (Sardana et al.)",
+                               target_loss, inference_flops=2.0 * n * inference_tokens, **extra)]
+        C = alloc.compute_for_loss(target_loss)
+        n, d, method = alloc.optimum(C)
+        return [Allocation(C, n, d, d / n, alloc.loss(n, d), where, method, target_loss,
+                           **extra)]
+    if flops is None:
+        raise ConfigError("give --flops, or --target-loss")
     budgets = [flops] if isinstance(flops, (int, float)) else list(flops)
     out = []
     for C in budgets:
         C = float(C)
         if not (C > 0 and math.isfinite(C)):
             raise ConfigError(f"compute budget must be a positive number of FLOPs, got {C:g}")
-        opt = law_obj.optimum(params, C)
-        if opt is None:
-            raise FitError(f"law {law_obj.name} with these parameters has no compute optimum "
-                           "(it needs positive A, B, alpha and beta)")
-        n, d = opt
-        loss = law_obj.value(params, {"N": n, "D": d})
-        out.append(Allocation(C, n, d, d / n, loss, where))
+        if n_params is not None or tokens is not None:
+            n = n_params if n_params is not None else C / (6.0 * tokens)
+            d = tokens if tokens is not None else C / (6.0 * n_params)
+            if n_params is not None and tokens is not None:
+                raise ConfigError("give --n or --tokens with --flops, not both")
+            loss = alloc.loss(n, d)
+            wasted = C - alloc.compute_for_loss(loss)
+            out.append(Allocation(C, n, d, d / n, loss, where, "planned", None,
+                                  wasted_flops=max(wasted, 0.0), **extra))
+            continue
+        n, d, method = alloc.optimum(C)
+        out.append(Allocation(C, n, d, d / n, alloc.loss(n, d), where, method, **extra))
     return out
 
 

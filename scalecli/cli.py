@@ -229,10 +229,22 @@ def _fixed(text: str | None) -> dict[str, float]:
 @app.command()
 @handles_errors
 def optimal(
-    flops: Annotated[str, typer.Option(help="Budget(s): 1e21, 1e20,1e21, 1e19..1e25, or - "
-                                       "for stdin.")],
+    flops: Annotated[str | None, typer.Option(
+        help="Budget(s): 1e21, 1e20,1e21, 1e19..1e25, or - for stdin.")] = None,
     steps: Annotated[int, typer.Option(help="Budgets in a range (log-spaced).")] = 5,
-    fit: FitFileOpt = None, law: LawOpt = None, format: FormatOpt = Fmt.table,
+    fit: FitFileOpt = None, law: LawOpt = None,
+    target_loss: Annotated[float | None, typer.Option(
+        help="The least compute (and its N, D) that reaches this loss.")] = None,
+    inference_tokens: Annotated[float | None, typer.Option(
+        help="With --target-loss: minimize 6ND + 2NT for T inference tokens.")] = None,
+    max_tokens: Annotated[float | None, typer.Option(help="Cap the training tokens D.")] = None,
+    unique_tokens: Annotated[float | None, typer.Option(
+        help="Unique tokens available (data-constrained law).")] = None,
+    n: Annotated[float | None, typer.Option(
+        "--n", help="Score a planned model size at --flops: its loss and wasted compute.")] = None,
+    tokens: Annotated[float | None, typer.Option(
+        "--tokens", help="Score planned training tokens at --flops.")] = None,
+    format: FormatOpt = Fmt.table,
 ) -> None:
     """Compute-optimal model size and tokens for compute budgets (C = 6·N·D).
 
@@ -240,15 +252,27 @@ def optimal(
     """
     from .allocation import optimal as do_optimal
     from .allocation import parse_budgets
+    from .errors import ConfigError
     from .report.tables import render
 
-    rows = [a.to_dict() for a in do_optimal(fit, parse_budgets(flops, steps), law=law)]
-    columns = [("flops", "C (FLOPs)"), ("n_params", "N opt"), ("tokens", "D opt"),
+    if inference_tokens is not None and target_loss is None:
+        raise ConfigError("--inference-tokens needs --target-loss (the loss to reach)")
+    budgets = parse_budgets(flops, steps) if flops is not None else None
+    rows = [a.to_dict() for a in do_optimal(
+        fit, budgets, law=law, max_tokens=max_tokens, unique_tokens=unique_tokens,
+        target_loss=target_loss, inference_tokens=inference_tokens, n_params=n, tokens=tokens)]
+    columns = [("flops", "C (FLOPs)"), ("n_params", "N opt" if n is None and tokens is None
+                                         else "N"),
+               ("tokens", "D opt" if n is None and tokens is None else "D"),
                ("tokens_per_param", "D/N"), ("loss", "loss")]
+    for key, head in (("wasted_flops", "wasted C"), ("inference_flops", "inference C")):
+        if any(key in r for r in rows):
+            columns.append((key, head))
     if format.value == "csv":
-        columns = [*columns, ("params_source", "params_source")]
+        columns = [*columns, ("params_source", "params_source"), ("method", "method")]
+    caption = (f"parameters: {rows[0]['params_source']}; {rows[0]['method']}" if rows else None)
     _out(render(rows, columns, format.value, title="compute-optimal allocation",
-                caption=f"parameters: {rows[0]['params_source']}" if rows else None))
+                caption=caption))
 
 
 @app.command()

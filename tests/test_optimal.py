@@ -76,7 +76,8 @@ def test_cli_optimal_published_defaults_json():
     N = G * (1e21 / 6) ** (0.28 / 0.62)
     assert row["n_params"] == pytest.approx(N, rel=1e-12)
     assert row["tokens"] == pytest.approx(1e21 / (6 * N), rel=1e-12)
-    assert set(row) == {"flops", "n_params", "tokens", "tokens_per_param", "loss", "params_source"}
+    assert set(row) >= {"flops", "n_params", "tokens", "tokens_per_param", "loss", "params_source"}
+    assert row["method"] == "closed form"
     assert "Hoffmann" in row["params_source"]
 
 
@@ -126,3 +127,77 @@ def test_not_a_fit_file(tmp_path):
     bad.write_text("{not json")
     r = runner.invoke(app, ["optimal", "--flops", "1e21", "--fit", str(bad)])
     assert r.exit_code == 1 and "fit.json" in r.stderr
+
+
+def test_numeric_optimum_agrees_with_closed_form():
+    from scalecli.allocation import Allocator
+    from scalecli.laws import get_law
+
+    law = get_law("chinchilla")
+    closed = Allocator(law, EPOCH)
+    numeric = Allocator(law, EPOCH, max_tokens=1e40)  # a cap that never binds: numeric path
+    for C in (1e19, 1e22, 1e25):
+        n1, d1, m1 = closed.optimum(C)
+        n2, d2, m2 = numeric.optimum(C)
+        assert m1 == "closed form" and m2.startswith("numeric")
+        assert n2 == pytest.approx(n1, rel=1e-6) and d2 == pytest.approx(d1, rel=1e-6)
+
+
+def test_max_tokens_caps_d_and_target_loss_inverts_the_frontier():
+    rows = optimal(None, [1e21], max_tokens=5e10)
+    assert rows[0].tokens == pytest.approx(5e10, rel=1e-9)
+    row = optimal(None, target_loss=2.3)[0]
+    assert row.loss == pytest.approx(2.3, rel=1e-9)
+    # the frontier's loss falls with compute: 1% less compute misses the target
+    assert optimal(None, [row.flops * 0.99])[0].loss > 2.3
+
+
+def test_inference_aware_allocation_matches_brute_force():
+    """Sardana et al. 2024: minimize 6ND + 2NT subject to L(N, D) = target."""
+    from scipy.optimize import minimize_scalar
+
+    p, target, T = HOFFMANN, 2.3, 1e13
+
+    def d_for(n):  # the Chinchilla law solved for D
+        rest = target - p["E"] - p["A"] / n ** p["alpha"]
+        return (p["B"] / rest) ** (1 / p["beta"]) if rest > 0 else math.inf
+
+    def cost(u):
+        n = math.exp(u)
+        return 6 * n * d_for(n) + 2 * n * T
+
+    r = minimize_scalar(cost, bounds=(math.log(2e8), math.log(1e11)), method="bounded",
+                        options={"xatol": 1e-10})
+    row = optimal(None, target_loss=target, inference_tokens=T)[0]
+    assert row.n_params == pytest.approx(math.exp(r.x), rel=1e-4)
+    assert row.flops + row.inference_flops == pytest.approx(r.fun, rel=1e-8)
+
+
+def test_planned_allocation_wastes_compute():
+    at_opt = optimal(None, [1e21])[0]
+    planned = optimal(None, [1e21], n_params=at_opt.n_params)[0]
+    assert planned.wasted_flops == pytest.approx(0.0, abs=1e21 * 1e-6)
+    big = optimal(None, [1e21], n_params=1e10)[0]
+    reach = optimal(None, target_loss=big.loss)[0]
+    assert big.wasted_flops == pytest.approx(1e21 - reach.flops, rel=1e-9)
+    assert big.wasted_flops > 0.3e21
+    r = runner.invoke(app, ["optimal", "--flops", "1e21", "--tokens", "1e11", "-f", "json"])
+    assert r.exit_code == 0 and "wasted_flops" in json.loads(r.stdout)[0]
+
+
+def test_numeric_optimum_for_a_law_without_closed_form(tmp_path):
+    from scipy.optimize import minimize_scalar
+
+    p = {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103}
+    fit = tmp_path / "kaplan.json"
+    fit.write_text(json.dumps({"law": "kaplan", "params": p}))
+
+    def L(N, D):
+        return ((p["N_c"] / N) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / D) ** p["alpha_D"]
+
+    C = 1e21
+    r = minimize_scalar(lambda u: L(math.exp(u), C / 6 / math.exp(u)),
+                        bounds=(math.log(1e3), math.log(C / 6e3)), method="bounded",
+                        options={"xatol": 1e-12})
+    row = optimal(str(fit), [C])[0]
+    assert row.n_params == pytest.approx(math.exp(r.x), rel=1e-5)
