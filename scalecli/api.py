@@ -138,7 +138,8 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         mapping: dict[str, str] | None = None, reduce: str | None = None,
         target: str | None = None, x: str | None = None, loss: str | None = None,
         delta: float | None = None, space: str | None = None,
-        fixed: dict[str, float] | None = None, seed: int | None = None) -> FitResult:
+        fixed: dict[str, float] | None = None, seed: int | None = None,
+        envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1) -> FitResult:
     """Fit a law to runs.
 
     Parameters
@@ -151,6 +152,9 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
     config:
         A YAML config path (see :mod:`scalecli.config`) or a :class:`~scalecli.config.FitSpec`;
         the keyword arguments override it (see :func:`fit_spec`).
+    envelope, bins, bin_pad:
+        Fit the lower envelope of the points (``pareto`` or ``bins``, see
+        :mod:`scalecli.envelope`) along the law's variable (compute for a law of several).
 
     Returns
     -------
@@ -162,13 +166,52 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
 
     spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
                     fixed=fixed)
+    if not isinstance(data, Points):
+        spec.law = _normalized_columns(spec.law, data)
     if isinstance(data, Points):
         pts = data
     else:
         pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
                      reduce=reduce or spec.reduce, require=tuple(spec.law.variables.values()))
+    if envelope not in (None, "none"):
+        pts = envelope_points(pts, spec.law, envelope, bins, bin_pad)
     return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
                       seed=spec.seed if seed is None else seed)
+
+
+def _normalized_columns(law, data):
+    """A law variable named by a raw column the reader read as N, D or C (``--x compute``)
+    refers to the normalized column (``flops``)."""
+    import dataclasses
+
+    from . import schema as S
+    from .ingest import Frames
+
+    if not isinstance(data, Frames):
+        return law
+    have = set(data.runs.columns)
+    fixed = {}
+    for sym, col in law.variables.items():
+        if col in have:
+            continue
+        for role, norm in (("N", S.N), ("D", S.D), ("C", S.C)):
+            if S.resolve(role, [col]) == col:
+                fixed[sym] = norm
+    return dataclasses.replace(law, variables={**law.variables, **fixed}) if fixed else law
+
+
+def envelope_points(pts: Points, law, kind: str, bins: int = 5, pad: float = 0.1) -> Points:
+    """The points on the lower envelope along the law's one variable (or compute)."""
+    import dataclasses
+
+    from . import schema as S
+    from .envelope import apply_envelope
+
+    x = next(iter(law.variables.values())) if len(law.variables) == 1 else S.C
+    frame = apply_envelope(pts.frame, x, "y", kind=kind, bins=bins, pad=pad)
+    note = f"fitted the {kind} envelope along {x}: {frame.height} of {pts.frame.height} points"
+    return dataclasses.replace(pts, frame=frame, reduce=f"{pts.reduce}, {kind} envelope",
+                               notes=[*pts.notes, note])
 
 
 def optimal(source: Any = None, flops: float | list[float] = 1e21, *,

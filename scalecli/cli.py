@@ -164,6 +164,11 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             help="Residual space: log, log1p or linear.")] = None,
         fix: Annotated[str | None, typer.Option(
             "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
+        envelope: Annotated[str | None, typer.Option(
+            help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
+        bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
+        bin_pad: Annotated[float, typer.Option(
+            help="Decades added to the largest x for --envelope bins.")] = 0.1,
         holdout: Annotated[int | None, typer.Option(
             help="With --law all: rank laws by error on the K largest runs by compute, "
                  "each law fitted without them. [default: 3]")] = None,
@@ -195,7 +200,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     mapping = {**spec.mapping, **mapping}
     frames = _load(paths, store, reader, mapping, strict,
                    need=roles_needed(spec.law.variables.values()))
-    result = do_fit(frames, config=spec, mapping=mapping, reduce=reduce, seed=seed)
+    result = do_fit(frames, config=spec, mapping=mapping, reduce=reduce, seed=seed,
+                    envelope=envelope, bins=bins, bin_pad=bin_pad)
     for w in result.warnings:
         _err(f"warning: {w}")
     if strict and result.warnings:

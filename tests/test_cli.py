@@ -174,3 +174,27 @@ def test_epoch_fit_through_the_cli_matches_the_replication(epoch_csv):
     assert out["params"]["alpha"] == pytest.approx(0.3478, abs=0.002)
     assert out["params"]["beta"] == pytest.approx(0.3658, abs=0.002)
     assert out["params"]["E"] == pytest.approx(1.82, abs=0.01)
+
+
+def test_envelope_fits_the_frontier_only(tmp_path):
+    """Three runs per budget, only the best one on the frontier: the envelope fit recovers the
+    frontier's power law exactly, while all points would not."""
+    rows = ["run,compute,loss"]
+    for i, c in enumerate([1e18, 1e19, 1e20, 1e21, 1e22, 1e23]):
+        best = 1.7 + 3000.0 * c ** -0.17
+        for j, worse in enumerate([1.0, 1.05, 1.2]):
+            rows.append(f"r{i}-{j},{c!r},{best * worse!r}")
+    path = tmp_path / "budgets.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = invoke("fit", path, "--law", "power", "--x", "compute", "--envelope", "pareto",
+               "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n_points"] == 6 and out["params"]["alpha"] == pytest.approx(0.17, rel=1e-5)
+    r = invoke("fit", path, "--law", "power", "--x", "compute", "--envelope", "bins", "--bins",
+               "6", "--format", "json")
+    assert json.loads(r.stdout)["n_points"] == 6
+    r = invoke("fit", path, "--law", "power", "--x", "compute", "--format", "json")
+    assert json.loads(r.stdout)["n_points"] == 18
+    r = invoke("fit", path, "--law", "power", "--x", "compute", "--envelope", "hull")
+    assert r.exit_code == 1 and "pareto" in r.stderr
