@@ -110,15 +110,18 @@ def fit_multistart(
 
     # |r| has a kink at 0 that stalls L-BFGS-B: an MAE fit is refined through Huber losses of
     # shrinking delta (Huber/delta -> |r| - delta/2), warm-started, then scored as MAE.
-    stages = [(objective, scale)]
+    stages = [objective]
     if objective.loss == "mae":
-        stages = [(Objective("huber", d, objective.space), scale / d)
-                  for d in (1e-2, 1e-4, 1e-6, 1e-8)]
+        stages = [Objective("huber", d, objective.space) for d in (1e-2, 1e-4, 1e-6, 1e-8)]
 
     def refine(x0):
         nfev, res = 0, None
-        for obj, k in stages:
-            res = minimize(make_fun(obj, k), x0 if res is None else res.x, jac=True,
+        for obj in stages:
+            x = x0 if res is None else res.x
+            # each stage's objective scaled to ~1 where it starts
+            k = scale if obj is objective else 1.0 / max(
+                float(obj.values(law, full(np.asarray(x))[None, :], X, target)[0]), 1e-300)
+            res = minimize(make_fun(obj, k), x, jac=True,
                            method="L-BFGS-B", bounds=bounds, options=_LBFGSB)
             nfev += int(res.nfev)
         f = float(objective.values(law, full(res.x)[None, :], X, target)[0])
