@@ -356,6 +356,91 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     _out(text)
 
 
+FlopsOpt = Annotated[str | None, typer.Option(
+    "--flops", help="Budget(s) to predict N_opt, D_opt at: 1e21, 1e20,1e21, 1e19..1e25, or -.")]
+StepsOpt = Annotated[int, typer.Option(help="Budgets in a --flops range (log-spaced).")]
+PlotOpt = Annotated[bool, typer.Option("--plot", help="Print the terminal plot instead of tables.")]
+ColorOpt = Annotated[bool | None, typer.Option(
+    "--color/--no-color", show_default=False, help="Colour (default: when stdout is a terminal).")]
+
+
+def _approach_output(res, frames, budgets, mapping, fmt_name, plot, color):
+    """Approach 1 or 2's result next to approach 3's, as the user asked to see it."""
+    import json
+
+    from .approaches import approach3, render_approach3
+
+    for w in res.warnings:
+        _err(f"warning: {w}")
+    if plot:
+        _out(res.plot(color=sys.stdout.isatty() if color is None else color))
+        return
+    third = approach3(frames, budgets, mapping=mapping)
+    if fmt_name == "json":
+        _out(json.dumps({**res.to_dict(), "approach3": third}, indent=2))
+    elif fmt_name == "csv":
+        _out(res.render("csv"))
+    else:
+        _out(res.render(fmt_name) + "\n" + render_approach3(third, fmt_name))
+
+
+@app.command()
+@handles_errors
+def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+            map: MapOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
+            steps: StepsOpt = 5,
+            optimum: Annotated[str, typer.Option(
+                help="Per-budget minimum: spline, window, parabola (Hoffmann et al.) or lowest."
+            )] = "spline",
+            tolerance: Annotated[float, typer.Option(
+                help="Runs whose compute differs by at most this fraction share a budget.")] = 0.1,
+            group_by: Annotated[str | None, typer.Option(
+                "--group-by", help="A run column: one a, b per value.")] = None,
+            weighted: Annotated[bool, typer.Option(
+                help="Weight each budget by its number of runs in the exponent fit.")] = False,
+            plot: PlotOpt = False, color: ColorOpt = None,
+            strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
+
+    Example: scalecli isoflop runs/ --flops 1e21,1e22 --optimum spline
+    """
+    from .allocation import parse_budgets
+    from .isoflop import isoflop as do_isoflop
+
+    mapping = _mapping(map)
+    frames = _load(paths, store, reader, mapping, strict)
+    budgets = parse_budgets(flops, steps) if flops else None
+    res = do_isoflop(frames, flops=budgets, tolerance=tolerance, optimum=optimum,
+                     weighted=weighted, group_by=group_by, mapping=mapping,
+                     reduce=reduce or "last")
+    _approach_output(res, frames, budgets, mapping, format.value, plot, color)
+
+
+@app.command()
+@handles_errors
+def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+             map: MapOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
+             buckets: Annotated[int, typer.Option(
+                 help="Log-spaced compute values the envelope is read at.")] = 1500,
+             regress: Annotated[str, typer.Option(
+                 "--regress", help="sizes (one point per winning size) or buckets (the paper's).")
+             ] = "sizes",
+             plot: PlotOpt = False, color: ColorOpt = None,
+             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
+
+    Example: scalecli frontier runs/ --flops 1e21
+    """
+    from .allocation import parse_budgets
+    from .frontier import frontier as do_frontier
+
+    mapping = _mapping(map)
+    frames = _load(paths, store, reader, mapping, strict)
+    budgets = parse_budgets(flops, steps) if flops else None
+    res = do_frontier(frames, flops=budgets, buckets=buckets, regress=regress, mapping=mapping)
+    _approach_output(res, frames, budgets, mapping, format.value, plot, color)
+
+
 @app.command()
 @handles_errors
 def laws(format: FormatOpt = Fmt.table) -> None:

@@ -1,0 +1,274 @@
+"""Tables and terminal plots of Chinchilla approaches 1 and 2 (Hoffmann et al. 2022), as strings.
+
+``isoflop_plot``: loss against model size N per compute budget (log-log), each budget's points,
+the curve its optimum came from (spline or parabola) and the optima marked, joined by a dotted
+line (the compute-optimal frontier in the (N, loss) plane). ``frontier_plot``: every run's
+smoothed loss-versus-compute curve and the lower envelope read from them, with each winning
+size's step centre marked. Both draw in log10 units with our own ticks, like
+:mod:`scalecli.report.plots`, whose drawing helpers they share; plotext and numpy are imported
+inside the functions so importing this module costs nothing. ``result_dict`` is the JSON
+contract both results share; ``render_tables`` their table/markdown/CSV/JSON output.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scalecli.errors import InputError
+
+from . import plots as P
+
+__all__ = ["frontier_plot", "isoflop_plot", "render_tables", "result_dict"]
+
+_LABEL = {"budgets": "budgets", "envelope": "envelope segments (one per winning size)"}
+
+_OPT_MARKER = "X"  # a located optimum
+_MAX_BUDGETS = len(P._MARKERS)
+
+
+def isoflop_plot(result: Any, *, width: int = 80, height: int = 24, color: bool = False,
+                 title: str = "") -> str:
+    """IsoFLOP curves of an :class:`~scalecli.isoflop.IsoflopResult`: loss vs N per budget.
+
+    At most 8 budgets are drawn (evenly chosen when there are more; the title says so); dropped
+    budgets are drawn with their points only and "(dropped)" in the legend. With ``group_by``,
+    one plot per group, one after another. Returns lines of at most ``width`` columns.
+    """
+    import numpy as np
+
+    if result.groups:
+        return "".join(isoflop_plot(g, width=width, height=height, color=color,
+                                    title=f"{result.options.get('group_by')}={v}")
+                       for v, g in result.groups.items() if not g.error)
+    budgets = sorted(result.budgets + result.dropped, key=lambda b: b.flops)
+    if not budgets:
+        raise InputError("nothing to plot: no compute budget")
+    shown = budgets
+    if len(budgets) > _MAX_BUDGETS:
+        pick = np.unique(np.round(np.linspace(0, len(budgets) - 1, _MAX_BUDGETS)).astype(int))
+        shown = [budgets[i] for i in pick]
+        title = (title + " " if title else "") + f"({len(shown)} of {len(budgets)} budgets)"
+    layers, entries = [], []
+    for k, b in enumerate(shown):
+        x, y = np.log10(b.sizes), P._log10(np.asarray(b.losses, float))
+        if b.reason is None and b.curve is not None:
+            layers.append(("line", np.log10(b.curve[0]), P._log10(np.asarray(b.curve[1])),
+                           P._CURVE_MARKER, P._COLORS[k]))
+        layers.append(("points", x, y, P._MARKERS[k], P._COLORS[k]))
+        entries.append((f"{P._MARKERS[k]} C={_sci(b.flops)}" + (" (dropped)" if b.reason else ""),
+                        P._COLORS[k]))
+    kept = [b for b in shown if b.reason is None]
+    if kept:
+        ox = np.log10([b.n_opt for b in kept])
+        oy = np.log10([b.loss_opt for b in kept])
+        if len(kept) > 1:
+            layers.append(("line", ox, oy, P._FRONTIER_MARKER, P._FRONTIER_COLOR))
+        layers.append(("points", ox, oy, _OPT_MARKER, P._FRONTIER_COLOR))
+        entries.append((f"{_OPT_MARKER} optimum ({result.options.get('optimum', '')})",
+                        P._FRONTIER_COLOR))
+    xs = np.concatenate([np.log10(b.sizes) for b in shown])
+    ys = np.concatenate([P._log10(np.asarray(b.losses, float)) for b in shown])
+    return _render(layers, xs, ys, entries, _n_ticks, "model size N (parameters)",
+                   width, height, color, title or "IsoFLOP profiles (approach 2)")
+
+
+def frontier_plot(result: Any, *, width: int = 80, height: int = 24, color: bool = False,
+                  title: str = "") -> str:
+    """Approach 1 from a :class:`~scalecli.frontier.FrontierResult`: the runs' smoothed loss
+    curves against compute (one colour per size group), the envelope's kept buckets (dotted) and
+    each winning size's step centre (X). Returns lines of at most ``width`` columns."""
+    import numpy as np
+
+    if not result.curves:
+        raise InputError("nothing to plot: no loss curve")
+    n = np.array([c[0] for c in result.curves])
+    groups = P._groups(n, P._MAX_GROUPS)
+    layers, entries = [], []
+    for k, (label, _, idx) in enumerate(groups):
+        for i in idx:
+            _, lx, ly = result.curves[i]
+            layers.append(("line", np.asarray(lx), np.asarray(ly), P._CURVE_MARKER, P._COLORS[k]))
+        entries.append((f"{P._CURVE_GLYPH} {label}", P._COLORS[k]))
+    g = result.grid
+    if g:
+        keep = np.asarray(g["kept"])
+        ex, ey = np.log10(g["flops"]), P._log10(np.asarray(g["loss"], float))
+        ey = np.where(keep, ey, np.nan)
+        layers.append(("line", ex, ey, P._FRONTIER_MARKER, P._FRONTIER_COLOR))
+        entries.append((f"{P._FRONTIER_MARKER * 2} envelope", P._FRONTIER_COLOR))
+    if result.envelope:
+        cx = np.log10([s["flops"] for s in result.envelope])
+        cy = np.log10([s["loss_opt"] for s in result.envelope])
+        layers.append(("points", cx, cy, _OPT_MARKER, P._FRONTIER_COLOR))
+        entries.append((f"{_OPT_MARKER} winning size", P._FRONTIER_COLOR))
+    xs = np.concatenate([np.asarray(c[1]) for c in result.curves])
+    ys = np.concatenate([np.asarray(c[2]) for c in result.curves])
+    if g:  # the y range follows the envelope, not the first steps' huge losses
+        top = np.nanmax(np.where(np.asarray(g["kept"]), ey, np.nan)) if keep.any() else None
+        if top is not None and np.isfinite(top):
+            near = ys <= top + 0.25 * (top - ys.min())
+            xs, ys = xs[near], ys[near]
+    return _render(layers, xs, ys, entries, P._x_ticks, "compute C (FLOPs)", width, height,
+                   color, title or "loss envelope (approach 1)")
+
+
+def _render(layers, xs, ys, entries, xticks, xlabel, width, height, color, title) -> str:
+    """Draw ``layers`` ((kind, x, y, marker, colour)) on log10 axes fitted to (xs, ys)."""
+    import numpy as np
+
+    if width < 40 or height < 12:
+        raise ValueError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
+    xs, ys = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
+    if not xs.size or not ys.size:
+        raise InputError("nothing to plot: no positive, finite values")
+    xpad = max(0.04 * (xs.max() - xs.min()), 0.05)
+    xlim = (xs.min() - xpad, xs.max() + xpad)
+    ypad = max(0.04 * (ys.max() - ys.min()), 0.01)
+    ylim = (ys.min() - ypad, ys.max() + ypad)
+    legend = _legend(entries, width, color)
+    plot_h = height - 1 - len(legend)
+    if plot_h < 8:
+        raise ValueError(f"{width}x{height} leaves no room for the plot under its legend")
+    header = P._header(title, width, color)
+
+    import plotext as plt
+
+    with P._LOCK:
+        fig = plt.figure
+        try:
+            plt.terminal.limit(False, False)
+            fig.clear()
+            fig.theme("simple")
+            fig.plot_size(width, plot_h)
+            for kind, x, y, mark, fg in layers:  # a few layers: one per curve or budget
+                style = "bold" if kind == "points" else None
+                marker = plt.marker(mark, plt.pixel(foreground=fg, style=style))
+                x, y = np.asarray(x, float), np.asarray(y, float)
+                inside = (x >= xlim[0]) & (x <= xlim[1])
+                if kind == "line":
+                    P._draw_line(fig, marker, x[inside], y[inside], ylim)
+                else:
+                    ok = inside & np.isfinite(y) & (y >= ylim[0]) & (y <= ylim[1])
+                    if ok.any():
+                        fig.draw(fig.signal(x[ok].tolist(), y[ok].tolist(), marker=marker))
+            fig.ruler("x").lim(*xlim)
+            fig.ruler("y").lim(*ylim)
+            fig.ruler("x").ticks(*xticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
+            fig.ruler("y").ticks(*P._y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
+            fig.label(xlabel, "x")
+            body = fig.build().string(colorless=not color)
+        finally:
+            fig.clear()
+            plt.terminal.limit()
+    lines = [header, *body.splitlines(), *legend]
+    if not color:
+        lines = [line.rstrip() for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def _n_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[str]]:
+    """Ticks on a log10 model-size axis, labelled 20M, 1B: powers of ten, then 2 and 5."""
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5)):
+        vals = [(k + math.log10(m), P._fmt(m * 10.0**k))
+                for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas]
+        vals = [(p, s) for p, s in vals if lo <= p <= hi]
+        if len(vals) >= 3:
+            break
+    step = max(1, math.ceil(len(vals) / max_ticks))
+    vals = vals[::step]
+    return [p for p, _ in vals], [s for _, s in vals]
+
+
+def _sci(x: float) -> str:
+    """1e+21 -> 1e21, 3.162e+19 -> 3.2e19."""
+    mantissa, _, exponent = f"{x:.1e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _legend(entries, width: int, color: bool) -> list[str]:
+    """Legend lines under the plot, wrapped to the width."""
+    import plotext as plt
+
+    lines: list[str] = []
+    cur, cur_len = "", 0
+    for text, fg in entries:
+        pix = plt.pixel(foreground=fg, style="bold") if fg is not None else plt.pixel()
+        piece = plt.colorize(text, pix).string(colorless=not color)
+        if cur and cur_len + 2 + len(text) > width:
+            lines.append(cur)
+            cur, cur_len = "", 0
+        cur, cur_len = (cur + "  " + piece, cur_len + 2 + len(text)) if cur else (piece, len(text))
+    lines.append(cur)
+    return lines
+
+
+def result_dict(res, key: str, points: list[dict], dropped: list[dict]) -> dict:
+    """The JSON contract shared by approaches 1 and 2."""
+    nf, df = res.n_fit, res.d_fit
+    out: dict[str, Any] = {
+        "method": res.method,
+        "a": nf.slope if nf else None, "a_se": nf.slope_se if nf else None,
+        "k_n": nf.coef if nf else None, "log10_k_n_se": nf.log10_coef_se if nf else None,
+        "b": df.slope if df else None, "b_se": df.slope_se if df else None,
+        "k_d": df.coef if df else None, "log10_k_d_se": df.log10_coef_se if df else None,
+        "r2_n": nf.r2 if nf else None, "r2_d": df.r2 if df else None,
+        **res.options, key: points, "dropped": dropped, "warnings": list(res.warnings),
+        "predictions": list(res.predictions),
+    }
+    if getattr(res, "error", None):
+        out["error"] = res.error
+    if getattr(res, "groups", None):
+        out["groups"] = [{"value": v, **g.to_dict()} for v, g in res.groups.items()]
+    return out
+
+
+def render_tables(res, fmt_name: str = "table") -> str:
+    """Tables of the exponents, the per-budget (or envelope) optima and the predictions."""
+    import json
+
+    from .format import fmt
+    from .tables import render
+
+    key, what = (("envelope", "approach 1 (envelope)") if res.method == "frontier" else
+                 ("budgets", "approach 2 (IsoFLOP)"))
+    d = res.to_dict()
+    if fmt_name == "json":
+        return json.dumps(d, indent=2) + "\n"
+    parts = [(res.options.get("group_by"), None, d)] if not res.groups else [
+        (res.options["group_by"], v, g.to_dict()) for v, g in res.groups.items()]
+    pcols = [("flops", "C (FLOPs)"), ("n_opt", "N opt"), ("tokens_opt", "D opt"),
+             ("tokens_per_param", "D/N"), ("loss_opt", "loss")]
+    if fmt_name == "csv":  # one row per budget (or envelope segment), then the predictions
+        rows = [{"kind": kind, "group": v, **r} for _, v, g in parts
+                for kind, k in ((key.rstrip("s"), key), ("prediction", "predictions"))
+                for r in g.get(k, [])]
+        return render(rows, [("kind", "kind")] + ([("group", "group")] if res.groups else [])
+                      + pcols, "csv")
+    out = []
+    for col, v, g in parts:
+        head = f"{what}, Hoffmann et al. 2022" + (f" — {col}={v}" if v is not None else "")
+        if g.get("error"):
+            out.append(f"{head}: {g['error']}\n")
+            continue
+        ex = [{"q": "a (N_opt ∝ C^a)", "v": g["a"], "se": g["a_se"]},
+              {"q": "b (D_opt ∝ C^b)", "v": g["b"], "se": g["b_se"]},
+              {"q": "k_n (N_opt = k_n·C^a)", "v": g["k_n"], "se": None},
+              {"q": "k_d (D_opt = k_d·C^b)", "v": g["k_d"], "se": None}]
+        opts = ", ".join(f"{k} {fmt(g[k])}" for k in ("optimum", "regress", "tolerance",
+                                                       "weighted", "compute", "buckets",
+                                                       "buckets_used") if k in g)
+        out.append(render(ex, [("q", "exponent"), ("v", "value"), ("se", "std err")], fmt_name,
+                          title=head, caption=opts or None))
+        out.append(render(g[key], pcols, fmt_name, title=f"{len(g[key])} {_LABEL[key]}",
+                          caption="; ".join(_dropped(x) for x in g["dropped"][:8]) or None))
+        if g["predictions"]:
+            out.append(render(g["predictions"], pcols[:4], fmt_name, title="predicted optima"))
+    sep = "\n" if fmt_name == "markdown" else ""
+    return sep.join(out)
+
+
+def _dropped(x: dict) -> str:
+    where = f"C={x['flops']:.3g}" if "flops" in x else f"run {x.get('run')}"
+    return f"dropped {where}: {x['reason']}"
