@@ -198,3 +198,32 @@ def test_envelope_fits_the_frontier_only(tmp_path):
     assert json.loads(r.stdout)["n_points"] == 18
     r = invoke("fit", path, "--law", "power", "--x", "compute", "--envelope", "hull")
     assert r.exit_code == 1 and "pareto" in r.stderr
+
+
+def test_frontier_and_isoflop_commands_report_approach_3(tmp_path):
+    r = invoke("frontier", SAMPLE, "--flops", "1e21", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert 0.4 < out["a"] < 0.6 and out["a"] + out["b"] == pytest.approx(1.0, abs=1e-9)
+    third = out["approach3"]
+    assert third["a"] == pytest.approx(third["params"]["beta"] / (third["params"]["alpha"]
+                                                                 + third["params"]["beta"]))
+    assert [p["flops"] for p in third["predictions"]] == [1e21]
+    # IsoFLOP needs several sizes per budget: the sample's runs each have their own budget
+    r = invoke("isoflop", SAMPLE)
+    assert r.exit_code == 1
+    assert "three" in r.stderr.lower() or "budget" in r.stderr.lower()
+    rows = ["run,n_params,tokens,flops,loss"]
+    for i, C in enumerate([1e18, 1e19, 1e20]):
+        for j, f in enumerate([0.3, 0.6, 1.0, 1.7, 3.0]):
+            G = (0.35 * 482 / (0.37 * 2085)) ** (1 / 0.72)
+            N = G * (C / 6) ** (0.37 / 0.72) * f
+            D = C / (6 * N)
+            rows.append(f"r{i}{j},{N!r},{D!r},{C!r},{1.8 + 482 / N**0.35 + 2085 / D**0.37!r}")
+    path = tmp_path / "iso.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = invoke("isoflop", path, "--optimum", "parabola", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["a"] == pytest.approx(0.37 / 0.72, abs=0.02)
+    assert out["approach3"]["a"] == pytest.approx(0.37 / 0.72, abs=1e-4)
