@@ -164,6 +164,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             help="Residual space: log, log1p or linear.")] = None,
         fix: Annotated[str | None, typer.Option(
             "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
+        breaks: Annotated[int | None, typer.Option(
+            min=1, help="Breaks of a broken neural scaling law (--law bnsl).")] = None,
         envelope: Annotated[str | None, typer.Option(
             help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
         bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
@@ -196,6 +198,12 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             _err(f"warning: {w}")
         _out(compare_output(ranking, format.value))
         return
+    if breaks is not None:
+        if (law or "").lower() not in ("bnsl", "") or config is not None:
+            from .errors import ConfigError
+
+            raise ConfigError("--breaks K applies to --law bnsl")
+        law = "bnsl" if breaks == 1 else f"bnsl-{breaks}"
     spec = fit_spec(law, config, x=x, target=y, loss=loss, delta=delta, space=space, fixed=fixed)
     mapping = {**spec.mapping, **mapping}
     frames = _load(paths, store, reader, mapping, strict,
@@ -468,6 +476,11 @@ def laws(format: FormatOpt = Fmt.table) -> None:
 
 
 def main() -> None:
+    import os
+
+    # The arrays here are small: BLAS threads only contend (15x slower fits under load).
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     app()
 
 

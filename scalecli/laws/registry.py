@@ -19,14 +19,19 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from . import chinchilla, kaplan, overtrain, parscale, power  # noqa: F401  (register)
+        from . import bnsl, chinchilla, kaplan, overtrain, parscale, power  # noqa: F401  (register)
 
 
 def get_law(name: str) -> Law:
     """The law registered as ``name``; :class:`UnknownLawError` lists the known names."""
     _load_builtins()
+    key = name.lower()
+    if key not in _LAWS and key.startswith("bnsl-") and key[5:].isdigit() and int(key[5:]) > 0:
+        from .bnsl import bnsl_law  # any number of breaks, made on demand: bnsl-2, bnsl-3...
+
+        return bnsl_law(int(key[5:]))
     try:
-        return _LAWS[name.lower()]
+        return _LAWS[key]
     except KeyError:
         known = ", ".join(sorted(_LAWS))
         raise UnknownLawError(f"unknown law {name!r}; known laws: {known}") from None
