@@ -2,8 +2,10 @@
 
 Each law is fitted without the K runs of largest compute and scored by the RMSE of log loss
 on those K held-out runs, the question a scaling law exists to answer. A law is applicable
-when the runs have its columns and more points than it has free parameters; the others are
-listed with the reason they were skipped.
+when the runs have its columns and more points than it has free parameters; a law of one
+generic variable x (power, bnsl) joins only when ``--x`` says which column x is, since loss
+against compute alone is not a law of a sweep's N and D. The others are listed with the reason
+they were skipped.
 """
 
 from __future__ import annotations
@@ -43,21 +45,22 @@ def compare_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = N
     from . import schema as S
     from .api import fit_spec
     from .fitting import fit_points
-    from .laws import all_laws
+    from .laws import all_laws, get_law
     from .reduce import Points, reduce_runs, target_metric
 
     names = laws or [law.name for law in all_laws()]
     metric = target_metric(frames, mapping, target)
     fits, skipped, warnings = [], {}, []
     for name in names:
-        try:
-            spec = fit_spec(name, x=x if x is not None else None, target=target)
-        except ScaleCLIError:
-            try:  # a multi-variable law ignores --x
-                spec = fit_spec(name, target=target)
-            except ScaleCLIError as exc:
-                skipped[name] = str(exc)
-                continue
+        law = get_law(name)
+        if x is None and list(law.variables) == ["x"]:
+            skipped[name] = "a law of one free variable x: give --x COLUMN to include it"
+            continue
+        try:  # --x names the generic x; laws of N, D (or one of them) keep their columns
+            spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target)
+        except ScaleCLIError as exc:
+            skipped[name] = str(exc)
+            continue
         law = spec.law
         if law.target != "loss" and target is None:
             skipped[name] = f"fits {law.target}, not the loss (give --y)"

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, TRUE
 from typer.testing import CliRunner
@@ -227,3 +228,27 @@ def test_frontier_and_isoflop_commands_report_approach_3(tmp_path):
     out = json.loads(r.stdout)
     assert out["a"] == pytest.approx(0.37 / 0.72, abs=0.02)
     assert out["approach3"]["a"] == pytest.approx(0.37 / 0.72, abs=1e-4)
+
+
+def test_law_all_ranks_by_held_out_error(tmp_path):
+    """On a sweep drawn from a Chinchilla law, chinchilla extrapolates best; each fit object
+    carries its held-out error, and one-variable laws join only with --x."""
+    rows = ["run,n_params,tokens,loss"]
+    for n in np.geomspace(2e7, 3e9, 6):
+        for m in (5, 10, 20, 40, 80):
+            loss = 1.8 + 480 / n**0.35 + 2100 / (m * n) ** 0.37
+            rows.append(f"m{n:.3g}-{m},{float(n)!r},{float(m * n)!r},{float(loss)!r}")
+    path = tmp_path / "sweep.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = invoke("fit", path, "--law", "all", "--holdout", "4", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    fits = json.loads(r.stdout)
+    laws = [f["law"] for f in fits]
+    assert laws[0] == "chinchilla" and {"kaplan", "overtrain"} <= set(laws)
+    assert "power" not in laws and "power skipped" in r.stderr
+    assert fits[0]["holdout_error"] < 1e-6
+    errs = [f["holdout_error"] for f in fits]
+    assert errs == sorted(errs)
+    assert len(fits[0]["data"]["holdout_runs"]) == 4
+    r = invoke("fit", path, "--law", "all", "--x", "flops", "--format", "json")
+    assert {"power", "bnsl"} <= {f["law"] for f in json.loads(r.stdout)}

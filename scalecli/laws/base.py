@@ -39,12 +39,14 @@ class Parameter:
         return float(value)
 
     def to_natural(self, value: float) -> float:
-        return math.exp(value) if self.log else float(value)
+        if self.log:
+            return math.exp(value) if value < 709.0 else math.inf
+        return float(value)
 
     def internal_bounds(self) -> tuple[float | None, float | None]:
         lo, hi = self.bounds
-        if self.log:
-            return (math.log(lo) if lo > 0 else None, math.log(hi) if math.isfinite(hi) else None)
+        if self.log:  # capped at e^700 so a runaway scale stays a float, never an overflow
+            return (math.log(lo) if lo > 0 else None, math.log(hi) if math.isfinite(hi) else 700.0)
         return (lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None)
 
 
