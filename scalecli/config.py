@@ -14,6 +14,11 @@ data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
 ```
 Read with ``yaml.safe_load`` only; every unknown key or inconsistent bound is refused with the
 file and the key's path.
+
+A ``law.name`` that is not registered, or a ``law.formula`` that differs from the registered
+law of that name, defines a custom law from the formula (:mod:`scalecli.laws.custom`: every
+parameter then needs bounds, and every formula name is a variable or a parameter). A built-in
+name with its own formula (or none) is the built-in law with the config's overrides.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownLawError
 from .fitting.objective import Objective
 from .laws import Law, Parameter, get_law
 from .schema import ROLE_NAMES
@@ -73,24 +78,23 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
     name = law_doc.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: law.name is required (e.g. chinchilla)")
-    law = get_law(name)
     formula = law_doc.get("formula")
-    if formula is not None and _squash(str(formula)) != _squash(law.formula):
-        raise ConfigError(f"{where}: law.formula {formula!r} differs from the built-in {law.name} "
-                          f"law ({law.formula}); give the law a new name to define a custom one")
-    changes: dict[str, Any] = {}
-    if "variables" in law_doc:
-        variables = _mapping_of_str(law_doc["variables"], "law.variables", where)
-        unknown = set(variables) - set(law.variables)
-        if unknown:
-            raise ConfigError(f"{where}: law.variables: {', '.join(sorted(unknown))} not in the "
-                              f"formula (its variables are {', '.join(law.variables)})")
-        changes["variables"] = {**law.variables, **variables}
-    if "parameters" in law_doc:
-        changes["parameters"] = _parameters(law, law_doc["parameters"], where)
-    if changes:
-        law = dataclasses.replace(law, **changes)
+    try:
+        law: Law | None = get_law(name)
+    except UnknownLawError as exc:
+        if formula is None:
+            raise UnknownLawError(str(exc) if where.startswith("--") else
+                                  f"{where}: {exc} (or define a law: give law.formula)") from None
+        law = None
+    if law is None or (formula is not None and _squash(str(formula)) != _squash(law.formula)):
+        from .laws.custom import law_from_config  # a custom law: formula, variables, parameters
+
+        law = law_from_config(law_doc, where)
+    else:
+        law = _builtin(law, law_doc, where)
     fixed = _fixed(law, law_doc.get("fixed") or {}, where)
+    if len(fixed) == len(law.parameters):
+        raise ConfigError(f"{where}: every parameter of {law.name} is fixed: nothing to fit")
     fit_doc = doc.get("fit") or {}
     _check_keys(fit_doc, "fit", where)
     try:
@@ -119,6 +123,21 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
                    reduce=str(data_doc.get("reduce", "last")),
                    target=None if target in (None, "loss") else str(target), seed=seed)
+
+
+def _builtin(law: Law, law_doc: dict, where: str) -> Law:
+    """A registered law with the config's column and parameter overrides."""
+    changes: dict[str, Any] = {}
+    if "variables" in law_doc:
+        variables = _mapping_of_str(law_doc["variables"], "law.variables", where)
+        unknown = set(variables) - set(law.variables)
+        if unknown:
+            raise ConfigError(f"{where}: law.variables: {', '.join(sorted(unknown))} not in the "
+                              f"formula (its variables are {', '.join(law.variables)})")
+        changes["variables"] = {**law.variables, **variables}
+    if "parameters" in law_doc:
+        changes["parameters"] = _parameters(law, law_doc["parameters"], where)
+    return dataclasses.replace(law, **changes) if changes else law
 
 
 def _check_keys(doc: Any, path: str, where: str) -> None:
