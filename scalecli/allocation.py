@@ -239,7 +239,7 @@ def resolve_params(source, law: str | None = None):
         where = f"fit: {source}"
     if law and law.lower() != res.law:
         raise ConfigError(f"--law {law} does not match the fit's law {res.law}")
-    return dict(res.params), get_law(res.law), where
+    return dict(res.params), res.law_object(), where
 
 
 def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:

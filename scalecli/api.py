@@ -124,6 +124,9 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
             raise ConfigError(f"--fix {', '.join(unknown)}: not a parameter of {spec.law.name} "
                               f"({', '.join(spec.law.param_names)})")
         spec.fixed = {**spec.fixed, **fixed}
+    if set(spec.law.param_names) <= set(spec.fixed):
+        raise ConfigError(f"every parameter of {spec.law.name} is fixed: nothing to fit "
+                          "(use scalecli predict with these values instead)")
     return spec
 
 

@@ -3,6 +3,12 @@ from a known Chinchilla law."""
 
 from __future__ import annotations
 
+import os
+
+# Small arrays: BLAS threads only contend (the CLI sets the same in main()).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from pathlib import Path
 
 import numpy as np

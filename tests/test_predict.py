@@ -55,3 +55,41 @@ def test_missing_variable_and_no_defaults_are_one_line_errors():
     assert r.exit_code == 1 and "--fit" in r.stderr
     r = invoke("predict", "--law", "chinchilla")
     assert r.exit_code == 1 and "--at" in r.stderr
+
+
+def test_saved_custom_fit_predicts_and_allocates(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("""law:
+  name: my-chinchilla
+  formula: "E + A / N**alpha + B / D**beta"
+  variables: {N: n_params, D: tokens}
+  parameters:
+    E: {bounds: [0.1, 10], init: [1, 2]}
+    A: {bounds: [1, 1.0e8], init: [100, 1000]}
+    alpha: {bounds: [0, 2], init: [0.3]}
+    B: {bounds: [1, 1.0e8], init: [100, 1000]}
+    beta: {bounds: [0, 2], init: [0.3]}
+""")
+    from conftest import ROOT
+
+    fit = tmp_path / "fit.json"
+    r = invoke("fit", ROOT / "sample_runs", "--config", cfg, "--save", fit, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    p = json.loads(r.stdout)["params"]
+    r = invoke("predict", "--fit", fit, "--at", "N=1e9,D=2e10", "--format", "json")
+    want = p["E"] + p["A"] / 1e9 ** p["alpha"] + p["B"] / 2e10 ** p["beta"]
+    assert json.loads(r.stdout)[0]["prediction"] == pytest.approx(want, rel=1e-12)
+    # no closed form for a custom law: the numeric optimum equals the Chinchilla closed form
+    r = invoke("optimal", "--fit", fit, "--flops", "1e21", "--format", "json")
+    row = json.loads(r.stdout)[0]
+    G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    assert row["n_params"] == pytest.approx(G * (1e21 / 6) ** (p["beta"] / (p["alpha"] + p["beta"])),
+                                            rel=1e-6)
+    assert row["method"].startswith("numeric")
+
+
+def test_fixing_every_parameter_is_refused():
+    from conftest import ROOT
+
+    r = invoke("fit", ROOT / "sample_runs", "--fix", "E=1.7,A=400,alpha=0.3,B=400,beta=0.3")
+    assert r.exit_code == 1 and "nothing to fit" in r.stderr

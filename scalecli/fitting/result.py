@@ -40,9 +40,28 @@ class FitResult:
 
     # ---- use ------------------------------------------------------------------------------
     def law_object(self):
+        """The law this fit is of: the registered law (with the columns the fit used), or, for
+        a custom formula, the law rebuilt from the saved formula."""
+        import dataclasses
+
+        from ..errors import UnknownLawError
         from ..laws import get_law
 
-        return get_law(self.law)
+        try:
+            law = get_law(self.law)
+        except UnknownLawError:
+            if not self.formula:
+                raise
+            law = None
+        if law is None or (self.formula and "".join(self.formula.split())
+                           != "".join(law.formula.split())):
+            from ..laws.custom import law_from_fit
+
+            return law_from_fit(self.law, self.formula, self.variables, self.params)
+        if self.variables and set(self.variables) == set(law.variables) and (
+                self.variables != law.variables):
+            law = dataclasses.replace(law, variables=dict(self.variables))
+        return law
 
     def predict(self, **values: float) -> float:
         """The fitted law at one point: ``result.predict(N=7e9, D=1.4e12)``."""
