@@ -108,3 +108,53 @@ def test_power_law_with_e_fixed_at_zero_is_least_squares_in_log_log():
     assert res.params["alpha"] == pytest.approx(-slope, rel=1e-12)
     assert res.params["A"] == pytest.approx(math.exp(intercept), rel=1e-12)
     assert "closed form" in res.fit["message"]
+
+
+DC = {"E": math.exp(0.6254804), "A": math.exp(6.255414), "alpha": 0.3526596,
+      "B": math.exp(7.3049974), "beta": 0.3526596, "RD_star": 15.387756, "RN_star": 5.309743}
+
+
+def test_data_constrained_matches_the_published_example():
+    """datablations README: scaling_law(6.34e9, 242e9, 25e9) = 2.2256 < (8.67e9, 178e9, 25e9)
+    = 2.2270; recomputed from the formula by hand: 2.225644 and 2.226963."""
+    law = get_law("data-constrained")
+    assert law.defaults == DC
+    a = law.value(DC, {"N": 6.34e9, "D": 242e9, "U": 25e9})
+    b = law.value(DC, {"N": 8.67e9, "D": 178e9, "U": 25e9})
+    assert a == pytest.approx(2.225644, abs=5e-7) and b == pytest.approx(2.226963, abs=5e-7)
+
+
+def test_data_constrained_recovers_its_parameters():
+    law = get_law("data-constrained")
+    rng = np.random.default_rng(3)
+    N = np.repeat(np.geomspace(5e7, 2e9, 6), 6)
+    U = np.tile(np.array([1e9, 3e9, 1e10, 3e10, 1e11, 3e11]), 6)
+    D = N * 20 * np.tile([1.0, 4.0, 16.0, 2.0, 8.0, 32.0], 6) * rng.uniform(0.8, 1.2, N.size)
+    truth = {"E": 1.9, "A": 500.0, "alpha": 0.35, "B": 1500.0, "beta": 0.33, "RD_star": 12.0,
+             "RN_star": 6.0}
+    y = np.array([law.value(truth, {"N": n, "D": d, "U": u}) for n, d, u in zip(N, D, U)])
+    frame = pl.DataFrame({"run_id": [str(i) for i in range(N.size)],
+                          "name": [str(i) for i in range(N.size)], "source": "test",
+                          "n_params": N, "tokens": D, "unique_tokens": U, "flops": 6 * N * D,
+                          "flops_derived": True, "y": y})
+    res = fit_points(Points(frame, "loss", "last"), law)
+    pred = np.array([law.value(res.params, {"N": n, "D": d, "U": u}) for n, d, u in zip(N, D, U)])
+    assert np.max(np.abs(pred / y - 1)) < 1e-5
+    for k in ("alpha", "beta", "RD_star"):
+        assert res.params[k] == pytest.approx(truth[k], rel=0.05), (k, res.params)
+
+
+def test_unique_token_allocation_matches_brute_force():
+    from scipy.optimize import minimize_scalar
+
+    from scalecli.allocation import optimal
+
+    law = get_law("data-constrained")
+    C, U = 1e22, 25e9
+    row = optimal(None, [C], law="data-constrained", unique_tokens=U)[0]
+    r = minimize_scalar(lambda u: law.value(DC, {"N": math.exp(u), "D": C / 6 / math.exp(u),
+                                                 "U": U}),
+                        bounds=(math.log(1e8), math.log(1e11)), method="bounded",
+                        options={"xatol": 1e-10})
+    assert row.n_params == pytest.approx(math.exp(r.x), rel=1e-4)
+    assert row.loss <= law.value(DC, {"N": 6.34e9, "D": C / 6 / 6.34e9, "U": U}) + 1e-12

@@ -15,21 +15,40 @@ def register(law: Law) -> Law:
     return law
 
 
+# Built-in law -> the module that registers it: a lookup imports only the module it needs,
+# so `scalecli optimal` does not pay for parsing every law in the catalogue.
+_BUILTINS = {
+    "chinchilla": "chinchilla", "kaplan": "kaplan", "kaplan-n": "kaplan", "kaplan-d": "kaplan",
+    "overtrain": "overtrain", "overtrain-error": "overtrain", "parscale": "parscale",
+    "power": "power", "bnsl": "bnsl", "data-constrained": "data_constrained",
+}
+
+
+def _load(module: str) -> None:
+    import importlib
+
+    importlib.import_module(f"{__package__}.{module}")
+
+
 def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from . import bnsl, chinchilla, kaplan, overtrain, parscale, power  # noqa: F401  (register)
+        for module in sorted(set(_BUILTINS.values())):
+            _load(module)
 
 
 def get_law(name: str) -> Law:
     """The law registered as ``name``; :class:`UnknownLawError` lists the known names."""
-    _load_builtins()
     key = name.lower()
+    if key not in _LAWS and key in _BUILTINS:
+        _load(_BUILTINS[key])
     if key not in _LAWS and key.startswith("bnsl-") and key[5:].isdigit() and int(key[5:]) > 0:
         from .bnsl import bnsl_law  # any number of breaks, made on demand: bnsl-2, bnsl-3...
 
         return bnsl_law(int(key[5:]))
+    if key not in _LAWS:
+        _load_builtins()
     try:
         return _LAWS[key]
     except KeyError:
