@@ -174,8 +174,16 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
     if isinstance(data, Points):
         pts = data
     else:
-        pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
-                     reduce=reduce or spec.reduce, require=tuple(spec.law.variables.values()))
+        from .errors import ColumnError
+
+        try:
+            pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
+                         reduce=reduce or spec.reduce,
+                         require=tuple(spec.law.variables.values()))
+        except ColumnError as exc:
+            if not str(exc).startswith("needs"):
+                raise
+            raise ColumnError(f"law {spec.law.name} {exc}") from None
     if envelope not in (None, "none"):
         pts = envelope_points(pts, spec.law, envelope, bins, bin_pad)
     return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,

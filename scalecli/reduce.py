@@ -139,8 +139,10 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     )
     missing = [c for c in require if c not in joined.columns]
     if missing:
-        raise ColumnError(f"no column {', '.join(missing)} in the runs; columns found: "
-                          + ", ".join(c for c in runs.columns if c not in (S.RUN_ID, S.SOURCE)))
+        raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
+                          f"{', '.join(missing)}; columns found: "
+                          + ", ".join(c for c in runs.columns if c not in (S.RUN_ID, S.SOURCE))
+                          + ". Name a column with --map, --x or a config's law.variables")
     ok = pl.col("y").is_not_null() & pl.col("y").is_finite()
     for c in require:
         ok = ok & pl.col(c).is_not_null()
