@@ -5,7 +5,10 @@ Prints medians of paired, alternating runs (A then B, repeated), so machine nois
      the library, and the whole `scalecli fit` command vs `python -c "import polars, scipy.optimize"`;
   2. start-up: `scalecli --help` and `scalecli optimal --flops 1e21` vs a bare Typer app;
   3. ingesting a 1,000,000-row JSONL history vs `polars.read_ndjson` of the same file, and the
-     ingest's peak memory.
+     ingest's peak memory;
+  4. `scalecli fit sample_runs/ --law all` (every applicable law, held-out ranking);
+  5. a custom-formula Chinchilla (YAML) against the built-in law on the Epoch points;
+  6. a one-break BNSL fit with the authors' full start grid on 50 points.
 Pass section numbers to run only some: ``python benchmarks/bench.py 1 3``.
 """
 
@@ -125,8 +128,80 @@ def bench_ingest(tmp: Path) -> None:
           f"({b:.2f} s); peak RSS {peak / 2**20:.0f} MiB = {peak / size:.1f}x the file")
 
 
+def bench_law_all(tmp: Path) -> None:
+    cmd = [EXE, "fit", str(ROOT / "sample_runs"), "--law", "all", "--format", "json"]
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    cmd_x = cmd + ["--x", "flops"]
+    times_x = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cmd_x, capture_output=True, check=True)
+        times_x.append(time.perf_counter() - t0)
+    print(f"4. `scalecli fit sample_runs/ --law all`: {statistics.median(times):.2f} s whole command "
+          f"(with --x flops, adding power and bnsl: {statistics.median(times_x):.2f} s)")
+
+
+def bench_custom(tmp: Path) -> None:
+    import math
+
+    import scalecli
+    from scalecli.config import spec_from_dict
+
+    g = [math.exp(v) for v in (0, 5, 10, 15, 20, 25)]
+    doc = {"law": {"name": "custom-chinchilla", "formula": "E + A / N**alpha + B / D**beta",
+                   "variables": {"N": "n_params", "D": "tokens"},
+                   "parameters": {
+                       "E": {"bounds": [1e-3, 10], "init": [math.exp(v) for v in
+                                                             (-1, -0.5, 0, 0.5, 1)]},
+                       "A": {"bounds": [1, 1e12], "init": g}, "B": {"bounds": [1, 1e12], "init": g},
+                       "alpha": {"bounds": [0, 3], "init": [0, 0.5, 1, 1.5, 2]},
+                       "beta": {"bounds": [0, 3], "init": [0, 0.5, 1, 1.5, 2]}}}}
+    runs = scalecli.load(epoch_csv(tmp))
+    custom = spec_from_dict(doc, "bench")
+    tb, tc = [], []
+    for _ in range(7):
+        tb.append(scalecli.fit(runs, "chinchilla").fit["seconds"])
+        res = scalecli.fit(runs, config=custom)
+        tc.append(res.fit["seconds"])
+    b, c = statistics.median(tb), statistics.median(tc)
+    print(f"5. custom-formula Chinchilla {c:.3f} s vs built-in {b:.3f} s per fit = {c / b:.2f}x "
+          f"(objective {res.objective:.12e})")
+
+
+def bench_bnsl(tmp: Path) -> None:
+    import numpy as np
+    import polars as pl
+
+    from scalecli.fitting import fit_points
+    from scalecli.laws import get_law
+    from scalecli.reduce import Points
+
+    law = get_law("bnsl")
+    x = np.geomspace(1e2, 1e6, 50)
+    truth = {"a": 0.1, "b": 5.0, "c0": 0.3, "c1": 0.4, "d1": 3e3, "f1": 0.5}
+    y = np.array([law.value(truth, {"x": v}) for v in x])
+    frame = pl.DataFrame({"run_id": [str(i) for i in range(50)], "name": "r", "source": "b",
+                          "flops": x, "y": y})
+    times = []
+    for _ in range(7):
+        res = fit_points(Points(frame, "loss", "last"), law, objective=_bnsl_objective(law))
+        times.append(res.fit["seconds"])
+    print(f"6. BNSL, one break, 50 points, {res.fit['starts']:,} grid starts: "
+          f"{statistics.median(times):.3f} s per fit (first fit in the process {times[0]:.3f} s)")
+
+
+def _bnsl_objective(law):
+    from scalecli.fitting import Objective
+
+    return Objective(**law.fit_defaults)
+
+
 def main(argv: list[str]) -> None:
-    wanted = set(argv) or {"1", "2", "3"}
+    wanted = set(argv) or {"1", "2", "3", "4", "5", "6"}
     print(f"scalecli benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -136,6 +211,12 @@ def main(argv: list[str]) -> None:
             bench_startup(tmp)
         if "3" in wanted:
             bench_ingest(tmp)
+        if "4" in wanted:
+            bench_law_all(tmp)
+        if "5" in wanted:
+            bench_custom(tmp)
+        if "6" in wanted:
+            bench_bnsl(tmp)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def fit_points(
         rmse_log=rmse_log,
         r2=r2,
         n_points=n,
-        n_runs=int(frame["run_id"].n_unique()),
+        n_runs=int(frame["run_id"].n_unique()) if "run_id" in frame.columns else n,
         converged=opt.converged,
         formula=law.formula,
         variables=columns,
@@ -113,7 +113,8 @@ def fit_points(
             "reduce": points.reduce,
             "hash": digest.hexdigest()[:16],
             "dropped": list(points.dropped),
-            "flops_derived": bool(frame["flops_derived"].any()) if n else False,
+            "flops_derived": bool(frame["flops_derived"].any())
+            if n and "flops_derived" in frame.columns else False,
         },
         warnings=warnings,
         version=__version__,
