@@ -459,7 +459,7 @@ def laws(format: FormatOpt = Fmt.table) -> None:
     from .laws import all_laws
     from .report.tables import render
 
-    rows = [{"name": law.name, "formula": law.formula,
+    rows = [{"name": law.name, "formula": law.summary or law.formula,
              "variables": ", ".join(f"{k}={v}" for k, v in law.variables.items()),
              "parameters": ", ".join(law.param_names), "target": law.target,
              "defaults": "yes" if law.defaults else "", "source": law.source}

@@ -75,6 +75,7 @@ class Law:
     target: str = "loss"
     defaults: dict[str, float] = field(default_factory=dict)
     defaults_source: str = ""
+    summary: str = ""  # a short form of a long formula, for tables
     fit_defaults: dict[str, Any] = field(default_factory=dict)  # the paper's objective, if not
     # the standard Huber(1e-3) on log residuals, e.g. {"loss": "mse", "space": "linear"}
 

@@ -50,6 +50,7 @@ _SPEC = {
 DATA_CONSTRAINED = register(dataclasses.replace(
     law_from_config(_SPEC, "scalecli/laws/data_constrained.py"),
     source="Muennighoff et al. 2023, arXiv:2305.16264 (huggingface/datablations)",
+    summary="E + A/N'**alpha + B/D'**beta; N', D' effective (repeats of U unique tokens)",
     defaults={"E": math.exp(0.6254804), "A": math.exp(6.255414), "alpha": 0.3526596,
               "B": math.exp(7.3049974), "beta": 0.3526596, "RD_star": 15.387756,
               "RN_star": 5.309743},
