@@ -91,7 +91,8 @@ class OvertrainError(Law):
 
 OVERTRAIN = register(Overtrain(
     name="overtrain",
-    formula="E + (a * M**eta + b * M**(-eta)) * C**(-eta), C = 6*N*D, M = D/N",
+    formula="E + (a * (D/N)**eta + b * (D/N)**(-eta)) * (6*N*D)**(-eta)",
+    summary="E + (a·M^eta + b·M^(-eta))·C^(-eta), C = 6·N·D, M = D/N",
     variables={"N": "n_params", "D": "tokens"},
     parameters=(
         Parameter("E", (0.0, math.inf), tuple(math.exp(v) for v in (-1.0, 0.0, 0.5, 1.0)),

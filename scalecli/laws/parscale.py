@@ -59,7 +59,8 @@ PARSCALE = register(ParScale(
                   log=True, description="irreducible loss"),
         Parameter("A", (1e-8, math.inf), tuple(1e9 * math.exp(v) for v in (-4, -2, 0, 2, 4)),
                   log=True, description="scale, in parameters"),
-        Parameter("alpha", (1e-8, 10.0), (0.0, 0.5, 1.0, 1.5, 2.0), description="exponent"),
+        Parameter("alpha", (1e-8, 10.0), (1e-8, 0.5, 1.0, 1.5, 2.0),  # the code's 0, at its bound
+                  description="exponent"),
         Parameter("k", (1e-8, 100.0), (0.2, 0.4, 0.6, 0.8), description="gain per ln P"),
     ),
     source="Chen et al. 2025, arXiv:2505.10475 (QwenLM/ParScale parametric_fit.py)",
