@@ -98,30 +98,14 @@ class Allocator:
                            "with these parameters (is it below the irreducible loss?)")
         if self.best_loss(math.exp(lo)) <= target:
             return math.exp(lo)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if self.best_loss(math.exp(mid)) <= target:
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo < 1e-13:
-                break
-        return math.exp(hi)
+        return math.exp(_first_true(lambda u: self.best_loss(math.exp(u)) <= target, lo, hi))
 
     def tokens_for_loss(self, n: float, target: float) -> float | None:
         """D such that L(n, D) = target (loss falls with D), or None if unreachable at n."""
         lo, hi = 0.0, math.log(1e30)
         if self._safe(n, math.exp(hi)) > target:
             return None
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if self._safe(n, math.exp(mid)) <= target:
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo < 1e-13:
-                break
-        return math.exp(hi)
+        return math.exp(_first_true(lambda u: self._safe(n, math.exp(u)) <= target, lo, hi))
 
     def with_inference(self, target: float, inference_tokens: float) -> tuple[float, float]:
         """(N, D) reaching ``target`` at least training + inference compute
@@ -137,6 +121,20 @@ class Allocator:
             raise FitError(f"loss {target:g} is not reachable with {self.law.name} at any size")
         n = math.exp(u)
         return n, self.tokens_for_loss(n, target)
+
+
+def _first_true(holds, lo: float, hi: float, tol: float = 1e-13) -> float:
+    """The least u in [lo, hi] where ``holds(u)`` (monotone: false, then true), by bisection;
+    ``holds(hi)`` must be true."""
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if holds(mid):
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < tol:
+            break
+    return hi
 
 
 def _golden(f, lo: float, hi: float, scan: int = 64, tol: float = 1e-12) -> float:

@@ -195,16 +195,26 @@ def _parameters(law: Law, doc: Any, where: str) -> tuple[Parameter, ...]:
             raise ConfigError(f"{where}: {at}: fitted in log space, so its bounds must be >= 0")
         init = p.init
         if "init" in spec:
-            raw = spec["init"] if isinstance(spec["init"], list) else [spec["init"]]
-            init = tuple(_number(v, at + ".init", where) for v in raw)
-            if not init:
-                raise ConfigError(f"{where}: {at}.init is empty")
-        for v in init:
-            if not bounds[0] <= v <= bounds[1] or (log and v <= 0):
-                raise ConfigError(f"{where}: {at}.init value {v:g} lies outside its bounds "
-                                  f"[{bounds[0]:g}, {bounds[1]:g}]")
+            init = init_values(spec["init"], at, where, bounds, log)
+        else:
+            init_values(list(init), at, where, bounds, log)
         out.append(dataclasses.replace(p, bounds=bounds, init=init, log=log))
     return tuple(out)
+
+
+def init_values(raw: Any, at: str, where: str, bounds: tuple[float, float],
+                log: bool) -> tuple[float, ...]:
+    """A parameter's start values (a number or a list), each checked against its bounds."""
+    values = tuple(_number(v, at + ".init", where)
+                   for v in (raw if isinstance(raw, list) else [raw]))
+    if not values:
+        raise ConfigError(f"{where}: {at}.init is empty")
+    for v in values:
+        if not bounds[0] <= v <= bounds[1] or (log and v <= 0):
+            raise ConfigError(f"{where}: {at}.init value {v:g} lies outside its bounds "
+                              f"[{bounds[0]:g}, {bounds[1]:g}]" + (" (> 0 in log space)"
+                                                                    if log else ""))
+    return values
 
 
 def _fixed(law: Law, doc: Any, where: str) -> dict[str, float]:

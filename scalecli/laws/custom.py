@@ -170,7 +170,7 @@ def law_from_config(doc: dict, where: str = "config") -> ExpressionLaw:
 
 
 def _parameter(name: str, spec: Any, where: str) -> Parameter:
-    from ..config import _check_keys, _number
+    from ..config import _check_keys, _number, init_values
 
     at = f"law.parameters.{name}"
     if not isinstance(spec, dict) or "bounds" not in spec:
@@ -190,14 +190,7 @@ def _parameter(name: str, spec: Any, where: str) -> Parameter:
     if log and lo < 0:
         raise ConfigError(f"{where}: {at}: fitted in log space, so its bounds must be >= 0")
     if "init" in spec:
-        raw = spec["init"] if isinstance(spec["init"], list) else [spec["init"]]
-        init = tuple(_number(v, at + ".init", where) for v in raw)
-        if not init:
-            raise ConfigError(f"{where}: {at}.init is empty")
-        for v in init:
-            if not lo <= v <= hi or (log and v <= 0):
-                raise ConfigError(f"{where}: {at}.init value {v:g} lies outside its bounds "
-                                  f"[{lo:g}, {hi:g}]" + (" (> 0 in log space)" if log else ""))
+        init = init_values(spec["init"], at, where, (lo, hi), log)
     else:
         init = _default_init(lo, hi, log)
         if init is None:

@@ -189,19 +189,9 @@ def _sci(x: float) -> str:
 
 def _legend(entries, width: int, color: bool) -> list[str]:
     """Legend lines under the plot, wrapped to the width."""
-    import plotext as plt
+    from .plots import wrap_legend
 
-    lines: list[str] = []
-    cur, cur_len = "", 0
-    for text, fg in entries:
-        pix = plt.pixel(foreground=fg, style="bold") if fg is not None else plt.pixel()
-        piece = plt.colorize(text, pix).string(colorless=not color)
-        if cur and cur_len + 2 + len(text) > width:
-            lines.append(cur)
-            cur, cur_len = "", 0
-        cur, cur_len = (cur + "  " + piece, cur_len + 2 + len(text)) if cur else (piece, len(text))
-    lines.append(cur)
-    return lines
+    return wrap_legend(entries, width, color)
 
 
 def result_dict(res, key: str, points: list[dict], dropped: list[dict]) -> dict:

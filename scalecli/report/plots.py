@@ -254,12 +254,18 @@ def _header(title: str, width: int, color: bool) -> str:
 
 def _legend(groups, with_frontier: bool, width: int, color: bool) -> list[str]:
     """Legend lines under the plot, wrapped to the width: one entry per size group."""
-    import plotext as plt
 
     entries = [(f"{_MARKERS[k]} {label}", _COLORS[k]) for k, (label, _, _) in enumerate(groups)]
     entries.append((f"{_CURVE_GLYPH} fitted law", None))
     if with_frontier:
         entries.append((f"{_FRONTIER_MARKER * 2} compute-optimal", _FRONTIER_COLOR))
+    return wrap_legend(entries, width, color)
+
+
+def wrap_legend(entries, width: int, color: bool) -> list[str]:
+    """Legend entries ``(text, colour or None)`` as lines wrapped to ``width``."""
+    import plotext as plt
+
     lines: list[str] = []
     cur, cur_len = "", 0
     for text, fg in entries:
