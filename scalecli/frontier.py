@@ -36,7 +36,7 @@ from typing import Any
 
 from . import schema as S
 from .errors import ColumnError, ConfigError, FitError
-from .isoflop import PowerFit, fit_power, predictions
+from .isoflop import Exponents, PowerFit, fit_power, predictions
 
 __all__ = ["BUCKETS", "FrontierResult", "frontier"]
 
@@ -44,7 +44,7 @@ BUCKETS = 1500  # log-spaced compute values, as in Hoffmann et al. 2022
 
 
 @dataclass
-class FrontierResult:
+class FrontierResult(Exponents):
     """Approach 1's exponents, the envelope (one segment per winning run), the runs dropped
     with reasons, and the allocations at requested budgets. ``curves`` and ``grid`` hold the
     smoothed curves and the buckets for :func:`scalecli.report.isoplots.frontier_plot`."""
@@ -61,14 +61,6 @@ class FrontierResult:
     groups: dict = field(default_factory=dict)
     error: str | None = None
     method: str = "frontier"
-
-    @property
-    def a(self) -> float | None:
-        return self.n_fit.slope if self.n_fit else None
-
-    @property
-    def b(self) -> float | None:
-        return self.d_fit.slope if self.d_fit else None
 
     def to_dict(self) -> dict:
         from .report.isoplots import result_dict

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
-__all__ = ["OPTIMA", "Budget", "IsoflopResult", "PowerFit", "fit_power", "isoflop", "predictions"]
+__all__ = ["OPTIMA", "Budget", "Exponents", "IsoflopResult", "PowerFit", "fit_power", "isoflop", "predictions"]
 
 OPTIMA = ("spline", "window", "parabola", "lowest")
 PARABOLA_SPAN = 1.0  # decades of N past which one parabola over the budget is warned about
@@ -105,8 +105,23 @@ class Budget:
                 "sizes": int(self.sizes.size), "runs": self.n_runs}
 
 
+class Exponents:
+    """a and b of a result whose ``n_fit``/``d_fit`` are N_opt ∝ C^a and D_opt ∝ C^b."""
+
+    n_fit: PowerFit | None
+    d_fit: PowerFit | None
+
+    @property
+    def a(self) -> float | None:
+        return self.n_fit.slope if self.n_fit else None
+
+    @property
+    def b(self) -> float | None:
+        return self.d_fit.slope if self.d_fit else None
+
+
 @dataclass
-class IsoflopResult:
+class IsoflopResult(Exponents):
     """Approach 2's exponents (N_opt = k_n·C^a, D_opt = k_d·C^b), per-budget optima, dropped
     budgets, warnings and the allocations at requested budgets. With ``group_by``, the
     top-level exponents are None and ``groups`` holds one result per value of the column."""
@@ -121,14 +136,6 @@ class IsoflopResult:
     groups: dict[str, IsoflopResult] = field(default_factory=dict)
     error: str | None = None  # a group that could not be fitted says why
     method: str = "isoflop"
-
-    @property
-    def a(self) -> float | None:
-        return self.n_fit.slope if self.n_fit else None
-
-    @property
-    def b(self) -> float | None:
-        return self.d_fit.slope if self.d_fit else None
 
     def to_dict(self) -> dict:
         from .report.isoplots import result_dict
