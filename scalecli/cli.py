@@ -344,6 +344,8 @@ def predict(
 def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, reduce: ReduceOpt = None,
+         x: Annotated[str | None, typer.Option(
+             "--x", help="Column of a one-variable law's variable.")] = None,
          width: Annotated[int, typer.Option(help="Plot width in columns.")] = 80,
          height: Annotated[int, typer.Option(help="Plot height in rows.")] = 24,
          color: Annotated[bool | None, typer.Option(
@@ -354,10 +356,15 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 
     Example: scalecli plot runs/ --law chinchilla
     """
+    from .api import fit_spec, roles_needed
     from .report.fit import plot_fit
 
     spec, mapping = _spec(config, map)
-    frames = _load(paths, store, reader, mapping, strict)
+    need = ("N", "D")
+    if fit is None:
+        spec = fit_spec(law, spec, x=x)
+        law, need = None, roles_needed(spec.law.variables.values())
+    frames = _load(paths, store, reader, mapping, strict, need=need)
     text = plot_fit(frames, law=law, config=spec, fit_file=fit, mapping=mapping,
                     reduce=reduce, width=width, height=height,
                     color=sys.stdout.isatty() if color is None else color)

@@ -252,3 +252,12 @@ def test_law_all_ranks_by_held_out_error(tmp_path):
     assert len(fits[0]["data"]["holdout_runs"]) == 4
     r = invoke("fit", path, "--law", "all", "--x", "flops", "--format", "json")
     assert {"power", "bnsl"} <= {f["law"] for f in json.loads(r.stdout)}
+
+
+def test_plot_of_a_one_variable_law():
+    r = invoke("plot", SAMPLE, "--law", "power", "--x", "flops", "--no-color")
+    assert r.exit_code == 0, r.stderr
+    assert "fitted law" in r.stdout and "power fit" in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    r = invoke("plot", SAMPLE, "--law", "kaplan-n", "--no-color")
+    assert r.exit_code == 0 and "n_params" in r.stdout

@@ -54,7 +54,7 @@ def compare_output(ranking, fmt_name: str) -> str:
 
 
 def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, reduce=None,
-             width=80, height=24, color=False) -> str:
+             x=None, width=80, height=24, color=False) -> str:
     """Fit (or load ``fit_file``), then plot the points, the law per model size and the
     compute-optimal frontier."""
     import numpy as np
@@ -68,11 +68,24 @@ def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, redu
         pts = api.points(frames, target=result.target if result.target != "loss" else None,
                          mapping=mapping, reduce=reduce or "last")
     else:
-        result = api.fit(frames, law, config=config, mapping=mapping, reduce=reduce)
+        result = api.fit(frames, law, config=config, mapping=mapping, reduce=reduce, x=x)
         pts = None
     frame = result.points if pts is None else pts.frame
     law_obj = result.law_object()
     theta = np.array([law_obj.to_internal(result.params)])
+    if set(law_obj.variables) != {"N", "D"}:
+        if len(law_obj.variables) != 1:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"plot draws laws of N and D, or of one variable; {law_obj.name} "
+                              f"has {', '.join(law_obj.variables)}")
+        (sym, col), = law_obj.variables.items()
+        from .plots import curve_plot
+
+        return curve_plot(frame[col].to_numpy(), frame["y"].to_numpy(),
+                          lambda v: law_obj.predict(theta, {sym: np.asarray(v, float)})[0],
+                          xlabel=col, width=width, height=height, color=color,
+                          title=f"{result.law} fit: {result.target} vs {col}")
 
     def predict(N, D):
         return law_obj.predict(theta, {"N": np.asarray(N, float), "D": np.asarray(D, float)})[0]

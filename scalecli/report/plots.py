@@ -151,6 +151,62 @@ def fit_plot(
     return "\n".join(lines) + "\n"
 
 
+def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "x",
+               width: int = 80, height: int = 24, title: str = "", color: bool = False) -> str:
+    """Log-log target against a one-variable law's x: the points and the fitted curve, for
+    laws that are not laws of N and D (power, bnsl, kaplan-n...). Same layout as fit_plot."""
+    import numpy as np
+
+    if width < 40 or height < 12:
+        raise ValueError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
+    x, y = (np.asarray(a, dtype=float).ravel() for a in (x, y))
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if not ok.any():
+        raise InputError("nothing to plot: no point has a positive, finite x and target")
+    lx, ly = np.log10(x[ok]), np.log10(y[ok])
+    pad = np.log10(_EXTEND)
+    xlim = (lx.min() - pad, lx.max() + pad if lx.max() > lx.min() else lx.min() + 1)
+    grid = np.linspace(*xlim, 2 * _SAMPLES)
+    curve = _log10(np.asarray(predict(10.0**grid), dtype=float))
+    margin = np.log10(_Y_MARGIN)
+    finite = curve[np.isfinite(curve)]
+    ylo = max(min(ly.min(), finite.min() if finite.size else ly.min()), ly.min() - margin)
+    yhi = min(max(ly.max(), finite.max() if finite.size else ly.max()), ly.max() + margin)
+    ypad = max(0.03 * (yhi - ylo), 0.01)
+    ylim = (ylo - ypad, yhi + ypad)
+    legend = wrap_legend([(f"{_MARKERS[0]} runs", _COLORS[0]), (f"{_CURVE_GLYPH} fitted law",
+                                                                  None)], width, color)
+    plot_h = height - 1 - len(legend)
+    header = _header(title, width, color)
+
+    import plotext as plt
+
+    with _LOCK:
+        fig = plt.figure
+        try:
+            plt.terminal.limit(False, False)
+            fig.clear()
+            fig.theme("simple")
+            fig.plot_size(width, plot_h)
+            _draw_line(fig, plt.marker(_CURVE_MARKER, plt.pixel()), grid, curve, ylim)
+            pix = plt.pixel(foreground=_COLORS[0], style="bold")
+            fig.draw(fig.signal(lx.tolist(), ly.tolist(), marker=plt.marker(_MARKERS[0], pix)))
+            fig.ruler("x").lim(*xlim)
+            fig.ruler("y").lim(*ylim)
+            fig.ruler("x").ticks(*_x_ticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
+            fig.ruler("y").ticks(*_y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
+            fig.label(xlabel, "x")
+            body = fig.build().string(colorless=not color)
+        finally:
+            fig.clear()
+            plt.terminal.limit()
+    lines = [header, *body.splitlines(), *legend]
+    if not color:
+        lines = [line.rstrip() for line in lines]
+    return "\n".join(lines) + "\n"
+
+
 def _log10(v):
     """log10 of positive values; NaN where the value is not finite and positive."""
     import numpy as np
