@@ -22,6 +22,7 @@ TRUTH = {
     "kaplan": {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103},
     "kaplan-n": {"N_c": 8.8e13, "alpha_N": 0.076},
     "kaplan-d": {"D_c": 5.4e13, "alpha_D": 0.095},
+    "kaplan-s": {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3, "alpha_S": 0.76},
     "overtrain": {"E": 1.9, "a": 120.0, "b": 900.0, "eta": 0.17},
     "parscale": {"E": 1.3, "A": 2.0e8, "alpha": 0.2, "k": 0.33},
     "power": {"E": 1.7, "A": 3.0e3, "alpha": 0.17},
@@ -36,7 +37,7 @@ def data(name, noise=0.0, seed=0):
     D = N * np.tile(RATIOS, RNG_SIZES.size)
     cols = {"n_params": N, "tokens": D, "flops": 6 * N * D,
             "streams": np.tile([1.0, 2.0, 4.0, 8.0, 1.0], RNG_SIZES.size),
-            "loss": np.linspace(2.0, 4.5, N.size)}
+            "loss": np.linspace(2.0, 4.5, N.size), "s_min": D / 5e5}
     X = {sym: cols[col] for sym, col in law.variables.items()}
     y = np.array([law.value(TRUTH[name], {k: v[i] for k, v in X.items()})
                   for i in range(N.size)])
@@ -158,3 +159,16 @@ def test_unique_token_allocation_matches_brute_force():
                         options={"xatol": 1e-10})
     assert row.n_params == pytest.approx(math.exp(r.x), rel=1e-4)
     assert row.loss <= law.value(DC, {"N": 6.34e9, "D": C / 6 / 6.34e9, "U": U}) + 1e-12
+
+
+def test_s_min_is_kaplans_critical_batch_relation():
+    """Eq. 5.4 with B_crit(L) = B*/L^(1/alpha_B): at B = B_crit, S_min = S/2."""
+    from scalecli.laws.kaplan import ALPHA_B, B_STAR, s_min
+
+    L = 3.0
+    b_crit = B_STAR / L ** (1 / ALPHA_B)
+    assert s_min(1e5, b_crit, L) == pytest.approx(5e4, rel=1e-12)
+    assert s_min(1e5, 1e3 * b_crit, L) == pytest.approx(1e5 / 1.001, rel=1e-12)
+    steps = np.array([1e4, 2e4])
+    assert np.allclose(s_min(steps, 5e5, np.array([3.0, 2.5])),
+                       steps / (1 + B_STAR / (np.array([3.0, 2.5]) ** (1 / 0.21) * 5e5)))

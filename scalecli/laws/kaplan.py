@@ -4,6 +4,12 @@
 ``kaplan-n``: L(N) = (N_c/N)^alpha_N                                  (Eq. 1.1)
 ``kaplan-d``: L(D) = (D_c/D)^alpha_D                                  (Eq. 1.2)
 
+``kaplan-s``: L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S     (Eq. 1.6 / 5.6)
+with S_min, the steps at a batch far above critical, from the critical-batch-size relation
+(Eq. 5.2-5.4): S_min = S / (1 + B_crit(L)/B), B_crit(L) = B*/L^(1/alpha_B), B in tokens.
+:func:`s_min` converts logged (steps, batch tokens, loss) with it, as Kaplan et al. converted
+their training curves; the law reads the result from an ``s_min`` column.
+
 N is non-embedding parameters in the paper (Chinchilla counts all parameters): map the column
 you logged. No irreducible term: loss tends to 0. Published values of Eq. 1.1/1.2 (Section 1.2:
 alpha_N = 0.076, N_c = 8.8e13; alpha_D = 0.095, D_c = 5.4e13 tokens) ship as defaults of the
@@ -80,6 +86,62 @@ class KaplanOne(Law):
         scale, alpha = (params[p.name] for p in self.parameters)
         return (scale / values[self._symbol]) ** alpha
 
+
+B_STAR = 2e8  # tokens, Kaplan et al. Section 1.2 (Table 5 gives 2.1e8)
+ALPHA_B = 0.21
+
+
+def s_min(steps, batch_tokens, loss, b_star: float = B_STAR, alpha_b: float = ALPHA_B):
+    """Kaplan et al. Eq. 5.4: the minimum steps S_min = S / (1 + B_crit(L)/B) that reach loss L,
+    with B_crit(L) = b_star / L^(1/alpha_b). Works on floats or NumPy arrays."""
+    return steps / (1.0 + b_star / (loss ** (1.0 / alpha_b) * batch_tokens))
+
+
+class KaplanNS(Law):
+    """log L = LSE(alpha_N·(log N_c - log N), alpha_S·(log S_c - log S_min)).
+    Internal order: N_c (log), alpha_N, S_c (log), alpha_S."""
+
+    def log_predict(self, theta, X):
+        import numpy as np
+
+        from .lse import lse
+
+        theta = np.atleast_2d(theta)
+        nc, an, sc, a_s = (columns(theta, k) for k in range(4))
+        lN, lS = np.log(X["N"])[None, :], np.log(X["S_min"])[None, :]
+        return lse([an * (nc - lN), a_s * (sc - lS)])
+
+    def log_predict_jac(self, theta, X):
+        import numpy as np
+
+        from .lse import lse_jac
+
+        nc, an, sc, a_s = (float(v) for v in theta)
+        lN, lS = np.log(X["N"]), np.log(X["S_min"])
+        zero = np.zeros_like(lN)
+        return lse_jac([an * (nc - lN), a_s * (sc - lS)],
+                       [np.stack([np.full_like(lN, an), nc - lN, zero, zero], 1),
+                        np.stack([zero, zero, np.full_like(lS, a_s), sc - lS], 1)])
+
+    def value(self, params, values):
+        p = params
+        return ((p["N_c"] / values["N"]) ** p["alpha_N"]
+                + (p["S_c"] / values["S_min"]) ** p["alpha_S"])
+
+
+KAPLAN_S = register(KaplanNS(
+    name="kaplan-s",
+    formula="(N_c / N)**alpha_N + (S_c / S_min)**alpha_S",
+    variables={"N": "n_params", "S_min": "s_min"},
+    parameters=(
+        Parameter("N_c", (1.0, math.inf), _LOG_SCALE, log=True, description="critical size"),
+        Parameter("alpha_N", (1e-4, 3.0), _EXPONENTS, description="model-size exponent"),
+        Parameter("S_c", (1.0, math.inf), tuple(math.exp(v) for v in (2.0, 5.0, 8.0, 11.0)),
+                  log=True, description="critical steps"),
+        Parameter("alpha_S", (1e-4, 5.0), (0.2, 0.5, 0.8, 1.2), description="steps exponent"),
+    ),
+    source=_SOURCE + ", Eq. 1.6 (S_min from the critical batch size, Eq. 5.4: see s_min)",
+))
 
 KAPLAN = register(KaplanND(
     name="kaplan",

@@ -19,6 +19,7 @@ def register(law: Law) -> Law:
 # so `scalecli optimal` does not pay for parsing every law in the catalogue.
 _BUILTINS = {
     "chinchilla": "chinchilla", "kaplan": "kaplan", "kaplan-n": "kaplan", "kaplan-d": "kaplan",
+    "kaplan-s": "kaplan",
     "overtrain": "overtrain", "overtrain-error": "overtrain", "parscale": "parscale",
     "power": "power", "bnsl": "bnsl", "data-constrained": "data_constrained",
 }
