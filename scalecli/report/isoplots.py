@@ -134,37 +134,20 @@ def _render(layers, xs, ys, entries, xticks, xlabel, width, height, color, title
 
     import plotext as plt
 
-    with P._LOCK:
-        fig = plt.figure
-        try:
-            plt.terminal.limit(False, False)
-            fig.clear()
-            fig.theme("simple")
-            fig.plot_size(width, plot_h)
-            for kind, x, y, mark, fg in layers:  # a few layers: one per curve or budget
-                style = "bold" if kind == "points" else None
-                marker = plt.marker(mark, plt.pixel(foreground=fg, style=style))
-                x, y = np.asarray(x, float), np.asarray(y, float)
-                inside = (x >= xlim[0]) & (x <= xlim[1])
-                if kind == "line":
-                    P._draw_line(fig, marker, x[inside], y[inside], ylim)
-                else:
-                    ok = inside & np.isfinite(y) & (y >= ylim[0]) & (y <= ylim[1])
-                    if ok.any():
-                        fig.draw(fig.signal(x[ok].tolist(), y[ok].tolist(), marker=marker))
-            fig.ruler("x").lim(*xlim)
-            fig.ruler("y").lim(*ylim)
-            fig.ruler("x").ticks(*xticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
-            fig.ruler("y").ticks(*P._y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
-            fig.label(xlabel, "x")
-            body = fig.build().string(colorless=not color)
-        finally:
-            fig.clear()
-            plt.terminal.limit()
-    lines = [header, *body.splitlines(), *legend]
-    if not color:
-        lines = [line.rstrip() for line in lines]
-    return "\n".join(lines) + "\n"
+    with P.figure(width, plot_h) as fig:
+        for kind, x, y, mark, fg in layers:  # a few layers: one per curve or budget
+            style = "bold" if kind == "points" else None
+            marker = plt.marker(mark, plt.pixel(foreground=fg, style=style))
+            x, y = np.asarray(x, float), np.asarray(y, float)
+            inside = (x >= xlim[0]) & (x <= xlim[1])
+            if kind == "line":
+                P._draw_line(fig, marker, x[inside], y[inside], ylim)
+            else:
+                ok = inside & np.isfinite(y) & (y >= ylim[0]) & (y <= ylim[1])
+                if ok.any():
+                    fig.draw(fig.signal(x[ok].tolist(), y[ok].tolist(), marker=marker))
+        body = P.finish(fig, xlim, ylim, xticks, xlabel, width, plot_h, color)
+    return P.assemble(header, body, legend, color)
 
 
 def _n_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[str]]:

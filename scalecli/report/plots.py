@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 from scalecli.errors import InputError
@@ -119,36 +120,19 @@ def fit_plot(
 
     import plotext as plt
 
-    with _LOCK:
-        fig = plt.figure
-        try:
-            plt.terminal.limit(False, False)  # the size asked for, not the terminal's (or none)
-            fig.clear()
-            fig.theme("simple")
-            fig.plot_size(width, plot_h)
-            if front is not None:
-                pix = plt.pixel(foreground=_FRONTIER_COLOR, style="bold")
-                _draw_line(fig, plt.marker(_FRONTIER_MARKER, pix), *front, ylim)
-            for k, (gx, gy) in enumerate(curves):
-                pix = plt.pixel(foreground=_COLORS[k])
-                _draw_line(fig, plt.marker(_CURVE_MARKER, pix), gx, gy, ylim)
-            for k, (_, _, idx) in enumerate(groups):
-                pix = plt.pixel(foreground=_COLORS[k], style="bold")
-                fig.draw(fig.signal(lc[idx].tolist(), ly[idx].tolist(),
-                                    marker=plt.marker(_MARKERS[k], pix)))
-            fig.ruler("x").lim(*xlim)
-            fig.ruler("y").lim(*ylim)
-            fig.ruler("x").ticks(*_x_ticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
-            fig.ruler("y").ticks(*_y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
-            fig.label("compute C (FLOPs)", "x")
-            body = fig.build().string(colorless=not color)
-        finally:
-            fig.clear()
-            plt.terminal.limit()
-    lines = [header, *body.splitlines(), *legend]
-    if not color:
-        lines = [line.rstrip() for line in lines]
-    return "\n".join(lines) + "\n"
+    with figure(width, plot_h) as fig:
+        if front is not None:
+            pix = plt.pixel(foreground=_FRONTIER_COLOR, style="bold")
+            _draw_line(fig, plt.marker(_FRONTIER_MARKER, pix), *front, ylim)
+        for k, (gx, gy) in enumerate(curves):
+            pix = plt.pixel(foreground=_COLORS[k])
+            _draw_line(fig, plt.marker(_CURVE_MARKER, pix), gx, gy, ylim)
+        for k, (_, _, idx) in enumerate(groups):
+            pix = plt.pixel(foreground=_COLORS[k], style="bold")
+            fig.draw(fig.signal(lc[idx].tolist(), ly[idx].tolist(),
+                                marker=plt.marker(_MARKERS[k], pix)))
+        body = finish(fig, xlim, ylim, _x_ticks, "compute C (FLOPs)", width, plot_h, color)
+    return assemble(header, body, legend, color)
 
 
 def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "x",
@@ -182,25 +166,45 @@ def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "
 
     import plotext as plt
 
+    with figure(width, plot_h) as fig:
+        _draw_line(fig, plt.marker(_CURVE_MARKER, plt.pixel()), grid, curve, ylim)
+        pix = plt.pixel(foreground=_COLORS[0], style="bold")
+        fig.draw(fig.signal(lx.tolist(), ly.tolist(), marker=plt.marker(_MARKERS[0], pix)))
+        body = finish(fig, xlim, ylim, _x_ticks, xlabel, width, plot_h, color)
+    return assemble(header, body, legend, color)
+
+
+@contextmanager
+def figure(width: int, plot_h: int):
+    """plotext's one process-wide figure, cleared and sized, held under a lock and reset after
+    (so plotting never depends on, or leaves behind, global state)."""
+    import plotext as plt
+
     with _LOCK:
         fig = plt.figure
         try:
-            plt.terminal.limit(False, False)
+            plt.terminal.limit(False, False)  # the size asked for, not the terminal's (or none)
             fig.clear()
             fig.theme("simple")
             fig.plot_size(width, plot_h)
-            _draw_line(fig, plt.marker(_CURVE_MARKER, plt.pixel()), grid, curve, ylim)
-            pix = plt.pixel(foreground=_COLORS[0], style="bold")
-            fig.draw(fig.signal(lx.tolist(), ly.tolist(), marker=plt.marker(_MARKERS[0], pix)))
-            fig.ruler("x").lim(*xlim)
-            fig.ruler("y").lim(*ylim)
-            fig.ruler("x").ticks(*_x_ticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
-            fig.ruler("y").ticks(*_y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
-            fig.label(xlabel, "x")
-            body = fig.build().string(colorless=not color)
+            yield fig
         finally:
             fig.clear()
             plt.terminal.limit()
+
+
+def finish(fig, xlim, ylim, xticks, xlabel: str, width: int, plot_h: int, color: bool) -> str:
+    """Axes limits, ticks (log10 axes) and the x label; the drawn figure as text."""
+    fig.ruler("x").lim(*xlim)
+    fig.ruler("y").lim(*ylim)
+    fig.ruler("x").ticks(*xticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
+    fig.ruler("y").ticks(*_y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
+    fig.label(xlabel, "x")
+    return fig.build().string(colorless=not color)
+
+
+def assemble(header: str, body: str, legend: list[str], color: bool) -> str:
+    """Header, plot and legend as one string; plain text has no trailing spaces."""
     lines = [header, *body.splitlines(), *legend]
     if not color:
         lines = [line.rstrip() for line in lines]
