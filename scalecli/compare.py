@@ -62,6 +62,10 @@ def compare_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = N
             skipped[name] = str(exc)
             continue
         law = spec.law
+        missing = [c for c in law.variables.values() if c not in frames.runs.columns]
+        if missing:
+            skipped[name] = f"the runs have no {', '.join(missing)} column"
+            continue
         if law.target != "loss" and target is None:
             skipped[name] = f"fits {law.target}, not the loss (give --y)"
             continue
