@@ -298,7 +298,11 @@ def predict(
         "--points", help="A CSV file of points, one per row.")] = None,
     n: Annotated[float | None, typer.Option("--n", help="Model size N (parameters).")] = None,
     d: Annotated[float | None, typer.Option("--d", help="Training tokens D.")] = None,
-    fit: FitFileOpt = None, law: LawOpt = None, format: FormatOpt = Fmt.table,
+    fit: FitFileOpt = None, law: LawOpt = None,
+    then: Annotated[list[Path] | None, typer.Option(
+        "--then", help="A fit of one variable to apply to the prediction (e.g. downstream "
+                       "error from loss); repeatable.")] = None,
+    format: FormatOpt = Fmt.table,
 ) -> None:
     """Predict with a fitted law (or a law's published values) at chosen points.
 
@@ -333,10 +337,20 @@ def predict(
     if "N" in symbols and "D" in symbols:
         columns.append(("flops", "C = 6ND"))
     columns.append(("prediction", law_obj.target))
+    title = f"{law_obj.name} prediction"
+    for step in then or []:  # a chain: loss from (N, D), then error from loss, ...
+        from .prediction import chain
+
+        p2, law2, where2 = resolve_params(step)
+        rows = chain(rows, law2, p2, where2)
+        (sym,) = law2.variables
+        columns[-1] = (sym, columns[-1][1])
+        columns.append(("prediction", law2.target))
+        title += f" -> {law2.name}"
+        where += f"; then {where2}"
     if format.value == "csv":
         columns = [*columns, ("params_source", "params_source")]
-    _out(render(rows, columns, format.value, title=f"{law_obj.name} prediction",
-                caption=f"parameters: {where}"))
+    _out(render(rows, columns, format.value, title=title, caption=f"parameters: {where}"))
 
 
 @app.command()

@@ -89,3 +89,21 @@ def read_points(path) -> list[dict[str, float]]:
         if not point:
             raise InputError(f"no numeric cells in {row}", p, line)
     return out
+
+
+def chain(rows: list[dict], law, params: dict[str, float], where: str) -> list[dict]:
+    """Feed each row's prediction into a one-variable law, as Gadre et al. (2024) chain
+    downstream error on predicted loss: the previous prediction is kept under the chained
+    law's variable (``L``), ``prediction`` becomes the chained law's value."""
+    if len(law.variables) != 1:
+        raise ConfigError(f"--then needs a law of one variable (the previous prediction); "
+                          f"{law.name} has {', '.join(law.variables)}")
+    (sym,) = law.variables
+    out = []
+    for i, row in enumerate(rows):
+        try:
+            value = law.value(params, {sym: row["prediction"]})
+        except (ValueError, ZeroDivisionError, OverflowError) as exc:
+            raise ConfigError(f"point {i + 1}: {law.name} cannot be evaluated: {exc}") from None
+        out.append({**row, sym: row["prediction"], "prediction": value})
+    return out

@@ -93,3 +93,29 @@ def test_fixing_every_parameter_is_refused():
 
     r = invoke("fit", ROOT / "sample_runs", "--fix", "E=1.7,A=400,alpha=0.3,B=400,beta=0.3")
     assert r.exit_code == 1 and "nothing to fit" in r.stderr
+
+
+def test_then_chains_downstream_error_on_predicted_loss(tmp_path):
+    """Gadre et al. 2024, Figure 1: loss from (N, M), then 17-task error from that loss; the
+    published relative errors are 3.6365% (1.4B, M=640) and 0.0464% (6.9B, M=20)."""
+    from conftest import DATA, ROOT
+
+    g = DATA / "gadre_overtraining"
+    loss, err = tmp_path / "loss.json", tmp_path / "err.json"
+    for data, cfg, out in (("figure1_rpj_loss.csv", "gadre2024-rpj-loss.yaml", loss),
+                           ("figure1_rpj_error.csv", "gadre2024-rpj-error.yaml", err)):
+        r = invoke("fit", g / data, "--config", ROOT / "configs" / "papers" / cfg, "--save", out)
+        assert r.exit_code == 0, r.stderr
+    r = invoke("predict", "--fit", loss, "--points", g / "figure1_rpj_targets.csv", "--then", err,
+               "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    import csv
+
+    with open(g / "figure1_rpj_targets.csv") as f:
+        truth = [float(row["err_avg_subset"]) for row in csv.DictReader(f)]
+    rel = sorted(round(abs(row["prediction"] - t) / t * 100, 4) for row, t in zip(rows, truth))
+    assert rel == [0.0464, 3.6365]
+    assert all("L" in row and row["loss"] == row["L"] for row in rows)
+    r = invoke("predict", "--law", "chinchilla", "--at", "N=1e9,D=2e10", "--then", loss)
+    assert r.exit_code == 1 and "one variable" in r.stderr
