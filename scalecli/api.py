@@ -165,6 +165,7 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         Parameters, goodness of fit and provenance; ``.report()``, ``.save(path)``.
     """
     from .fitting import fit_points
+    from .ingest import Frames
     from .reduce import Points
 
     spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
@@ -176,14 +177,22 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
     else:
         from .errors import ColumnError
 
+        require = tuple(spec.law.variables.values())
+        derive_s_min = "s_min" in require and (
+            not isinstance(data, Frames) or "s_min" not in data.runs.columns)
         try:
             pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
                          reduce=reduce or spec.reduce,
-                         require=tuple(spec.law.variables.values()))
+                         require=tuple(c for c in require if not (derive_s_min and c == "s_min")))
         except ColumnError as exc:
             if not str(exc).startswith("needs"):
                 raise
             raise ColumnError(f"law {spec.law.name} {exc}") from None
+        if derive_s_min:
+            from .laws.kaplan import with_s_min
+
+            frames = data if isinstance(data, Frames) else None
+            pts = with_s_min(pts, frames)
     if envelope not in (None, "none"):
         pts = envelope_points(pts, spec.law, envelope, bins, bin_pad)
     return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,

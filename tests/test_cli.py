@@ -261,3 +261,26 @@ def test_plot_of_a_one_variable_law():
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     r = invoke("plot", SAMPLE, "--law", "kaplan-n", "--no-color")
     assert r.exit_code == 0 and "n_params" in r.stdout
+
+
+def test_kaplan_s_derives_s_min_from_logged_steps(tmp_path):
+    """Runs drawn from L(N, S_min) (Kaplan et al. Eq. 1.6), logged as steps S and tokens with
+    S = S_min·(1 + B_crit(L)/B): the fit converts them back and recovers the law."""
+    from scalecli.laws.kaplan import ALPHA_B, B_STAR
+
+    truth = {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3, "alpha_S": 0.76}
+    rows = ["run,n_params,tokens,step,loss"]
+    for i, n in enumerate(np.geomspace(1e7, 1e9, 5)):
+        for j, smin in enumerate([2e3, 5e3, 1.5e4, 4e4]):
+            L = (truth["N_c"] / n) ** truth["alpha_N"] + (truth["S_c"] / smin) ** truth["alpha_S"]
+            B = 2.5e5 * (1 + j)  # tokens per step
+            S = smin * (1 + B_STAR / (L ** (1 / ALPHA_B) * B))
+            rows.append(f"r{i}{j},{float(n)!r},{float(S * B)!r},{float(S)!r},{float(L)!r}")
+    path = tmp_path / "kaplan.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = invoke("fit", path, "--law", "kaplan-s", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    p = json.loads(r.stdout)["params"]
+    for k, v in truth.items():
+        assert p[k] == pytest.approx(v, rel=1e-4), k
+    assert "S_min derived" in r.stderr

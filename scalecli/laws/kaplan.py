@@ -97,6 +97,36 @@ def s_min(steps, batch_tokens, loss, b_star: float = B_STAR, alpha_b: float = AL
     return steps / (1.0 + b_star / (loss ** (1.0 / alpha_b) * batch_tokens))
 
 
+def with_s_min(points, frames=None):
+    """Points with an ``s_min`` column from each run's final step S (the largest logged step,
+    or a ``step`` column), its batch in tokens B = D/S, and its observed loss L (Eq. 5.4), as
+    Kaplan et al. converted their runs before fitting L(N, S_min)."""
+    import dataclasses
+
+    import polars as pl
+
+    from ..errors import ColumnError
+
+    frame = points.frame
+    if frames is not None and frames.history.height and "step" in frames.history.columns:
+        steps = frames.history.group_by("run_id").agg(pl.col("step").max().alias("_steps"))
+        frame = frame.join(steps, on="run_id", how="left")
+    elif "step" in frame.columns:
+        frame = frame.with_columns(pl.col("step").alias("_steps"))
+    else:
+        raise ColumnError("kaplan-s needs an s_min column, or logged steps to derive it from "
+                          "(S_min = S / (1 + B_crit(L)/B), Kaplan et al. Eq. 5.4)")
+    frame = frame.with_columns(pl.col("_steps").cast(pl.Float64))
+    frame = frame.filter(pl.col("_steps") > 0)
+    s = frame["_steps"].to_numpy()
+    frame = frame.with_columns(
+        pl.Series("s_min", s_min(s, frame["tokens"].to_numpy() / s, frame["y"].to_numpy()))
+    ).drop("_steps")
+    note = (f"S_min derived from final steps, batch tokens D/S and the observed loss "
+            f"(B* = {B_STAR:g}, alpha_B = {ALPHA_B})")
+    return dataclasses.replace(points, frame=frame, notes=[*points.notes, note])
+
+
 class KaplanNS(Law):
     """log L = LSE(alpha_N·(log N_c - log N), alpha_S·(log S_c - log S_min)).
     Internal order: N_c (log), alpha_N, S_c (log), alpha_S."""
