@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -63,7 +64,7 @@ def test_ingest_then_load_matches_read_file(tmp_path):
     (entry,) = manifest["files"].values()
     assert entry["path"] == str((FX / "plain.csv").resolve())
     assert entry["size"] == (FX / "plain.csv").stat().st_size and entry["rows"] == 300
-    assert entry["hash"] == hashlib.sha1((FX / "plain.csv").read_bytes()).hexdigest()
+    assert entry["hash"] == f"crc32:{zlib.crc32((FX / 'plain.csv').read_bytes()):08x}"
 
 
 def test_unchanged_reingest_is_byte_identical_and_growth_replaces_own_rows(tmp_path, logs):
