@@ -12,7 +12,6 @@ contract both results share; ``render_tables`` their table/markdown/CSV/JSON out
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from scalecli.errors import InputError
@@ -152,15 +151,7 @@ def _render(layers, xs, ys, entries, xticks, xlabel, width, height, color, title
 
 def _n_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[str]]:
     """Ticks on a log10 model-size axis, labelled 20M, 1B: powers of ten, then 2 and 5."""
-    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5)):
-        vals = [(k + math.log10(m), P._fmt(m * 10.0**k))
-                for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas]
-        vals = [(p, s) for p, s in vals if lo <= p <= hi]
-        if len(vals) >= 3:
-            break
-    step = max(1, math.ceil(len(vals) / max_ticks))
-    vals = vals[::step]
-    return [p for p, _ in vals], [s for _, s in vals]
+    return P._x_ticks(lo, hi, max_ticks, label=lambda m, k: P._fmt(m * 10.0**k))
 
 
 def _sci(x: float) -> str:

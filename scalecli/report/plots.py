@@ -262,12 +262,15 @@ def _draw_line(fig, marker, x, y, ylim) -> None:
         fig.draw(sig)
 
 
-def _x_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[str]]:
-    """Ticks on a log10 compute axis: powers of ten ("1e18"), with 2 and 5 when under 2 decades."""
+def _x_ticks(lo: float, hi: float, max_ticks: int,
+             label: Callable[[int, int], str] = lambda m, k: f"{m}e{k}",
+             ) -> tuple[list[float], list[str]]:
+    """Ticks on a log10 axis: powers of ten ("1e18"), with 2 and 5 when under 2 decades;
+    ``label(mantissa, exponent)`` writes each."""
     import math
 
     for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5)):
-        vals = [(k + math.log10(m), f"{m}e{k}")
+        vals = [(k + math.log10(m), label(m, k))
                 for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas]
         vals = [(p, s) for p, s in vals if lo <= p <= hi]
         if len(vals) >= 3:
