@@ -177,22 +177,19 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
     else:
         from .errors import ColumnError
 
-        require = tuple(spec.law.variables.values())
-        derive_s_min = "s_min" in require and (
-            not isinstance(data, Frames) or "s_min" not in data.runs.columns)
+        have = data.runs.columns if isinstance(data, Frames) else ()
+        derive = [c for c in spec.law.derivable if c not in have]
         try:
             pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
                          reduce=reduce or spec.reduce,
-                         require=tuple(c for c in require if not (derive_s_min and c == "s_min")))
+                         require=tuple(c for c in spec.law.variables.values()
+                                       if c not in derive))
         except ColumnError as exc:
             if not str(exc).startswith("needs"):
                 raise
             raise ColumnError(f"law {spec.law.name} {exc}") from None
-        if derive_s_min:
-            from .laws.kaplan import with_s_min
-
-            frames = data if isinstance(data, Frames) else None
-            pts = with_s_min(pts, frames)
+        if derive:
+            pts = spec.law.derive(pts, data if isinstance(data, Frames) else None)
     if envelope not in (None, "none"):
         pts = envelope_points(pts, spec.law, envelope, bins, bin_pad)
     return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,6 +130,14 @@ class Law:
     def optimum(self, params: dict[str, float], flops: float) -> tuple[float, float] | None:
         """Compute-optimal ``(N, D)`` under ``C = 6·N·D`` in closed form, or None if none."""
         return None
+
+    # Columns the law can compute from the runs when a log lacks them (kaplan-s: s_min), by
+    # :meth:`derive` on the reduced points.
+    derivable: ClassVar[tuple[str, ...]] = ()
+
+    def derive(self, points, frames=None):
+        """Points with the :attr:`derivable` columns added; the default adds none."""
+        return points
 
     def search(self, X, y, objective, fixed, seed: int = 0):
         """Find the best parameters (a :class:`~scalecli.fitting.multistart.Optimum`).

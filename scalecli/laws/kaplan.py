@@ -131,6 +131,11 @@ class KaplanNS(Law):
     """log L = LSE(alpha_N·(log N_c - log N), alpha_S·(log S_c - log S_min)).
     Internal order: N_c (log), alpha_N, S_c (log), alpha_S."""
 
+    derivable = ("s_min",)
+
+    def derive(self, points, frames=None):
+        return with_s_min(points, frames)
+
     def log_predict(self, theta, X):
         import numpy as np
 
