@@ -36,6 +36,20 @@ def synthetic_sweep(seed: int, noise: float = 0.005, params=TRUE):
     return N, D, L
 
 
+def as_points(N, D, L):
+    """Fit points (as scalecli.reduce makes them) for arrays of N, D and loss."""
+    import polars as pl
+
+    from scalecli.reduce import Points
+
+    frame = pl.DataFrame({
+        "run_id": [f"r{i}" for i in range(len(N))], "name": [f"r{i}" for i in range(len(N))],
+        "source": ["test"] * len(N), "n_params": N, "tokens": D, "flops": 6 * N * D,
+        "flops_derived": [True] * len(N), "y": L,
+    })
+    return Points(frame=frame, target="loss", reduce="last")
+
+
 def write_csv(path: Path, N, D, L, flops=None) -> Path:
     lines = ["run,n_params,tokens,loss" + (",flops" if flops is not None else "")]
     for i, (n, d, l) in enumerate(zip(N, D, L)):

@@ -7,10 +7,9 @@ import json
 import math
 
 import numpy as np
-import polars as pl
 import pytest
 import yaml
-from conftest import ROOT, TRUE, synthetic_sweep, write_csv
+from conftest import ROOT, TRUE, as_points, synthetic_sweep, write_csv
 from typer.testing import CliRunner
 
 from scalecli.cli import app
@@ -20,19 +19,9 @@ from scalecli.fitting import Objective, fit_points
 from scalecli.laws import get_law
 from scalecli.laws.custom import ExpressionLaw, law_from_config, law_from_fit
 from scalecli.laws.expression import parse
-from scalecli.reduce import Points
 
 runner = CliRunner()
 CHINCHILLA = "E + A / N**alpha + B / D**beta"
-
-
-def as_points(N, D, L) -> Points:
-    frame = pl.DataFrame({
-        "run_id": [f"r{i}" for i in range(len(N))], "name": [f"r{i}" for i in range(len(N))],
-        "source": ["test"] * len(N), "n_params": N, "tokens": D, "flops": 6 * N * D,
-        "flops_derived": [True] * len(N), "y": L,
-    })
-    return Points(frame=frame, target="loss", reduce="last")
 
 
 def scalar(formula: str, **env: float) -> float:

@@ -4,23 +4,12 @@ published Epoch AI refit of Chinchilla."""
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import pytest
-from conftest import TRUE, synthetic_sweep
+from conftest import TRUE, as_points, synthetic_sweep
 
 from scalecli.errors import FitError
 from scalecli.fitting import FitResult, Objective, fit_points
 from scalecli.laws import get_law
-from scalecli.reduce import Points
-
-
-def as_points(N, D, L) -> Points:
-    frame = pl.DataFrame({
-        "run_id": [f"r{i}" for i in range(len(N))], "name": [f"r{i}" for i in range(len(N))],
-        "source": ["test"] * len(N), "n_params": N, "tokens": D, "flops": 6 * N * D,
-        "flops_derived": [True] * len(N), "y": L,
-    })
-    return Points(frame=frame, target="loss", reduce="last")
 
 
 def huber_objective(theta, N, D, L, delta=1e-3):
