@@ -5,6 +5,7 @@ curves, exact derivatives, and the fit through the library."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -240,7 +241,7 @@ def test_fixed_parameters_are_held():
 def test_config_is_the_builtin_law():
     from scalecli.config import load_config
 
-    spec = load_config("configs/bnsl.yaml")
+    spec = load_config(str(Path(__file__).resolve().parent.parent / "scalecli" / "configs" / "bnsl.yaml"))
     assert spec.law.name == "bnsl" and spec.objective == AUTHORS_OBJECTIVE
     assert spec.law.parameters == get_law("bnsl").parameters
 

@@ -45,7 +45,7 @@ def test_fit_table_and_config_give_the_same_fit(tmp_path):
     r = invoke("fit", SAMPLE, "--law", "chinchilla")
     assert r.exit_code == 0 and "alpha" in r.stdout and "R²" in r.stdout
     a = json.loads(invoke("fit", SAMPLE, "--format", "json").stdout)
-    b = json.loads(invoke("fit", SAMPLE, "--config", ROOT / "configs" / "chinchilla.yaml",
+    b = json.loads(invoke("fit", SAMPLE, "--config", ROOT / "scalecli" / "configs" / "chinchilla.yaml",
                           "--format", "json").stdout)
     assert a["params"] == b["params"]
 

@@ -17,7 +17,7 @@ from scalecli.laws import get_law
 from scalecli.laws.custom import ExpressionLaw
 from scalecli.reduce import Points
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parent.parent / "scalecli" / "configs"
 NAMES = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
 
 

@@ -253,7 +253,7 @@ def test_custom_chinchilla_reproduces_the_builtin_fit(epoch_points):
 
 
 def test_builtin_config_loads_both_ways_with_the_same_fit(epoch_points):
-    doc = yaml.safe_load((ROOT / "configs" / "chinchilla.yaml").read_text())
+    doc = yaml.safe_load((ROOT / "scalecli" / "configs" / "chinchilla.yaml").read_text())
     as_builtin = spec_from_dict(doc, "chinchilla.yaml")
     doc["law"]["name"] = "my-chinchilla"
     as_custom = spec_from_dict(doc, "my.yaml")

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from scalecli.cli import app
 
 runner = CliRunner()
-PAPERS = ROOT / "configs" / "papers"
+PAPERS = ROOT / "scalecli" / "configs" / "papers"
 EPOCH = Path(__file__).parent / "data" / "chinchilla_epoch"
 GADRE = Path(__file__).parent / "data" / "gadre_overtraining"
 
@@ -108,7 +108,7 @@ def test_epoch_huber_1e3_fit_is_the_replicate_exactly_cell_not_the_published_one
     loss 0.0010182740346154362), whose L-BFGS-B stopped at scipy's default tolerances with
     finite-difference gradients; scalecli's default reaches a lower objective, within 3e-4 of
     every In[27] parameter, and 0.9% below the published A."""
-    out = fit_json(EPOCH / "svg_extracted_data_240.csv", "--config", ROOT / "configs" /
+    out = fit_json(EPOCH / "svg_extracted_data_240.csv", "--config", ROOT / "scalecli" / "configs" /
                    "chinchilla.yaml")
     p = out["params"]
     assert out["objective"] < 0.0010182740346154362

@@ -104,7 +104,7 @@ def test_then_chains_downstream_error_on_predicted_loss(tmp_path):
     loss, err = tmp_path / "loss.json", tmp_path / "err.json"
     for data, cfg, out in (("figure1_rpj_loss.csv", "gadre2024-rpj-loss.yaml", loss),
                            ("figure1_rpj_error.csv", "gadre2024-rpj-error.yaml", err)):
-        r = invoke("fit", g / data, "--config", ROOT / "configs" / "papers" / cfg, "--save", out)
+        r = invoke("fit", g / data, "--config", ROOT / "scalecli" / "configs" / "papers" / cfg, "--save", out)
         assert r.exit_code == 0, r.stderr
     r = invoke("predict", "--fit", loss, "--points", g / "figure1_rpj_targets.csv", "--then", err,
                "--format", "json")
