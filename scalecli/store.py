@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .errors import StoreError, StrictError
 from .ingest import FileInfo, Frames, combine, expand, read_raw
-from .ingest.tabular import WANT_DIGEST, file_digest
+from .ingest.tabular import file_digest
 
 MANIFEST = "manifest.json"
 LOCK = "ingest.lock"
@@ -153,11 +153,7 @@ class Store:
                 self._unchanged(old, display, strict, report)  # touched, not changed
                 changes.append(_Change(key, display, {**old, "mtime_ns": st.st_mtime_ns}, None))
                 continue
-            token = WANT_DIGEST.set(True)
-            try:
-                frames = read_raw(path, display, name, mapping, strict)
-            finally:
-                WANT_DIGEST.reset(token)
+            frames = read_raw(path, display, name, mapping, strict, digest=True)
             info = frames.files[display]
             if info.digest is None:
                 info.digest = file_digest(path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +20,8 @@ from . import detect as _detect
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["READERS", "FileInfo", "Frames", "combine", "read_file", "read_paths", "read_raw"]
+__all__ = ["READERS", "FileInfo", "Frames", "ReadOptions", "combine", "read_file", "read_paths",
+           "read_raw"]
 
 
 @dataclass
@@ -47,35 +47,45 @@ class Frames:
     files: dict[str, FileInfo] = field(default_factory=dict)  # display path -> FileInfo
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a read must provide and record, passed down to every reader as an argument.
+
+    ``need``: the roles every file must provide (N and D for a sweep; fewer for a law that does
+    not use them, e.g. loss against dataset size). ``digest``: hash the bytes read (the store
+    needs it to detect changes; in-memory reads do not).
+    """
+
+    need: frozenset[str] = frozenset({"N", "D"})
+    digest: bool = False
+
+
+DEFAULT = ReadOptions()
+
 WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel")
 HISTORY_ONLY = ("wandb-api-history", "wandb-panel")
 
 
 def _tidy(fmt: str) -> Callable[..., Frames]:
-    def reader(path: Path, display: str, mapping=None, strict: bool = False) -> Frames:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
         from .shape import Spec, build
         from .tabular import read_csv, read_jsonl
 
         if fmt == "csv":
-            table = read_csv(path, display, _detect.separator(path))
+            table = read_csv(path, display, _detect.separator(path), digest=opts.digest)
         else:
-            table = read_jsonl(path, display)
-        return finish(table, Spec(display, fmt, mapping, strict), build)
+            table = read_jsonl(path, display, digest=opts.digest)
+        return finish(table, Spec(display, fmt, mapping, strict), build, opts)
 
     reader.__doc__ = f"Tidy {fmt.upper()}: one row per run, or one row per logged step."
     return reader
 
 
-# The roles a file must provide (N, D): all of them for a sweep, fewer for a law that does not
-# use them (e.g. loss against dataset size). Set by read_paths for the files it reads.
-_NEED: ContextVar[frozenset[str]] = ContextVar("scalecli_need", default=frozenset({"N", "D"}))
-
-
-def finish(table, spec, build) -> Frames:
+def finish(table, spec, build, opts: ReadOptions = DEFAULT) -> Frames:
     """Run a table through ``build`` and record what the store needs to know of the file."""
-    need = _NEED.get()
-    spec.need_n = spec.need_n and "N" in need
-    spec.need_d = spec.need_d and "D" in need
+    spec.need_n = spec.need_n and "N" in opts.need
+    spec.need_d = spec.need_d and "D" in opts.need
     for w in table.warnings:
         if spec.strict:
             raise StrictError(w + " (refused: --strict)")
@@ -87,15 +97,16 @@ def finish(table, spec, build) -> Frames:
 
 
 def _wandb(name: str) -> Callable[..., Frames]:
-    def reader(path: Path, display: str, mapping=None, strict: bool = False) -> Frames:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
         from . import wandb
 
-        return wandb.READERS[name](path, display, mapping, strict)
+        return wandb.READERS[name](path, display, mapping, strict, opts)
 
     return reader
 
 
-# name -> reader(path: Path, display: str, mapping, strict) -> Frames of that one file, before
+# name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
 # cross-file joining (use read_file/read_paths, which also join and check N).
 READERS: dict[str, Callable[..., Frames]] = {
     "csv": _tidy("csv"),
@@ -152,9 +163,11 @@ def expand(paths: list, reader: str | None = None) -> list[tuple[Path, str, str]
     return unique
 
 
-def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False) -> Frames:
-    """One file's frames before cross-file joining (what the store keeps per file)."""
-    return READERS[reader](path, display, mapping, strict)
+def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
+             need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False) -> Frames:
+    """One file's frames before cross-file joining (what the store keeps per file).
+    ``need`` and ``digest``: see :class:`ReadOptions`."""
+    return READERS[reader](path, display, mapping, strict, ReadOptions(frozenset(need), digest))
 
 
 def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = None,
@@ -170,11 +183,8 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     ``need`` names the roles every file must provide (default N and D); a law that uses
     neither (loss against dataset size, say) reads files without them.
     """
-    token = _NEED.set(frozenset(need))
-    try:
-        parts = [read_raw(p, d, r, mapping, strict) for p, d, r in expand(list(paths), reader)]
-    finally:
-        _NEED.reset(token)
+    parts = [read_raw(p, d, r, mapping, strict, need=need)
+             for p, d, r in expand(list(paths), reader)]
     return combine(parts, check="all" if "N" in need else "ignore")
 
 

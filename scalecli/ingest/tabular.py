@@ -8,7 +8,6 @@ line is wrong. Turning the wide table into runs/history frames is ``shape.py``'s
 
 from __future__ import annotations
 
-import contextvars
 import csv
 import itertools
 import json
@@ -32,8 +31,6 @@ READ_ERRORS = (pl.exceptions.PolarsError, OSError, ValueError)
 # may be missing (or it is an explicit null or an escaped quote): then polars reads again,
 # inferring from every row.
 QUOTE = b'"'
-# Whether readers should hash what they read (the store needs it; in-memory reads do not).
-WANT_DIGEST: contextvars.ContextVar[bool] = contextvars.ContextVar("want_digest", default=False)
 
 
 @dataclass
@@ -98,10 +95,11 @@ def polars_message(exc: BaseException) -> str:
 
 
 # --- CSV ------------------------------------------------------------------------------------
-def read_csv(path: Path, display: str, sep: str = ",") -> Table:
-    """Read a CSV with polars; if typed inference fails, read every cell as text instead."""
+def read_csv(path: Path, display: str, sep: str = ",", digest: bool = False) -> Table:
+    """Read a CSV with polars; if typed inference fails, read every cell as text instead.
+    ``digest``: also hash the file (for the store)."""
     check_nonempty(path, display)
-    scanner = FileScan(path) if WANT_DIGEST.get() else None
+    scanner = FileScan(path) if digest else None
     if scanner:
         scanner.start()
     try:
@@ -168,7 +166,7 @@ def _drop_blank_rows(table: Table, display: str) -> Table:
 
 
 # --- JSONL ----------------------------------------------------------------------------------
-def read_jsonl(path: Path, display: str, infer_all: bool = False) -> Table:
+def read_jsonl(path: Path, display: str, infer_all: bool = False, digest: bool = False) -> Table:
     """Read JSON lines: polars first (checking no late key was missed), else line by line."""
     check_nonempty(path, display)
     with open(path, "rb") as f:
@@ -177,7 +175,7 @@ def read_jsonl(path: Path, display: str, infer_all: bool = False) -> Table:
         raise InputError("file is empty (only blank lines)", display)
     if head.startswith(b"["):
         return read_json_array(path, display)
-    scanner = FileScan(path, digest=WANT_DIGEST.get(), count=QUOTE)
+    scanner = FileScan(path, digest=digest, count=QUOTE)
     scanner.start()
     df = None
     for length in ((None,) if infer_all else (100, None)):

@@ -18,7 +18,7 @@ import polars as pl
 
 from .. import schema as S
 from ..errors import InputError, StrictError
-from . import Frames, finish
+from . import DEFAULT, Frames, ReadOptions, finish
 from .shape import Spec, build, empty_history
 from .tabular import Table, parse_json_lines, read_csv, read_jsonl, records_to_frame
 
@@ -30,18 +30,19 @@ def _column(cols: list[str], *names: str) -> str | None:
     return next((lower[n.lower()] for n in names if n.lower() in lower), None)
 
 
-def read_table(path: Path, display: str, mapping=None, strict=False) -> Frames:
+def read_table(path: Path, display: str, mapping=None, strict=False,
+               opts: ReadOptions = DEFAULT) -> Frames:
     """Runs table "Export CSV": one row per run; every cell is quoted text."""
     from .detect import separator
 
-    table = read_csv(path, display, separator(path))
+    table = read_csv(path, display, separator(path), digest=opts.digest)
     cols = table.df.columns
     run = S.resolve("run", cols, mapping) if mapping and "run" in mapping else _column(cols, "Name")
     rid = _column(cols, "ID", "Run ID", "run_id")
     spec = Spec(display, "wandb-table", mapping, strict, shape="runs", need_d=False,
                 run_col=rid or run, name_col=run if rid else None,
                 id_prefix="wandb:" if rid else None)
-    return finish(table, spec, build)
+    return finish(table, spec, build, opts)
 
 
 def _summary(summary: dict) -> dict:
@@ -72,7 +73,8 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def read_api_runs(path: Path, display: str, mapping=None, strict=False) -> Frames:
+def read_api_runs(path: Path, display: str, mapping=None, strict=False,
+                  opts: ReadOptions = DEFAULT) -> Frames:
     """``wandb.Api().runs(...)`` dumped one run per line: id, name, config{}, summary{}."""
     records, lines, warnings = parse_json_lines(path, display, flat=False)
     rows = []
@@ -95,12 +97,13 @@ def read_api_runs(path: Path, display: str, mapping=None, strict=False) -> Frame
     table = Table(df, lambda idx: [lines[i] for i in idx], None, warnings)
     spec = Spec(display, "wandb-api-runs", mapping, strict, run_col="id", name_col="name",
                 id_prefix="wandb:", shape="runs", need_d=False)
-    return finish(table, spec, build)
+    return finish(table, spec, build, opts)
 
 
-def read_api_history(path: Path, display: str, mapping=None, strict=False) -> Frames:
+def read_api_history(path: Path, display: str, mapping=None, strict=False,
+                     opts: ReadOptions = DEFAULT) -> Frames:
     """``run.scan_history()`` rows, one per ``_step``, with ``run_id``/``run_name`` added."""
-    table = read_jsonl(path, display)
+    table = read_jsonl(path, display, digest=opts.digest)
     cols = table.df.columns
     rid = _column(cols, "run_id", "id")
     name = _column(cols, "run_name", "name")
@@ -113,12 +116,13 @@ def read_api_history(path: Path, display: str, mapping=None, strict=False) -> Fr
                 single_run=None if key else Path(display).stem)
     if key is None:
         spec.id_prefix = "wandb:"  # one run per file, named by its id: <id>.jsonl
-    return finish(table, spec, build)
+    return finish(table, spec, build, opts)
 
 
-def read_panel(path: Path, display: str, mapping=None, strict=False) -> Frames:
+def read_panel(path: Path, display: str, mapping=None, strict=False,
+               opts: ReadOptions = DEFAULT) -> Frames:
     """Line-plot panel "Export CSV": x column, then a value/__MIN/__MAX triple per run."""
-    table = read_csv(path, display)
+    table = read_csv(path, display, digest=opts.digest)
     df = table.df
     x, cols = df.columns[0], df.columns[1:]
     role = ("step" if S.resolve("step", [x]) or x.lower() == "step" else
