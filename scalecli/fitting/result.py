@@ -127,7 +127,7 @@ class FitResult:
     # ---- text -----------------------------------------------------------------------------
     def report(self) -> str:
         """A plain-text report: law, parameters, goodness of fit, optimizer status."""
-        from ..report.format import fmt
+        from ..numbers import fmt
 
         lines = [f"[[Fit]] law {self.law}: L = {self.formula}"]
         lines.append(f"    objective: {self.fit.get('objective', '')}")
