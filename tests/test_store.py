@@ -3,7 +3,6 @@ rows), atomic (a refused ingest leaves the directory byte-for-byte as it was), l
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from filelock import FileLock
 
-from scalecli import store as store_mod
 from scalecli.errors import ColumnError, InputError, StoreError, StrictError
 from scalecli.ingest import read_file
 from scalecli.store import Store
+from scalecli.store import disk as store_disk
 
 FX = Path(__file__).parent / "data" / "fixtures"
 TRUTH = {r["name"]: r for r in json.loads((FX / "ground_truth.json").read_text())["runs"]}
@@ -140,24 +140,22 @@ def test_failed_write_is_undone(tmp_path, logs, monkeypatch):
     st.ingest([a])
     d0 = digest(tmp_path / "s")
 
-    def boom(self, path, data):
+    def boom(path, data):
         raise OSError("disk full")
 
-    monkeypatch.setattr(Store, "_atomic", boom)
+    monkeypatch.setattr(store_disk, "stage", boom)
     with pytest.raises(OSError, match="disk full"):
         st.ingest([b])
     assert digest(tmp_path / "s") == d0
 
 
-def test_lock_held_by_another_ingest(tmp_path, logs, monkeypatch):
+def test_lock_held_by_another_ingest(tmp_path, logs):
     a, b, *_ = logs
     st = Store(tmp_path / "s")
     st.ingest([a])
-    monkeypatch.setattr(store_mod, "LOCK_WAIT_S", 0.2)
-    with open(tmp_path / "s" / "ingest.lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(StoreError, match="another ingest holds the lock"):
-            st.ingest([b])
+    wanted = r"another ingest holds the lock \(.*ingest.lock\) and did not finish within 0.2 s"
+    with FileLock(str(tmp_path / "s" / "ingest.lock")), pytest.raises(StoreError, match=wanted):
+        st.ingest([b], wait=0.2)
     assert st.ingest([b]).added == [str(b)]
 
 
@@ -218,7 +216,7 @@ def test_damaged_store_is_a_store_error(tmp_path):
     st.ingest([FX / "plain.csv"])
     for p in (tmp_path / "s" / "parts").iterdir():
         p.unlink()
-    with pytest.raises(StoreError, match="missing or damaged"):
+    with pytest.raises(StoreError, match=r"runs.parquet of .*plain.csv is missing; ingest .* again"):
         st.load()
     (tmp_path / "s" / "manifest.json").write_text("{not json")
     with pytest.raises(StoreError, match="damaged manifest"):

@@ -1,0 +1,109 @@
+"""Publishing a plan, and sweeping what a killed writer left; both run under the store's lock.
+
+New parts go under fresh names and are flushed, then the manifest is flushed and renamed over
+the old one: that rename is the single switch from the old store to the new. Parts the old
+manifest used are deleted only after it; a reader still holding the old manifest then finds a
+part gone and reads the new manifest (see core). A failure before the switch removes what it
+wrote; a kill leaves temp files and unused parts, which the next writer sweeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from . import disk, manifest
+from .manifest import MANIFEST, PARTS
+from .parts import new_name
+from .plan import Plan
+
+
+def commit(root: Path, plan: Plan) -> dict:
+    """Write the plan's parts and manifest; returns the entries now published."""
+    if not plan.changes:
+        return plan.files
+    parts_dir = root / PARTS
+    parts_dir.mkdir(exist_ok=True)
+    written: list[Path] = []
+    published = False
+    try:
+        for c in plan.changes:
+            if c.frames is not None:
+                _write_parts(root, c, written)
+        if written:
+            disk.fsync_dir(parts_dir)
+        after = plan.after()
+        n_runs = plan.n_runs if plan.n_runs is not None else plan.n_runs_before
+        data = manifest.dump(after, n_runs)
+        tmp = disk.stage(root / MANIFEST, data)
+        try:
+            disk.replace(tmp, root / MANIFEST)
+            published = True
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        disk.fsync_dir(root)
+    except BaseException:
+        if not published:
+            for p in written:
+                p.unlink(missing_ok=True)
+        raise
+    _remove(root, manifest.referenced(plan.files) - manifest.referenced(after))
+    return after
+
+
+def _write_parts(root: Path, c, written: list[Path]) -> None:
+    key_hash = hashlib.sha1(c.key.encode("utf-8", "surrogatepass")).hexdigest()
+    sums = {}
+    for kind, df in (("runs", c.frames.runs), ("history", c.frames.history)):
+        if kind == "history" and not df.height:
+            continue
+        rel = new_name(key_hash, kind)
+        sums[kind] = disk.write_parquet(df, root / rel)
+        written.append(root / rel)
+        c.entry[kind] = rel
+    c.entry["sums"] = sums
+
+
+def _remove(root: Path, rels) -> list[str]:
+    """Delete parts by validated name; one a reader holds open (Windows) stays for the sweep."""
+    gone = []
+    for rel in sorted(rels):
+        try:
+            manifest.part_path(root, rel).unlink()
+            gone.append(rel)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+    return gone
+
+
+def sweep(root: Path, files: dict) -> list[str]:
+    """Remove what :func:`orphans` finds; returns it. Links are removed as links."""
+    removed = []
+    for rel in orphans(root, files):
+        try:
+            os.unlink(root / rel)
+            removed.append(rel)
+        except OSError:
+            continue
+    return removed
+
+
+def orphans(root: Path, files: dict) -> list[str]:
+    """Temp files and parts no entry uses (what a killed writer left), store-relative: only
+    ``.tmp-*`` files in the store and ``parts/``, and ``*.parquet`` files in ``parts/``."""
+    keep = manifest.referenced(files)
+    out = []
+    for sub in ("", PARTS):
+        try:
+            names = [de.name for de in os.scandir(root / sub if sub else root)
+                     if not de.is_dir(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            rel = f"{sub}/{name}" if sub else name
+            if disk.is_tmp(name) or (sub and name.endswith(".parquet") and rel not in keep):
+                out.append(rel)
+    return sorted(out)

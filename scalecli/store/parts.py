@@ -1,0 +1,110 @@
+"""Parts: one source file's runs (and history) frame as Parquet, read back only if it is whole.
+
+A part is checked against the frame schema when read (a Parquet file of other columns is as
+wrong as a truncated one), and its health is judged cheaply (present, a plain file, the size
+the manifest recorded) on every ingest, fully (CRC-32 and schema) when asked to verify.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from . import disk
+from .manifest import PARTS, part_path
+
+
+class PartError(Exception):
+    """A part that cannot be used; ``reason`` says why in a few words."""
+
+    def __init__(self, rel: str, reason: str):
+        super().__init__(f"{rel}: {reason}")
+        self.rel, self.reason = rel, reason
+
+
+def new_name(key_hash: str, kind: str) -> str:
+    """A part name no earlier version of the source used: parts are never rewritten in place,
+    so a reader holding an older manifest reads old bytes or finds the file gone, never a mix."""
+    return f"{PARTS}/{key_hash[:16]}-{secrets.token_hex(5)}.{kind}.parquet"
+
+
+def read(root: Path, rel: str, kind: str):
+    """The frame in part ``rel`` (``kind`` "runs" or "history"), its columns checked."""
+    import polars as pl
+
+    path = _regular(root, rel)
+    try:
+        df = pl.read_parquet(path)
+    except FileNotFoundError:
+        raise PartError(rel, "missing") from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise PartError(rel, "unreadable: " + (str(exc).splitlines() or ["?"])[0][:80]) from None
+    problem = schema_problem(df.schema, kind)
+    if problem:
+        raise PartError(rel, problem)
+    return df
+
+
+def schema_problem(schema, kind: str) -> str | None:
+    from ..ingest.shape import HISTORY_SCHEMA, RUNS_SCHEMA
+
+    want = RUNS_SCHEMA if kind == "runs" else HISTORY_SCHEMA
+    for col, dtype in want.items():
+        if col not in schema:
+            return f"not a {kind} part (no {col!r} column)"
+        if schema[col] != dtype and str(schema[col]) != "Null":
+            return f"not a {kind} part ({col!r} is {schema[col]}, not {dtype})"
+    return None
+
+
+def problem(root: Path, rel: str, kind: str, sums: dict | None, full: bool = False) -> str | None:
+    """What is wrong with a part, or None: cheap (exists, plain file, recorded size; the Parquet
+    footer when the manifest predates recorded sizes), or ``full`` (CRC-32, read, schema)."""
+    import polars as pl
+
+    try:
+        path = _regular(root, rel)
+        size = path.stat().st_size
+        if sums is not None and size != sums["bytes"]:
+            return f"{size} bytes, {sums['bytes']} when written"
+        if full and sums is not None and disk.crc_file(path)["crc"] != sums["crc"]:
+            return "its content changed since it was written (CRC-32)"
+        if full:
+            read(root, rel, kind)
+        elif sums is None:
+            schema = pl.read_parquet_schema(path)
+            return schema_problem(schema, kind)
+    except PartError as exc:
+        return exc.reason
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        return "unreadable: " + (str(exc).splitlines() or ["?"])[0][:80]
+    return None
+
+
+def _regular(root: Path, rel: str) -> Path:
+    """The part's path, refusing a link or anything but a plain file (never followed)."""
+    path = part_path(root, rel)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise PartError(rel, "missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise PartError(rel, "a link or special file, not a part")
+    return path
+
+
+def entry_problems(root: Path, entry: dict, full: bool = False) -> list[tuple[str, str]]:
+    """(part, problem) for each of an entry's parts that is not whole."""
+    sums = entry.get("sums") or {}
+    out = []
+    for kind in ("runs", "history"):
+        rel = entry.get(kind)
+        if rel:
+            p = problem(root, rel, kind, sums.get(kind), full)
+            if p:
+                out.append((rel, p))
+    return out
