@@ -1,8 +1,11 @@
-"""The Python API: what every CLI command calls, usable from a notebook.
+"""The Python API: one function per CLI command, usable from a notebook.
 
 >>> runs = load("sample_runs/")
 >>> result = fit(runs, law="chinchilla")
 >>> optimal(result, flops=1e21)[0].n_params
+
+Options that the command line gives as text (``--map N=params``, ``--fix E=1.69``,
+``--flops 1e19..1e25``) are accepted as text or as Python values alike.
 """
 
 from __future__ import annotations
@@ -10,243 +13,338 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .allocation import Allocation
-from .allocation import optimal as _optimal
-from .config import FitSpec, load_config
+from .analyses.allocation import Allocation
+from .config import FitSpec
+from .pipeline import fit_spec, load, points, roles_needed
 
 if TYPE_CHECKING:
+    from .analyses.frontier import FrontierResult
+    from .analyses.isoflop import IsoflopResult
+    from .analyses.ranking import Ranking
+    from .analyses.table import Table
     from .fitting import FitResult
-    from .ingest import Frames
-    from .reduce import Points
     from .store import Store
 
-__all__ = ["Allocation", "fit", "fit_spec", "ingest", "load", "open_store", "optimal", "points",
-           "predict", "roles_needed"]
+__all__ = ["Allocation", "check_store", "default_store", "fit", "fit_spec", "frontier",
+           "ingest", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
+           "optimal_table", "parse_budgets", "plot_data", "points", "predict", "predict_table",
+           "prune_store", "roles_needed", "runs"]
 
 
-def load(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
-         mapping: dict[str, str] | None = None, strict: bool = False,
-         need: tuple[str, ...] = ("N", "D")) -> Frames:
-    """Read logs (files or directories, read in memory) and/or a store into runs + history.
+def open_store(root: str | Path, wait: float | None = None) -> Store:
+    """The Parquet store at ``root`` (created by the first ingest); ``wait`` is how many
+    seconds an ingest waits for another one to finish."""
+    from .store import Store
 
-    ``mapping`` names columns by role (``{"N": "params", "loss": "eval/loss"}``); ``reader``
-    forces a format; ``strict`` turns warnings (dropped NaN points, a truncated line) into errors;
-    ``need`` names the roles every file must provide (``()`` for laws without N or D).
-    """
+    return Store(root) if wait is None else Store(root, wait=wait)
+
+
+def default_store(paths) -> Path:
+    """Where ``ingest`` keeps its store when none is given: ``.scalecli`` in the first path's
+    directory."""
+    first = Path(paths[0])
+    return (first if first.is_dir() else first.parent) / ".scalecli"
+
+
+def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
+           mapping: dict[str, str] | str | None = None, strict: bool = False,
+           verify: bool = False, wait: float | None = None):
+    """Normalize logs into the store at ``store`` (default :func:`default_store`); unchanged
+    files are skipped, ``verify`` re-reads every file whatever its size and time say."""
     from .errors import InputError
-    from .ingest import Frames, read_paths
 
-    parts: list[Frames] = []
-    if paths:
-        parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict,
-                                need=need))
-    if store is not None:
-        parts.append(open_store(store).load())
-    if not parts:
-        raise InputError("give log paths or a store (--store DIR)")
-    if len(parts) == 1:
-        return parts[0]
-    import polars as pl
-
-    return Frames(
-        runs=pl.concat([p.runs for p in parts], how="diagonal_relaxed"),
-        history=pl.concat([p.history for p in parts], how="diagonal_relaxed"),
-        warnings=[w for p in parts for w in p.warnings],
-        columns=[c for p in parts for c in p.columns],
-    )
+    if not paths:
+        raise InputError("give the log files or directories to ingest")
+    root = Path(store) if store is not None else default_store(paths)
+    kwargs: dict[str, Any] = {"verify": True} if verify else {}
+    report = open_store(root, wait).ingest(list(paths), reader=reader,
+                                           mapping=_mapping(mapping), strict=strict, **kwargs)
+    report.root = root
+    return report
 
 
-def open_store(root: str | Path) -> Store:
-    """The Parquet store at ``root`` (created by the first ingest)."""
-    from .store import Store
-
-    return Store(root)
+def check_store(store: str | Path):
+    """What in the store is stale, missing, damaged or orphaned (see ``Store.check``)."""
+    return open_store(store).check()
 
 
-def ingest(*paths: str | Path, store: str | Path, reader: str | None = None,
-           mapping: dict[str, str] | None = None, strict: bool = False):
-    """Normalize logs into the store at ``store``; unchanged files are skipped."""
-    return open_store(store).ingest(list(paths), reader=reader, mapping=mapping, strict=strict)
+def prune_store(store: str | Path, wait: float | None = None):
+    """Drop the store's runs whose source file is gone (see ``Store.prune``)."""
+    return open_store(store, wait).prune()
 
 
-def points(data: Any, *, target: str | None = None, mapping: dict[str, str] | None = None,
-           reduce: str = "last", require: tuple[str, ...] = ("n_params", "tokens")) -> Points:
-    """Fit points, one per run, from :class:`~scalecli.ingest.Frames` or log paths; runs
-    without a value in a ``require``d column are dropped and named."""
-    from .ingest import Frames
-    from .reduce import reduce_runs, target_metric
+def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
+         mapping: dict[str, str] | str | None = None, strict: bool = False) -> Table:
+    """One row per run: N, D, C, the final loss, the source (``scalecli runs``)."""
+    from .analyses.runs import runs_table
 
-    frames = data if isinstance(data, Frames) else load(
-        *_as_paths(data), mapping=mapping, need=roles_needed(require))
-    return reduce_runs(frames, target_metric(frames, mapping, target), reduce, require)
+    maps = _mapping(mapping)
+    return runs_table(_frames(data, store, reader, maps, strict, need=("N", "D")), maps)
 
 
-def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None, *,
-             x: str | None = None, target: str | None = None, loss: str | None = None,
-             delta: float | None = None, space: str | None = None,
-             fixed: dict[str, float] | None = None) -> FitSpec:
-    """The law and fit options from a law name or a config, with command-line overrides:
-    ``x`` (the column of a one-variable law), ``target``, the objective, fixed parameters."""
-    import dataclasses
-
-    from .config import spec_from_dict
-    from .errors import ConfigError
-    from .fitting import Objective
-
-    if isinstance(config, FitSpec):
-        spec = dataclasses.replace(config)
-    elif config is not None:
-        spec = load_config(config)
-    else:
-        from .laws import get_law
-
-        name = law or "chinchilla"
-        spec = spec_from_dict({"law": {"name": name}, "fit": dict(get_law(name).fit_defaults)},
-                              "--law")
-    if law is not None and config is not None and law.lower() != spec.law.name:
-        raise ConfigError(f"--law {law} and the config's law {spec.law.name} disagree")
-    if x is not None:
-        if len(spec.law.variables) != 1:
-            raise ConfigError(f"--x names the variable of a one-variable law; {spec.law.name} "
-                              f"has {', '.join(spec.law.variables)} (set law.variables in a "
-                              "config)")
-        (symbol,) = spec.law.variables
-        spec.law = dataclasses.replace(spec.law, variables={symbol: x})
-    if target is not None:
-        spec.target = target
-    if loss is not None or delta is not None or space is not None:
-        o = spec.objective
-        spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
-                                   space or o.space)
-    if fixed:
-        unknown = sorted(set(fixed) - set(spec.law.param_names))
-        if unknown:
-            raise ConfigError(f"--fix {', '.join(unknown)}: not a parameter of {spec.law.name} "
-                              f"({', '.join(spec.law.param_names)})")
-        spec.fixed = {**spec.fixed, **fixed}
-    if set(spec.law.param_names) <= set(spec.fixed):
-        raise ConfigError(f"every parameter of {spec.law.name} is fixed: nothing to fit "
-                          "(use scalecli predict with these values instead)")
-    return spec
-
-
-def roles_needed(columns) -> tuple[str, ...]:
-    """The reader roles (N, D) behind a law's columns: what every log file must provide."""
-    from . import schema as S
-
-    return tuple(role for role, col in (("N", S.N), ("D", S.D)) if col in set(columns))
-
-
-def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | None = None,
-        mapping: dict[str, str] | None = None, reduce: str | None = None,
+def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
+        reader: str | None = None, strict: bool = False,
+        config: str | Path | FitSpec | None = None,
+        mapping: dict[str, str] | str | None = None, reduce: str | None = None,
         target: str | None = None, x: str | None = None, loss: str | None = None,
         delta: float | None = None, space: str | None = None,
-        fixed: dict[str, float] | None = None, seed: int | None = None,
-        envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1) -> FitResult:
-    """Fit a law to runs.
+        fixed: dict[str, float] | str | None = None, seed: int | None = None,
+        envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
+        breaks: int | None = None, holdout: int | None = None,
+        save: str | Path | None = None) -> FitResult | Ranking:
+    """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
     ----------
     data:
         :class:`~scalecli.ingest.Frames` (from :func:`load`), :class:`~scalecli.reduce.Points`,
-        or log paths.
+        or log paths; ``store`` adds (or gives) a store's runs, read with ``reader``.
     law:
-        A registered law name (default ``chinchilla``), or give ``config``.
-    config:
-        A YAML config path (see :mod:`scalecli.config`) or a :class:`~scalecli.config.FitSpec`;
-        the keyword arguments override it (see :func:`fit_spec`).
+        A registered law name (default ``chinchilla``), ``"all"``, or give ``config`` (a YAML
+        path or a built-in config's name, e.g. ``"chinchilla"``).
+    mapping, reduce, target, x:
+        Columns by role, the per-run reduction (``last``, ``min``, ``mean-last:K``), the metric
+        to fit, the column of a one-variable law's variable.
+    loss, delta, space, fixed, seed, breaks:
+        The objective, parameters held fixed (``{"E": 1.69}`` or ``"E=1.69"``), the seed of
+        the extra starts, BNSL's number of breaks.
     envelope, bins, bin_pad:
         Fit the lower envelope of the points (``pareto`` or ``bins``, see
-        :mod:`scalecli.envelope`) along the law's variable (compute for a law of several).
+        :mod:`scalecli.analyses.envelope`) along the law's variable (compute for N and D).
+    holdout:
+        With ``law="all"``: rank by error on the K largest runs by compute (default 3).
+    strict:
+        Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
+    save:
+        Write the result as JSON there (its folder is made).
 
     Returns
     -------
-    FitResult
-        Parameters, goodness of fit and provenance; ``.report()``, ``.save(path)``.
+    FitResult, or Ranking for ``law="all"``
+        Parameters, goodness of fit and provenance; ``.notes`` say what was done,
+        ``.warnings`` what may be wrong.
     """
-    from .fitting import fit_points
-    from .ingest import Frames
-    from .reduce import Points
+    from .errors import ConfigError
 
-    spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
-                    fixed=fixed)
-    if not isinstance(data, Points):
-        spec.law = _normalized_columns(spec.law, data)
-    if isinstance(data, Points):
-        pts = data
+    fixed_values = _fixed(fixed)
+    seed = _seed(seed)
+    everything = law is not None and law.lower() == "all"
+    if everything:
+        for given, option in ((config, "--config"), (fixed_values, "--fix"),
+                              (breaks, "--breaks")):
+            if given:
+                raise ConfigError(f"{option} describes one law; with --law all every law is "
+                                  "fitted with its own settings (drop it, or fit one law)")
+    elif holdout is not None:
+        raise ConfigError("--holdout ranks laws: it applies to --law all")
+    maps = _mapping(mapping)
+    if everything:
+        frames = _frames(data, store, reader, maps, strict, need=())
+        from .analyses.ranking import rank_laws
+
+        result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
+                                target=target, mapping=maps, reduce=reduce, loss=loss,
+                                delta=delta, space=space, envelope=envelope, bins=bins,
+                                bin_pad=bin_pad, seed=seed)
     else:
-        from .errors import ColumnError
+        from .pipeline import fit as fit_one
 
-        have = data.runs.columns if isinstance(data, Frames) else ()
-        derive = [c for c in spec.law.derivable if c not in have]
-        try:
-            pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
-                         reduce=reduce or spec.reduce,
-                         require=tuple(c for c in spec.law.variables.values()
-                                       if c not in derive))
-        except ColumnError as exc:
-            if not str(exc).startswith("needs"):
-                raise
-            raise ColumnError(f"law {spec.law.name} {exc}") from None
-        if derive:
-            pts = spec.law.derive(pts, data if isinstance(data, Frames) else None)
-    if envelope not in (None, "none"):
-        pts = envelope_points(pts, spec.law, envelope, bins, bin_pad)
-    return fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
-                      seed=spec.seed if seed is None else seed)
+        spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
+                        fixed=fixed_values, breaks=breaks)
+        maps = {**spec.mapping, **maps}
+        frames = _frames(data, store, reader, maps, strict,
+                         need=roles_needed(spec.law.variables.values()))
+        result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
+                         envelope=envelope, bins=bins, bin_pad=bin_pad)
+    _carry(result, frames)
+    _refuse_if_strict(result, strict)
+    if save is not None:
+        _save(result, save)
+    return result
 
 
-def _normalized_columns(law, data):
-    """A law variable named by a raw column the reader read as N, D or C (``--x compute``)
-    refers to the normalized column (``flops``)."""
-    import dataclasses
+def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, *,
+            law: str | None = None, steps: int = 5, **options: Any) -> list[Allocation]:
+    """Compute-optimal N and D at ``flops`` (a number, a list, or text such as
+    ``"1e19..1e25"`` with ``steps`` budgets), from a fit (object or saved file) or, with
+    ``source=None``, the law's published defaults. ``options``: ``max_tokens``,
+    ``unique_tokens``, ``target_loss``, ``inference_tokens``, ``n_params``, ``tokens`` (see
+    :func:`scalecli.analyses.allocation.optimal`)."""
+    from .analyses.allocation import optimal as allocate
 
-    from . import schema as S
-    from .ingest import Frames
-
-    if not isinstance(data, Frames):
-        return law
-    have = set(data.runs.columns)
-    fixed = {}
-    for sym, col in law.variables.items():
-        if col in have:
-            continue
-        for role, norm in (("N", S.N), ("D", S.D), ("C", S.C)):
-            if S.resolve(role, [col]) == col:
-                fixed[sym] = norm
-    return dataclasses.replace(law, variables={**law.variables, **fixed}) if fixed else law
+    if options.get("target_loss") is not None and flops == 1e21:
+        flops = None  # the default budget gives way to a target loss
+    if isinstance(flops, str):
+        flops = parse_budgets(flops, steps)
+    return allocate(source, flops, law=law, **options)
 
 
-def envelope_points(pts: Points, law, kind: str, bins: int = 5, pad: float = 0.1) -> Points:
-    """The points on the lower envelope along the law's one variable (or compute)."""
-    import dataclasses
+def optimal_table(source: Any = None, flops: float | list[float] | str | None = None, *,
+                  law: str | None = None, steps: int = 5, **options: Any) -> Table:
+    """:func:`optimal`'s allocations as the table ``scalecli optimal`` prints."""
+    from .analyses.allocation import allocation_table
 
-    from . import schema as S
-    from .envelope import apply_envelope
-
-    x = next(iter(law.variables.values())) if len(law.variables) == 1 else S.C
-    frame = apply_envelope(pts.frame, x, "y", kind=kind, bins=bins, pad=pad)
-    note = f"fitted the {kind} envelope along {x}: {frame.height} of {pts.frame.height} points"
-    return dataclasses.replace(pts, frame=frame, reduce=f"{pts.reduce}, {kind} envelope",
-                               notes=[*pts.notes, note])
-
-
-def optimal(source: Any = None, flops: float | list[float] = 1e21, *,
-            law: str | None = None) -> list[Allocation]:
-    """Compute-optimal N and D at ``flops``, from a fit (object or saved file) or, with
-    ``source=None``, the law's published defaults."""
-    return _optimal(source, flops, law=law)
+    return allocation_table(optimal(source, flops, law=law, steps=steps, **options))
 
 
 def predict(source: Any = None, *, law: str | None = None, **values: float) -> float:
     """The law at one point, e.g. ``predict("fit.json", N=7e9, D=1.4e12)``."""
-    from .allocation import resolve_params
+    from .analyses.allocation import resolve_params
+    from .analyses.prediction import to_symbols
 
     params, law_obj, _ = resolve_params(source, law)
-    return law_obj.value(params, values)
+    return law_obj.value(params, to_symbols(law_obj, values))
 
 
-def _as_paths(data: Any) -> list:
-    if isinstance(data, (str, Path)):
-        return [data]
-    return list(data)
+def predict_table(source: Any = None, law: str | None = None, *, at=(), points_file=None,
+                  n: float | None = None, d: float | None = None, then=()) -> Table:
+    """Predictions at ``at`` points (``"N=7e9,D=1.4e12"`` or dicts), a points CSV, or
+    ``n``/``d``, chained through ``then`` fits (see
+    :func:`scalecli.analyses.prediction.prediction_table`)."""
+    from .analyses.prediction import prediction_table
+
+    return prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+
+
+def isoflop(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
+            mapping: dict[str, str] | str | None = None, strict: bool = False,
+            flops: float | list[float] | str | None = None, steps: int = 5,
+            approach3: bool = True, **options: Any) -> IsoflopResult:
+    """Chinchilla approach 2 (see :func:`scalecli.analyses.isoflop.isoflop` for
+    ``options``), with approach 3's exponents beside it in ``result.approach3``."""
+    from .analyses.isoflop import isoflop as analyse
+
+    maps = _mapping(mapping)
+    frames = _frames(data, store, reader, maps, strict)
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    result = analyse(frames, flops=budgets, mapping=maps, **options)
+    return _with_approach3(result, frames, budgets, maps, approach3, strict)
+
+
+def frontier(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
+             mapping: dict[str, str] | str | None = None, strict: bool = False,
+             flops: float | list[float] | str | None = None, steps: int = 5,
+             approach3: bool = True, **options: Any) -> FrontierResult:
+    """Chinchilla approach 1 (see :func:`scalecli.analyses.frontier.frontier` for
+    ``options``), with approach 3's exponents beside it in ``result.approach3``."""
+    from .analyses.frontier import frontier as analyse
+
+    maps = _mapping(mapping)
+    frames = _frames(data, store, reader, maps, strict)
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    result = analyse(frames, flops=budgets, mapping=maps, **options)
+    return _with_approach3(result, frames, budgets, maps, approach3, strict)
+
+
+def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,
+              store: str | Path | None = None, reader: str | None = None,
+              config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
+              reduce: str | None = None, x: str | None = None, strict: bool = False):
+    """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
+    the runs it is drawn against."""
+    from .fitting import FitResult
+
+    if fit_file is None:
+        result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
+                     reduce=reduce, x=x, strict=strict)
+        return result, result.points
+    result = FitResult.load(fit_file)
+    maps = _mapping(mapping)
+    frames = _frames(data, store, reader, maps, strict)
+    pts = points(frames, target=result.target if result.target != "loss" else None,
+                 mapping=maps, reduce=reduce or "last",
+                 require=tuple(result.law_object().variables.values()))
+    _carry(result, frames)
+    return result, pts.frame
+
+
+def law_table() -> Table:
+    """The law catalogue (``scalecli laws``)."""
+    from .analyses.catalogue import law_table as table
+
+    return table()
+
+
+def law_yaml(name: str) -> str:
+    """A law's YAML config to start from (``scalecli laws show NAME``)."""
+    from .analyses.catalogue import law_yaml as text
+
+    return text(name)
+
+
+def parse_budgets(text: str, steps: int = 5) -> list[float]:
+    """Budgets from ``1e21``, ``1e20,1e21``, ``1e19..1e25`` (``steps`` log-spaced) or ``-``
+    (read from standard input)."""
+    from .analyses.allocation import parse_budgets as parse
+
+    return parse(text, steps)
+
+
+# ---- the pieces every command shares ------------------------------------------------------
+def _frames(data, store, reader, mapping, strict, need=("N", "D")):
+    """The runs: given Frames or Points as they are, else read from paths and/or a store."""
+    from .ingest import Frames
+    from .reduce import Points
+
+    if isinstance(data, (Frames, Points)):
+        return data
+    paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
+    return load(*paths, store=store, reader=reader, mapping=mapping, strict=strict, need=need)
+
+
+def _carry(result, frames) -> None:
+    """The reading's messages travel with the result: columns used as notes, skipped lines
+    and files as warnings."""
+    cols = [f"columns: {c}" for c in getattr(frames, "columns", ())]
+    result.notes = [*cols, *getattr(result, "notes", [])]
+    if hasattr(frames, "runs"):
+        have = set(result.warnings)
+        result.warnings[:0] = [w for w in frames.warnings if w not in have]
+
+
+def _refuse_if_strict(result, strict: bool) -> None:
+    if strict and result.warnings:
+        from .errors import StrictError
+
+        raise StrictError(f"--strict: {result.warnings[0]}")
+
+
+def _save(result, path) -> None:
+    from .atomic import write_text
+
+    write_text(path, result.to_json() + "\n")
+
+
+def _with_approach3(result, frames, budgets, mapping, wanted: bool, strict: bool):
+    from .analyses.approaches import approach3
+
+    result.approach3 = approach3(frames, budgets, mapping=mapping) if wanted else None
+    _carry(result, frames)
+    _refuse_if_strict(result, strict)
+    return result
+
+
+def _mapping(mapping) -> dict[str, str]:
+    if isinstance(mapping, str) or mapping is None:
+        from .schema import parse_mapping
+
+        return parse_mapping(mapping)
+    return dict(mapping)
+
+
+def _fixed(fixed) -> dict[str, float]:
+    if isinstance(fixed, str) or fixed is None:
+        from .pairs import parse_numbers
+
+        return parse_numbers(fixed, "--fix")
+    return dict(fixed)
+
+
+def _seed(seed) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
+    return seed

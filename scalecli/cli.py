@@ -39,10 +39,11 @@ ReaderOpt = Annotated[str | None, typer.Option(
 MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
 StrictOpt = Annotated[bool, typer.Option(
-    "--strict", help="Refuse instead of warn: non-finite losses, a truncated last line.")]
+    "--strict", help="Refuse instead of warn: whatever would print a warning: line.")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
 LawOpt = Annotated[str | None, typer.Option("--law", help="Law name (see the README).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML law/fit config.")]
+ConfigOpt = Annotated[str | None, typer.Option(
+    "--config", help="YAML law/fit config: a file, or a built-in config's name (chinchilla).")]
 ReduceOpt = Annotated[str | None, typer.Option(
     "--reduce", help="Per-run target value: last, min or mean-last:K. [default: last]")]
 FitFileOpt = Annotated[Path | None, typer.Option(
@@ -58,77 +59,86 @@ def _out(text: str) -> None:
 
 
 def handles_errors(fn):
-    """Turn library errors into one line on stderr and exit code 1 (no traceback)."""
+    """The one error boundary: a library error is one line on stderr and exit 1; so is any
+    other failure, which names itself as a bug to report (no traceback unless asked for with
+    SCALECLI_TRACEBACK=1). Command-line usage errors are Click's: exit 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .errors import ScaleCLIError
+        import os
+
+        from .errors import ScaleCLIError, clip
 
         try:
             return fn(*args, **kwargs)
         except ScaleCLIError as exc:
-            _err(f"Error: {exc}")
-            raise typer.Exit(1) from None
+            _err(f"Error: {clip(exc, 2000)}")
         except KeyboardInterrupt:
             _err("Interrupted")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # `scalecli ... | head`: the reader left; nothing to say
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, click_exceptions()):
+            raise
+        except MemoryError:
+            _err("Error: out of memory: the input is larger than this machine can hold")
+        except RecursionError:
+            _err("Error: the input is nested too deeply to read")
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _err(f"Error: {where}{exc.strerror or exc}")
+        except Exception as exc:  # a bug: still one line, and how to see more
+            if os.environ.get("SCALECLI_TRACEBACK"):
+                raise
+            _err(f"Error: internal error ({type(exc).__name__}: {clip(exc, 200)}); please "
+                 "report it with the command that caused it (SCALECLI_TRACEBACK=1 shows where)")
+        raise typer.Exit(1)
 
     return wrapper
 
 
-def _mapping(text: str | None) -> dict[str, str]:
-    from .schema import parse_mapping
+def click_exceptions():
+    import click
 
-    return parse_mapping(text)
-
-
-def _spec(config, map_text):
-    """The config (if any) and the column mapping: the config's ``data.columns``, then --map."""
-    mapping = _mapping(map_text)
-    if config is None:
-        return None, mapping
-    from .config import load_config
-
-    spec = load_config(config)
-    return spec, {**spec.mapping, **mapping}
+    return click.exceptions.ClickException
 
 
-def _load(paths, store, reader, mapping, strict, need=("N", "D")):
-    """Frames from raw paths and/or a store; columns used and warnings go to stderr."""
-    from .api import load
+def _messages(result) -> None:
+    """A result's notes (what was done) and warnings (what may be wrong) on stderr."""
+    for line in getattr(result, "notes", ()):
+        _err(line if line.startswith("columns: ") else f"note: {line}")
+    for line in getattr(result, "warnings", ()):
+        _err(f"warning: {line}")
 
-    frames = load(*(paths or []), store=store, reader=reader, mapping=mapping, strict=strict,
-                  need=need)
-    for line in frames.columns:
-        _err(f"columns: {line}")
-    for w in frames.warnings:
-        _err(f"warning: {w}")
-    return frames
+
+def _color(color: bool | None) -> bool:
+    return sys.stdout.isatty() if color is None else color
 
 
 # ---- commands -----------------------------------------------------------------------------
 @app.command()
 @handles_errors
 def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-           map: MapOpt = None, strict: StrictOpt = False) -> None:
+           map: MapOpt = None, strict: StrictOpt = False,
+           verify: Annotated[bool, typer.Option(
+               "--verify", help="Re-read every file, whatever its size and time say.")] = False,
+           wait: Annotated[float | None, typer.Option(
+               "--wait", min=0, help="Seconds to wait for another ingest into the store. "
+                                     "[default: 5]")] = None) -> None:
     """Normalize logs into a Parquet store; unchanged files are skipped, changed ones replaced.
 
     Example: scalecli ingest runs/ --store .scalecli
     """
-    from .api import ingest as do_ingest
-    from .errors import InputError
+    from . import api
 
-    if not paths:
-        raise InputError("give the log files or directories to ingest")
-    if store is None:
-        first = paths[0]
-        store = (first if first.is_dir() else first.parent) / ".scalecli"
-    rep = do_ingest(*paths, store=store, reader=reader, mapping=_mapping(map), strict=strict)
+    rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=map, strict=strict,
+                     verify=verify, wait=wait)
     for line in rep.columns:
         _err(f"columns: {line}")
-    for w in rep.warnings:
-        _err(f"warning: {w}")
-    _out(f"{store}: {len(rep.added)} added, {len(rep.replaced)} replaced, "
+    for line in rep.warnings:
+        _err(f"warning: {line}")
+    _out(f"{rep.root}: {len(rep.added)} added, {len(rep.replaced)} replaced, "
          f"{len(rep.unchanged)} unchanged; {rep.n_runs} runs, {rep.n_rows} history rows")
 
 
@@ -140,14 +150,12 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 
     Example: scalecli runs runs/ --format json
     """
-    from .report.runs import runs_rows
-    from .report.tables import render
+    from . import api
+    from .report.tables import render_table
 
-    frames = _load(paths, store, reader, _mapping(map), strict)
-    rows, columns = runs_rows(frames, _mapping(map))
-    _out(render(rows, columns, format.value, title=f"{len(rows)} runs",
-                caption="* C derived as 6·N·D" if any(r.get("flops_derived") for r in rows)
-                else None))
+    table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict)
+    _messages(table)
+    _out(render_table(table, format.value))
 
 
 @app.command()
@@ -165,7 +173,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         fix: Annotated[str | None, typer.Option(
             "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
         breaks: Annotated[int | None, typer.Option(
-            min=1, help="Breaks of a broken neural scaling law (--law bnsl).")] = None,
+            min=1, max=10, help="Breaks of a broken neural scaling law (--law bnsl).")] = None,
         envelope: Annotated[str | None, typer.Option(
             help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
         bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
@@ -174,70 +182,26 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         holdout: Annotated[int | None, typer.Option(
             help="With --law all: rank laws by error on the K largest runs by compute, "
                  "each law fitted without them. [default: 3]")] = None,
-        seed: Annotated[int | None, typer.Option(help="Seed of the random extra starts.")] = None,
-        save: Annotated[Path | None, typer.Option(help="Write the fit as JSON here.")] = None,
+        seed: Annotated[int | None, typer.Option(
+            min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
+        save: Annotated[Path | None, typer.Option(
+            help="Write the fit as JSON here (its folder is made).")] = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
     Example: scalecli fit runs/ --law chinchilla --save fit.json
     """
-    from .api import fit as do_fit
-    from .api import fit_spec, roles_needed
+    from . import api
     from .report.fit import fit_output
 
-    mapping = _mapping(map)
-    fixed = _fixed(fix)
-    if law is not None and law.lower() == "all":
-        from .compare import compare_laws
-        from .report.fit import compare_output
-
-        frames = _load(paths, store, reader, mapping, strict, need=())
-        ranking = compare_laws(frames, holdout=3 if holdout is None else holdout, x=x,
-                               target=y, mapping=mapping, reduce=reduce or "last", seed=seed or 0)
-        for w in ranking.warnings:
-            _err(f"warning: {w}")
-        _out(compare_output(ranking, format.value))
-        return
-    if breaks is not None:
-        if (law or "").lower() not in ("bnsl", "") or config is not None:
-            from .errors import ConfigError
-
-            raise ConfigError("--breaks K applies to --law bnsl")
-        law = "bnsl" if breaks == 1 else f"bnsl-{breaks}"
-    spec = fit_spec(law, config, x=x, target=y, loss=loss, delta=delta, space=space, fixed=fixed)
-    mapping = {**spec.mapping, **mapping}
-    frames = _load(paths, store, reader, mapping, strict,
-                   need=roles_needed(spec.law.variables.values()))
-    result = do_fit(frames, config=spec, mapping=mapping, reduce=reduce, seed=seed,
-                    envelope=envelope, bins=bins, bin_pad=bin_pad)
-    for w in result.warnings:
-        _err(f"warning: {w}")
-    if strict and result.warnings:
-        from .errors import StrictError
-
-        raise StrictError(f"--strict: {result.warnings[0]}")
+    result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
+                     config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                     delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
+                     bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save)
+    _messages(result)
     if save is not None:
-        result.save(save)
         _err(f"saved fit to {save}")
     _out(fit_output(result, format.value))
-
-
-def _fixed(text: str | None) -> dict[str, float]:
-    """``E=1.69,alpha=0.34`` -> ``{"E": 1.69, "alpha": 0.34}``."""
-    from .errors import ConfigError
-
-    out: dict[str, float] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        name, sep, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"--fix entry {part.strip()!r} is not NAME=NUMBER") from None
-        if not sep or not name.strip():
-            raise ConfigError(f"--fix entry {part.strip()!r} is not NAME=NUMBER")
-    return out
 
 
 @app.command()
@@ -245,7 +209,8 @@ def _fixed(text: str | None) -> dict[str, float]:
 def optimal(
     flops: Annotated[str | None, typer.Option(
         help="Budget(s): 1e21, 1e20,1e21, 1e19..1e25, or - for stdin.")] = None,
-    steps: Annotated[int, typer.Option(help="Budgets in a range (log-spaced).")] = 5,
+    steps: Annotated[int, typer.Option(
+        min=1, max=10_000, help="Budgets in a range (log-spaced).")] = 5,
     fit: FitFileOpt = None, law: LawOpt = None,
     target_loss: Annotated[float | None, typer.Option(
         help="The least compute (and its N, D) that reaches this loss.")] = None,
@@ -255,38 +220,25 @@ def optimal(
     unique_tokens: Annotated[float | None, typer.Option(
         help="Unique tokens available (data-constrained law).")] = None,
     n: Annotated[float | None, typer.Option(
-        "--n", help="Score a planned model size at --flops: its loss and wasted compute.")] = None,
+        "--n", help="A planned model size: scored at --flops, or sized for --target-loss.")
+    ] = None,
     tokens: Annotated[float | None, typer.Option(
-        "--tokens", help="Score planned training tokens at --flops.")] = None,
+        "--tokens", help="Planned training tokens: scored at --flops, or for --target-loss.")
+    ] = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
     """Compute-optimal model size and tokens for compute budgets (C = 6·N·D).
 
     Example: scalecli optimal --flops 1e19..1e25 --steps 7 --fit fit.json
     """
-    from .allocation import optimal as do_optimal
-    from .allocation import parse_budgets
-    from .errors import ConfigError
-    from .report.tables import render
+    from . import api
+    from .report.tables import render_table
 
-    if inference_tokens is not None and target_loss is None:
-        raise ConfigError("--inference-tokens needs --target-loss (the loss to reach)")
-    budgets = parse_budgets(flops, steps) if flops is not None else None
-    rows = [a.to_dict() for a in do_optimal(
-        fit, budgets, law=law, max_tokens=max_tokens, unique_tokens=unique_tokens,
-        target_loss=target_loss, inference_tokens=inference_tokens, n_params=n, tokens=tokens)]
-    columns = [("flops", "C (FLOPs)"), ("n_params", "N opt" if n is None and tokens is None
-                                         else "N"),
-               ("tokens", "D opt" if n is None and tokens is None else "D"),
-               ("tokens_per_param", "D/N"), ("loss", "loss")]
-    for key, head in (("wasted_flops", "wasted C"), ("inference_flops", "inference C")):
-        if any(key in r for r in rows):
-            columns.append((key, head))
-    if format.value == "csv":
-        columns = [*columns, ("params_source", "params_source"), ("method", "method")]
-    caption = (f"parameters: {rows[0]['params_source']}; {rows[0]['method']}" if rows else None)
-    _out(render(rows, columns, format.value, title="compute-optimal allocation",
-                caption=caption))
+    table = api.optimal_table(fit, flops, law=law, steps=steps, max_tokens=max_tokens,
+                              unique_tokens=unique_tokens, target_loss=target_loss,
+                              inference_tokens=inference_tokens, n_params=n, tokens=tokens)
+    _messages(table)
+    _out(render_table(table, format.value))
 
 
 @app.command()
@@ -308,49 +260,13 @@ def predict(
 
     Example: scalecli predict --n 7e9 --d 1.4e12 --fit fit.json
     """
-    from .allocation import resolve_params
-    from .errors import ConfigError
-    from .prediction import parse_at, predict_points, read_points
-    from .report.tables import render
+    from . import api
+    from .report.tables import render_table
 
-    wanted: list[dict[str, float]] = [parse_at(a) for a in at or []]
-    if points is not None:
-        wanted += read_points(points)
-    if n is not None or d is not None:
-        wanted.append({k: v for k, v in (("N", n), ("D", d)) if v is not None})
-    if not wanted:
-        raise ConfigError("give points: --at N=7e9,D=1.4e12, --points FILE.csv, or --n/--d")
-    for p in wanted:
-        for k, v in p.items():
-            if not v > 0 and k.upper() in ("N", "D", "N_PARAMS", "TOKENS"):
-                raise ConfigError(f"{k} must be positive, got {v:g}")
-    params, law_obj, where = resolve_params(fit, law)
-    rows = predict_points(law_obj, params, wanted)
-    symbols = list(law_obj.variables)
-    for r in rows:
-        if law_obj.target == "loss":
-            r["loss"] = r["prediction"]
-        if "N" in r and "D" in r:
-            r["n_params"], r["tokens"], r["flops"] = r["N"], r["D"], 6.0 * r["N"] * r["D"]
-        r["params_source"] = where
-    columns = [(s, f"{s} ({law_obj.variables[s]})") for s in symbols]
-    if "N" in symbols and "D" in symbols:
-        columns.append(("flops", "C = 6ND"))
-    columns.append(("prediction", law_obj.target))
-    title = f"{law_obj.name} prediction"
-    for step in then or []:  # a chain: loss from (N, D), then error from loss, ...
-        from .prediction import chain
-
-        p2, law2, where2 = resolve_params(step)
-        rows = chain(rows, law2, p2, where2)
-        (sym,) = law2.variables
-        columns[-1] = (sym, columns[-1][1])
-        columns.append(("prediction", law2.target))
-        title += f" -> {law2.name}"
-        where += f"; then {where2}"
-    if format.value == "csv":
-        columns = [*columns, ("params_source", "params_source")]
-    _out(render(rows, columns, format.value, title=title, caption=f"parameters: {where}"))
+    table = api.predict_table(fit, law, at=at or (), points_file=points, n=n, d=d,
+                              then=then or ())
+    _messages(table)
+    _out(render_table(table, format.value))
 
 
 @app.command()
@@ -360,8 +276,10 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          map: MapOpt = None, reduce: ReduceOpt = None,
          x: Annotated[str | None, typer.Option(
              "--x", help="Column of a one-variable law's variable.")] = None,
-         width: Annotated[int, typer.Option(help="Plot width in columns.")] = 80,
-         height: Annotated[int, typer.Option(help="Plot height in rows.")] = 24,
+         width: Annotated[int, typer.Option(min=40, max=1000,
+                                            help="Plot width in columns.")] = 80,
+         height: Annotated[int, typer.Option(min=12, max=500,
+                                             help="Plot height in rows.")] = 24,
          color: Annotated[bool | None, typer.Option(
              "--color/--no-color", help="Colour (default: when stdout is a terminal).",
              show_default=False)] = None,
@@ -370,47 +288,22 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 
     Example: scalecli plot runs/ --law chinchilla
     """
-    from .api import fit_spec, roles_needed
+    from . import api
     from .report.fit import plot_fit
 
-    spec, mapping = _spec(config, map)
-    need = ("N", "D")
-    if fit is None:
-        spec = fit_spec(law, spec, x=x)
-        law, need = None, roles_needed(spec.law.variables.values())
-    frames = _load(paths, store, reader, mapping, strict, need=need)
-    text = plot_fit(frames, law=law, config=spec, fit_file=fit, mapping=mapping,
-                    reduce=reduce, width=width, height=height,
-                    color=sys.stdout.isatty() if color is None else color)
-    _out(text)
+    result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
+                                  config=config, mapping=map, reduce=reduce, x=x, strict=strict)
+    _messages(result)
+    _out(plot_fit(result, frame, width=width, height=height, color=_color(color)))
 
 
 FlopsOpt = Annotated[str | None, typer.Option(
     "--flops", help="Budget(s) to predict N_opt, D_opt at: 1e21, 1e20,1e21, 1e19..1e25, or -.")]
-StepsOpt = Annotated[int, typer.Option(help="Budgets in a --flops range (log-spaced).")]
+StepsOpt = Annotated[int, typer.Option(min=1, max=10_000,
+                                       help="Budgets in a --flops range (log-spaced).")]
 PlotOpt = Annotated[bool, typer.Option("--plot", help="Print the terminal plot instead of tables.")]
 ColorOpt = Annotated[bool | None, typer.Option(
     "--color/--no-color", show_default=False, help="Colour (default: when stdout is a terminal).")]
-
-
-def _approach_output(res, frames, budgets, mapping, fmt_name, plot, color):
-    """Approach 1 or 2's result next to approach 3's, as the user asked to see it."""
-    import json
-
-    from .approaches import approach3, render_approach3
-
-    for w in res.warnings:
-        _err(f"warning: {w}")
-    if plot:
-        _out(res.plot(color=sys.stdout.isatty() if color is None else color))
-        return
-    third = approach3(frames, budgets, mapping=mapping)
-    if fmt_name == "json":
-        _out(json.dumps({**res.to_dict(), "approach3": third}, indent=2))
-    elif fmt_name == "csv":
-        _out(res.render("csv"))
-    else:
-        _out(res.render(fmt_name) + "\n" + render_approach3(third, fmt_name))
 
 
 @app.command()
@@ -433,16 +326,15 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
     Example: scalecli isoflop runs/ --flops 1e21,1e22 --optimum spline
     """
-    from .allocation import parse_budgets
-    from .isoflop import isoflop as do_isoflop
+    from . import api
+    from .report.isoplots import approach_output
 
-    mapping = _mapping(map)
-    frames = _load(paths, store, reader, mapping, strict)
-    budgets = parse_budgets(flops, steps) if flops else None
-    res = do_isoflop(frames, flops=budgets, tolerance=tolerance, optimum=optimum,
-                     weighted=weighted, group_by=group_by, mapping=mapping,
-                     reduce=reduce or "last")
-    _approach_output(res, frames, budgets, mapping, format.value, plot, color)
+    res = api.isoflop(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+                      flops=flops, steps=steps, approach3=not plot, tolerance=tolerance,
+                      optimum=optimum, weighted=weighted, group_by=group_by,
+                      reduce=reduce or "last")
+    _messages(res)
+    _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
 @app.command()
@@ -450,6 +342,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
              map: MapOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
              buckets: Annotated[int, typer.Option(
+                 min=10, max=1_000_000,
                  help="Log-spaced compute values the envelope is read at.")] = 1500,
              regress: Annotated[str, typer.Option(
                  "--regress", help="sizes (one point per winning size) or buckets (the paper's).")
@@ -460,40 +353,87 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
 
     Example: scalecli frontier runs/ --flops 1e21
     """
-    from .allocation import parse_budgets
-    from .frontier import frontier as do_frontier
+    from . import api
+    from .report.isoplots import approach_output
 
-    mapping = _mapping(map)
-    frames = _load(paths, store, reader, mapping, strict)
-    budgets = parse_budgets(flops, steps) if flops else None
-    res = do_frontier(frames, flops=budgets, buckets=buckets, regress=regress, mapping=mapping)
-    _approach_output(res, frames, budgets, mapping, format.value, plot, color)
+    res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+                       flops=flops, steps=steps, approach3=not plot, buckets=buckets,
+                       regress=regress)
+    _messages(res)
+    _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
-@app.command()
+laws_app = typer.Typer(help="The law catalogue; `laws show NAME` prints a law's YAML config.",
+                       invoke_without_command=True, no_args_is_help=False)
+app.add_typer(laws_app, name="laws")
+
+
+@laws_app.callback()
 @handles_errors
-def laws(format: FormatOpt = Fmt.table) -> None:
+def laws(ctx: typer.Context, format: FormatOpt = Fmt.table) -> None:
     """The law catalogue: name, formula, variables (symbol=default column), parameters, source.
 
     Example: scalecli laws --format json
     """
-    from .laws import all_laws
-    from .report.tables import render
-
-    rows = [{"name": law.name, "formula": law.summary or law.formula,
-             "variables": ", ".join(f"{k}={v}" for k, v in law.variables.items()),
-             "parameters": ", ".join(law.param_names), "target": law.target,
-             "defaults": "yes" if law.defaults else "", "source": law.source}
-            for law in all_laws()]
-    if format.value == "json":
-        _out(render([], [], "json", json_value=[
-            {"name": law.name, "formula": law.formula, "variables": dict(law.variables),
-             "parameters": law.param_names, "target": law.target,
-             "defaults": dict(law.defaults), "source": law.source} for law in all_laws()]))
+    if ctx.invoked_subcommand is not None:
         return
-    columns = [("name", "law"), ("formula", "formula"), ("variables", "variables"),
-               ("parameters", "parameters"), ("source", "source")]
-    _out(render(rows, columns, format.value, title=f"{len(rows)} laws"))
+    from . import api
+    from .report.tables import render_table
+
+    _out(render_table(api.law_table(), format.value))
+
+
+@laws_app.command("show")
+@handles_errors
+def laws_show(name: Annotated[str, typer.Argument(help="A law's name (see scalecli laws).")]
+              ) -> None:
+    """Print a law's YAML config, to save and edit: `--config FILE` then fits with it.
+
+    Example: scalecli laws show chinchilla > my-law.yaml
+    """
+    from . import api
+
+    _out(api.law_yaml(name))
+
+
+store_app = typer.Typer(help="Look after a store: check it, prune runs whose logs are gone.",
+                        no_args_is_help=True)
+app.add_typer(store_app, name="store")
+StoreArg = Annotated[Path, typer.Argument(help="The store directory.", show_default=False)]
+
+
+@store_app.command("check")
+@handles_errors
+def store_check(store: StoreArg, format: FormatOpt = Fmt.table) -> None:
+    """Report what in the store is stale, missing, damaged or orphaned (exit 1 if anything).
+
+    Example: scalecli store check .scalecli
+    """
+    from . import api
+    from .report.store import check_output
+
+    report = api.check_store(store)
+    _messages(report)
+    _out(check_output(report, format.value))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@store_app.command("prune")
+@handles_errors
+def store_prune(store: StoreArg, wait: Annotated[float | None, typer.Option(
+        "--wait", min=0, help="Seconds to wait for another ingest. [default: 5]")] = None,
+                format: FormatOpt = Fmt.table) -> None:
+    """Drop the runs whose source log is gone.
+
+    Example: scalecli store prune .scalecli
+    """
+    from . import api
+    from .report.store import prune_output
+
+    report = api.prune_store(store, wait)
+    _messages(report)
+    _out(prune_output(report, format.value))
 
 
 def main() -> None:

@@ -24,12 +24,11 @@ name with its own formula (or none) is the built-in law with the config's overri
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UnknownLawError
+from .errors import ConfigError, UnknownLawError, clip
 from .fitting.objective import Objective
 from .laws import Law, Parameter, get_law
 from .schema import ROLE_NAMES
@@ -56,18 +55,88 @@ class FitSpec:
     seed: int = 0
 
 
-def load_config(path: str | Path) -> FitSpec:
-    """Parse and validate a YAML config file."""
+MAX_BYTES = 1 << 20  # a config is a few lines; a megabyte is not a config
+MAX_NODES = 100_000  # YAML nodes after alias expansion: an alias bomb stops here
+
+
+def builtin_configs() -> dict[str, Path]:
+    """The configs shipped with scalecli, by name (``chinchilla``, ``papers/epoch2024-...``)."""
+    root = Path(__file__).parent / "configs"
+    return {p.relative_to(root).with_suffix("").as_posix(): p
+            for p in sorted(root.rglob("*.yaml"))}
+
+
+def config_path(name: str | Path) -> Path:
+    """A config file: a path that exists, else a built-in config's name."""
+    p = Path(name)
+    if p.exists():
+        return p
+    shipped = builtin_configs()
+    key = p.as_posix().removesuffix(".yaml").removesuffix(".yml")
+    if key in shipped:
+        return shipped[key]
+    if p.suffix in (".yaml", ".yml") or "/" in key:
+        raise ConfigError(f"{p}: no such config file (built-in configs: "
+                          f"{', '.join(shipped)})")
+    raise ConfigError(f"no config file or built-in config named {name!r}; built-in configs: "
+                      f"{', '.join(shipped)}")
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML document read safely and within bounds: at most MAX_BYTES, at most MAX_NODES
+    nodes once aliases are expanded, no Python objects (``yaml.SafeLoader``)."""
     import yaml
 
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such config file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return spec_from_dict(doc if doc is not None else {}, str(p))
+        with open(p, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"{p}: larger than {MAX_BYTES >> 20} MiB: not a config")
+    try:
+        loader = yaml.SafeLoader(raw.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_size(node, {}) > MAX_NODES:
+                raise ConfigError(f"{p}: more than {MAX_NODES} values once its aliases are "
+                                  "expanded: not a config")
+            return loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "nested too deeply"
+        raise ConfigError(f"{p}: not valid YAML: {first}") from None
+
+
+def _expanded_size(node, seen: dict) -> int:
+    """Nodes in the document with every alias expanded (shared nodes counted each time)."""
+    key = id(node)
+    if key in seen:
+        return seen[key]
+    seen[key] = MAX_NODES + 1  # a node inside itself (a recursive alias) is too big
+    value = node.value
+    if isinstance(value, list):
+        total = 1
+        for item in value:
+            for sub in (item if isinstance(item, tuple) else (item,)):
+                total += _expanded_size(sub, seen)
+                if total > MAX_NODES:
+                    break
+    else:
+        total = 1
+    seen[key] = total
+    return total
+
+
+def load_config(path: str | Path) -> FitSpec:
+    """Parse and validate a YAML config: a file, or a built-in config's name."""
+    p = config_path(path)
+    doc = read_yaml(p)
+    return spec_from_dict(doc if doc is not None else {}, str(path))
 
 
 def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
@@ -97,19 +166,20 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
         raise ConfigError(f"{where}: every parameter of {law.name} is fixed: nothing to fit")
     fit_doc = doc.get("fit") or {}
     _check_keys(fit_doc, "fit", where)
+    for key in ("loss", "space"):
+        if not isinstance(fit_doc.get(key, ""), str):
+            raise ConfigError(f"{where}: fit.{key} must be a name (e.g. huber, log)")
     try:
         objective = Objective(
             loss=str(fit_doc.get("loss", "huber")),
-            delta=float(fit_doc.get("delta", 1e-3)),
+            delta=_number(fit_doc.get("delta", 1e-3), "fit.delta", where),
             space=str(fit_doc.get("space", "log")),
         )
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: fit.delta must be a number") from None
     except ConfigError as exc:
-        raise ConfigError(f"{where}: fit: {exc}") from None
+        raise ConfigError(exc if str(exc).startswith(where) else f"{where}: fit: {exc}") from None
     seed = fit_doc.get("seed", 0)
-    if not isinstance(seed, int):
-        raise ConfigError(f"{where}: fit.seed must be an integer")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"{where}: fit.seed must be an integer from 0 to 2**32 - 1")
     data_doc = doc.get("data") or {}
     _check_keys(data_doc, "data", where)
     mapping = {}
@@ -120,8 +190,13 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
                               "loss, run, step, lr, batch_size")
         mapping[canon] = col
     target = law_doc.get("target")
+    reduce = data_doc.get("reduce", "last")
+    if not isinstance(reduce, str) or len(reduce) > 64:
+        raise ConfigError(f"{where}: data.reduce must be last, min or mean-last:K")
+    if target is not None and not isinstance(target, str):
+        raise ConfigError(f"{where}: law.target must be a metric name")
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
-                   reduce=str(data_doc.get("reduce", "last")),
+                   reduce=reduce,
                    target=None if target in (None, "loss") else str(target), seed=seed)
 
 
@@ -158,12 +233,10 @@ def _mapping_of_str(doc: Any, path: str, where: str) -> dict[str, str]:
 
 
 def _number(x: Any, path: str, where: str) -> float:
-    if isinstance(x, bool):
-        raise ConfigError(f"{where}: {path}: {x!r} is not a number")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {path}: {x!r} is not a number") from None
+    """A number of a config; a bound may be infinite (``.inf``), nothing may be NaN."""
+    from .pairs import finite_number
+
+    return finite_number(x, f"{where}: {path}", infinite=path.endswith(".bounds"))
 
 
 def _parameters(law: Law, doc: Any, where: str) -> tuple[Parameter, ...]:
@@ -220,15 +293,23 @@ def init_values(raw: Any, at: str, where: str, bounds: tuple[float, float],
 def _fixed(law: Law, doc: Any, where: str) -> dict[str, float]:
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: law.fixed must map parameter names to values")
+    return check_fixed(law, doc, f"{where}: law.fixed")
+
+
+def check_fixed(law: Law, values: dict, where: str) -> dict[str, float]:
+    """Held parameter values, for ``--fix`` and a config's ``fixed:`` alike: each a known
+    parameter of ``law``, a finite number, inside the parameter's bounds."""
     out = {}
-    for name, value in doc.items():
+    for name, value in values.items():
         if name not in law.param_names:
-            raise ConfigError(f"{where}: law.fixed: {name!r} is not a parameter of {law.name} "
+            raise ConfigError(f"{where}: {clip(name)!r} is not a parameter of {law.name} "
                               f"({', '.join(law.param_names)})")
-        v = _number(value, f"law.fixed.{name}", where)
+        v = _number(value, name, where)
         p = law.parameter(name)
-        if not (p.bounds[0] <= v <= p.bounds[1]) or (p.log and v <= 0) or not math.isfinite(v):
-            raise ConfigError(f"{where}: law.fixed.{name} = {v:g} lies outside its bounds")
+        lo, hi = p.bounds
+        if not lo <= v <= hi or (p.log and v <= 0):
+            raise ConfigError(f"{where}: {name} = {clip(f'{v:g}')} lies outside its bounds "
+                              f"[{lo:g}, {hi:g}]" + (" (and must be > 0)" if p.log else ""))
         out[name] = v
     return out
 

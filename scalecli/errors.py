@@ -48,3 +48,10 @@ class UnknownLawError(ConfigError, KeyError):
 
 class FitError(ScaleCLIError):
     """Data that cannot identify the law (too few points, one model size) or a fit that failed."""
+
+
+def clip(value: object, limit: int = 40) -> str:
+    """``value`` as text for a message, cut to ``limit`` characters: an error never echoes a
+    400-digit number or a megabyte line whole."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit - 1]}… ({len(text)} characters)"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import schema as S
-from .errors import ColumnError, ConfigError
+from .errors import ColumnError, ConfigError, clip
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,15 +30,17 @@ class Points:
     target: str
     reduce: str
     dropped: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done (an envelope, a derivation)
+    issues: list[str] = field(default_factory=list)  # what may be wrong with these points
 
     @property
     def warnings(self) -> list[str]:
+        """The issues, and the runs not used with their reasons: what ``--strict`` refuses."""
         if not self.dropped:
-            return list(self.notes)
+            return list(self.issues)
         head = "; ".join(self.dropped[:5])
         more = f" (and {len(self.dropped) - 5} more)" if len(self.dropped) > 5 else ""
-        return [*self.notes, f"{len(self.dropped)} run(s) not used: {head}{more}"]
+        return [*self.issues, f"{len(self.dropped)} run(s) not used: {head}{more}"]
 
 
 def parse_reduce(spec: str) -> tuple[str, int]:
@@ -46,10 +48,11 @@ def parse_reduce(spec: str) -> tuple[str, int]:
     spec = (spec or "last").strip().lower()
     if spec in ("last", "min"):
         return spec, 1
-    m = re.fullmatch(r"mean-last:(\d+)", spec)
+    m = re.fullmatch(r"mean-last:(\d{1,9})", spec)
     if m and int(m.group(1)) > 0:
         return "mean-last", int(m.group(1))
-    raise ConfigError(f"--reduce {spec!r}: use last, min or mean-last:K (K a positive integer)")
+    raise ConfigError(f"--reduce {clip(spec)!r}: use last, min or mean-last:K (K a positive "
+                      "integer below a billion)")
 
 
 def _available(frames: Frames) -> list[str]:
@@ -162,6 +165,6 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                     dropped=dropped)
     if len(names) > 1:
         counts = ", ".join(f"{m} for {n} runs" for m, n in used.iter_rows())
-        points.notes.append(f"the runs log different loss metrics: {counts}; fitted each run's "
+        points.issues.append(f"the runs log different loss metrics: {counts}; fitted each run's "
                             "own (choose one with --map loss=COLUMN)")
     return points

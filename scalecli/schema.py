@@ -71,25 +71,20 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
     Keys are roles (N, D, C, loss, run, step, lr, batch_size); values are column names.
     """
-    from .errors import ConfigError
+    from .errors import ConfigError, clip
+    from .pairs import parse_pairs
 
     out: dict[str, str] = {}
-    if not text:
-        return out
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        key, sep, col = part.partition("=")
-        role = ROLE_NAMES.get(key.strip().lower())
-        if not sep or not col.strip():
-            raise ConfigError(f"--map entry {part!r} is not ROLE=column (e.g. N=params)")
+    for key, col in parse_pairs(text, "--map", example="ROLE=column (e.g. N=params)").items():
+        role = ROLE_NAMES.get(key.lower())
         if role is None:
             raise ConfigError(
-                f"--map: unknown role {key.strip()!r}; roles are N, D, C, loss, run, step, lr, "
+                f"--map: unknown role {clip(key)!r}; roles are N, D, C, loss, run, step, lr, "
                 "batch_size"
             )
-        out[role] = col.strip()
+        if role in out:
+            raise ConfigError(f"--map: role {role} is given twice")
+        out[role] = col
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from scalecli.envelope import BIN_PAD, BINS, apply_envelope, binned_minimum, pareto
+from scalecli.analyses.envelope import BIN_PAD, BINS, apply_envelope, binned_minimum, pareto
 from scalecli.errors import ColumnError, ConfigError, FitError
 
 # --- pareto ---------------------------------------------------------------------------------

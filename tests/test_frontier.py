@@ -1,4 +1,4 @@
-"""Chinchilla approach 1 (scalecli.frontier): the envelope of full loss curves drawn from a known
+"""Chinchilla approach 1 (scalecli.analyses.frontier): the envelope of full loss curves drawn from a known
 law recovers a = beta/(alpha+beta), b = alpha/(alpha+beta)."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from conftest import ROOT, TRUE, chinchilla_loss
 
 import scalecli
+from scalecli.analyses.frontier import frontier
 from scalecli.errors import ColumnError, ConfigError, FitError
-from scalecli.frontier import frontier
+from scalecli.report.isoplots import frontier_plot, render_tables
 
 A_TRUE = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])
 B_TRUE = TRUE["alpha"] / (TRUE["alpha"] + TRUE["beta"])
@@ -132,15 +133,15 @@ def test_sample_sweep(tmp_path):
 
 def test_json_render_and_plot(tmp_path):
     res = frontier(load(tmp_path, curves()), flops=[1e20, 1e21])
-    out = json.loads(res.render("json"))
+    out = json.loads(render_tables(res, "json"))
     for key in ("a", "b", "k_n", "k_d", "envelope", "dropped", "warnings", "predictions",
                 "buckets", "buckets_used"):
         assert key in out
     assert set(out["envelope"][0]) >= {"flops", "n_opt", "tokens_opt", "loss_opt", "run"}
     assert [p["flops"] for p in out["predictions"]] == [1e20, 1e21]
-    assert "approach 1" in res.render("table") and "| a (N_opt" in res.render("markdown")
-    assert res.render("csv").splitlines()[1].startswith("envelope,")
-    text = res.plot(width=72, height=20)
+    assert "approach 1" in render_tables(res, "table") and "| a (N_opt" in render_tables(res, "markdown")
+    assert render_tables(res, "csv").splitlines()[1].startswith("envelope,")
+    text = frontier_plot(res, width=72, height=20)
     lines = text.splitlines()
     assert len(lines) == 20 and max(len(line) for line in lines) <= 72
     assert "envelope" in text and "N=10M" in text and "\x1b" not in text

@@ -1,4 +1,4 @@
-"""Chinchilla approach 2 (scalecli.isoflop): synthetic IsoFLOP grids drawn from a known law
+"""Chinchilla approach 2 (scalecli.analyses.isoflop): synthetic IsoFLOP grids drawn from a known law
 recover a = beta/(alpha+beta) and b = alpha/(alpha+beta); budgets that cannot locate a
 minimum are dropped with their reason."""
 
@@ -14,8 +14,9 @@ import pytest
 from conftest import TRUE, chinchilla_loss
 
 import scalecli
+from scalecli.analyses.isoflop import OPTIMA, isoflop
 from scalecli.errors import ColumnError, ConfigError, FitError
-from scalecli.isoflop import OPTIMA, isoflop
+from scalecli.report.isoplots import isoflop_plot, render_tables
 
 A_TRUE = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])
 B_TRUE = TRUE["alpha"] / (TRUE["alpha"] + TRUE["beta"])
@@ -188,7 +189,7 @@ def test_group_by_gives_exponents_per_group(tmp_path):
     assert res.a is None and set(res.groups) == {"base", "other"}
     assert abs(res.groups["base"].a - A_TRUE) < 2e-3
     assert abs(res.groups["other"].a - 0.40 / 0.70) < 2e-3
-    out = json.loads(res.render("json"))
+    out = json.loads(render_tables(res, "json"))
     assert [g["value"] for g in out["groups"]] == ["base", "other"]
     assert out["group_by"] == "family" and out["a"] is None
     with pytest.raises(ColumnError, match="no such run column"):
@@ -232,19 +233,19 @@ def test_bad_options_are_refused():
 def test_renders_and_plots():
     res = isoflop(grid(), flops=1e22)
     for fmt in ("table", "markdown", "csv"):
-        assert "1e22" in res.render(fmt) or "1e+22" in res.render(fmt)
-    csv = res.render("csv").splitlines()
+        assert "1e22" in render_tables(res, fmt) or "1e+22" in render_tables(res, fmt)
+    csv = render_tables(res, "csv").splitlines()
     assert csv[0] == "kind,flops,n_opt,tokens_opt,tokens_per_param,loss_opt"
     assert [r.split(",")[0] for r in csv[1:]] == ["budget"] * 7 + ["prediction"]
-    text = res.plot()
+    text = isoflop_plot(res)
     lines = text.splitlines()
     assert len(lines) == 24 and max(len(line) for line in lines) <= 80
     assert "C=1e18" in text and "optimum (spline)" in text and "\x1b" not in text
-    assert "\x1b[" in res.plot(color=True)
+    assert "\x1b[" in isoflop_plot(res, color=True)
 
 
 def test_modules_import_without_heavy_dependencies():
-    code = ("import sys, scalecli.isoflop, scalecli.frontier, scalecli.report.isoplots; "
+    code = ("import sys, scalecli.analyses.isoflop, scalecli.analyses.frontier, scalecli.report.isoplots; "
             "print(sorted(m for m in ('numpy', 'polars', 'scipy', 'plotext') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

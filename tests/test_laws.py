@@ -148,7 +148,7 @@ def test_data_constrained_recovers_its_parameters():
 def test_unique_token_allocation_matches_brute_force():
     from scipy.optimize import minimize_scalar
 
-    from scalecli.allocation import optimal
+    from scalecli.analyses.allocation import optimal
 
     law = get_law("data-constrained")
     C, U = 1e22, 25e9

@@ -11,7 +11,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from scalecli.allocation import optimal, parse_budgets
+from scalecli.analyses.allocation import optimal, parse_budgets
 from scalecli.cli import app
 from scalecli.errors import ConfigError
 
@@ -130,7 +130,7 @@ def test_not_a_fit_file(tmp_path):
 
 
 def test_numeric_optimum_agrees_with_closed_form():
-    from scalecli.allocation import Allocator
+    from scalecli.analyses.allocation import Allocator
     from scalecli.laws import get_law
 
     law = get_law("chinchilla")

@@ -9,7 +9,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from scalecli.errors import InputError
+from scalecli.errors import ConfigError, InputError
 from scalecli.report.plots import fit_plot
 
 E, A, B, ALPHA, BETA = 1.8, 482.0, 2085.0, 0.35, 0.37
@@ -118,7 +118,7 @@ def test_bad_input_is_refused():
         fit_plot(n, d[:-1], c, loss, law)
     with pytest.raises(InputError, match="nothing to plot"):
         fit_plot(n, d, c, np.full_like(loss, np.nan), law)
-    with pytest.raises(ValueError, match="at least"):
+    with pytest.raises(ConfigError, match="at least"):
         fit_plot(n, d, c, loss, law, width=20)
 
 

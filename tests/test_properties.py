@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from scalecli.allocation import Allocator
+from scalecli.analyses.allocation import Allocator
 from scalecli.laws import get_law
 from scalecli.laws.custom import law_from_config
 

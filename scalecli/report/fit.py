@@ -14,7 +14,9 @@ _STATS = (("objective", "objective"), ("rmse_log", "RMSE of log loss"), ("r2", "
 
 
 def fit_output(result: FitResult, fmt_name: str) -> str:
-    """The fit in ``table``, ``json``, ``csv`` or ``markdown``."""
+    """The fit in ``table``, ``json``, ``csv`` or ``markdown`` (a ranking of laws as well)."""
+    if hasattr(result, "fits"):
+        return compare_output(result, fmt_name)
     if fmt_name == "json":
         return result.to_json() + "\n"
     params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else ""}
@@ -53,24 +55,13 @@ def compare_output(ranking, fmt_name: str) -> str:
                   caption="each law fitted without the held-out runs")
 
 
-def plot_fit(frames, *, law=None, config=None, fit_file=None, mapping=None, reduce=None,
-             x=None, width=80, height=24, color=False) -> str:
-    """Fit (or load ``fit_file``), then plot the points, the law per model size and the
-    compute-optimal frontier."""
+def plot_fit(result, frame, *, width=80, height=24, color=False) -> str:
+    """The points ``frame`` (n_params, tokens, flops, y), the fitted law per model size and
+    the compute-optimal frontier; a law of one variable as a curve."""
     import numpy as np
 
-    from .. import api
-    from ..fitting import FitResult
     from .plots import fit_plot
 
-    if fit_file is not None:
-        result = FitResult.load(fit_file)
-        pts = api.points(frames, target=result.target if result.target != "loss" else None,
-                         mapping=mapping, reduce=reduce or "last")
-    else:
-        result = api.fit(frames, law, config=config, mapping=mapping, reduce=reduce, x=x)
-        pts = None
-    frame = result.points if pts is None else pts.frame
     law_obj = result.law_object()
     theta = np.array([law_obj.to_internal(result.params)])
     if set(law_obj.variables) != {"N", "D"}:

@@ -18,7 +18,7 @@ from scalecli.errors import InputError
 
 from . import plots as P
 
-__all__ = ["frontier_plot", "isoflop_plot", "render_tables", "result_dict"]
+__all__ = ["approach_output", "frontier_plot", "isoflop_plot", "render_approach3", "render_tables"]
 
 _LABEL = {"budgets": "budgets", "envelope": "envelope segments (one per winning size)"}
 
@@ -168,26 +168,6 @@ def _legend(entries, width: int, color: bool) -> list[str]:
     return wrap_legend(entries, width, color)
 
 
-def result_dict(res, key: str, points: list[dict], dropped: list[dict]) -> dict:
-    """The JSON contract shared by approaches 1 and 2."""
-    nf, df = res.n_fit, res.d_fit
-    out: dict[str, Any] = {
-        "method": res.method,
-        "a": nf.slope if nf else None, "a_se": nf.slope_se if nf else None,
-        "k_n": nf.coef if nf else None, "log10_k_n_se": nf.log10_coef_se if nf else None,
-        "b": df.slope if df else None, "b_se": df.slope_se if df else None,
-        "k_d": df.coef if df else None, "log10_k_d_se": df.log10_coef_se if df else None,
-        "r2_n": nf.r2 if nf else None, "r2_d": df.r2 if df else None,
-        **res.options, key: points, "dropped": dropped, "warnings": list(res.warnings),
-        "predictions": list(res.predictions),
-    }
-    if getattr(res, "error", None):
-        out["error"] = res.error
-    if getattr(res, "groups", None):
-        out["groups"] = [{"value": v, **g.to_dict()} for v, g in res.groups.items()]
-    return out
-
-
 def render_tables(res, fmt_name: str = "table") -> str:
     """Tables of the exponents, the per-budget (or envelope) optima and the predictions."""
     import json
@@ -236,3 +216,35 @@ def render_tables(res, fmt_name: str = "table") -> str:
 def _dropped(x: dict) -> str:
     where = f"C={x['flops']:.3g}" if "flops" in x else f"run {x.get('run')}"
     return f"dropped {where}: {x['reason']}"
+
+
+def render_approach3(d: dict, fmt_name: str) -> str:
+    """Approach 3's exponents and predictions as a small table (not for json/csv)."""
+    from .tables import render
+
+    if "error" in d:
+        return f"approach 3 ({d['law']}): not fitted: {d['error']}\n"
+    rows = [{"q": "a (N_opt ∝ C^a)", "v": d.get("a")}, {"q": "b (D_opt ∝ C^b)", "v": d.get("b")}]
+    text = render(rows, [("q", "approach 3"), ("v", "value")], fmt_name,
+                  title=f"approach 3 ({d['law']} fit on {d['n_points']} runs), for comparison")
+    if d["predictions"]:
+        text += render(d["predictions"], [("flops", "C (FLOPs)"), ("n_opt", "N opt"),
+                                          ("tokens_opt", "D opt"), ("tokens_per_param", "D/N"),
+                                          ("loss_opt", "loss")], fmt_name)
+    return text
+
+
+def approach_output(res, fmt_name: str, *, plot: bool = False, color: bool = False) -> str:
+    """Approach 1 or 2's result, with approach 3's beside it, as the user asked to see it."""
+    import json
+
+    if plot:
+        draw = frontier_plot if res.method == "frontier" else isoflop_plot
+        return draw(res, color=color)
+    third = getattr(res, "approach3", None)
+    if fmt_name == "json":
+        return json.dumps({**res.to_dict(), "approach3": third}, indent=2) + "\n"
+    text = render_tables(res, fmt_name)
+    if fmt_name == "csv" or third is None:
+        return text
+    return text + "\n" + render_approach3(third, fmt_name)

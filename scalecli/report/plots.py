@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
-from scalecli.errors import InputError
+from ..errors import ConfigError, InputError
 
 __all__ = ["fit_plot"]
 
@@ -69,7 +69,7 @@ def fit_plot(
     import numpy as np
 
     if width < 40 or height < 12:
-        raise ValueError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
+        raise ConfigError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
     cols = [np.asarray(a, dtype=float).ravel() for a in (n_params, tokens, flops, loss)]
     if len({c.size for c in cols}) != 1:
         sizes = ", ".join(str(c.size) for c in cols)
@@ -115,7 +115,8 @@ def fit_plot(
     legend = _legend(groups, front is not None, width, color)
     plot_h = height - 1 - len(legend)
     if plot_h < 8:
-        raise ValueError(f"{width}x{height} leaves no room for the plot under its legend")
+        raise ConfigError(f"{width}x{height} leaves no room for the plot under its legend: "
+                          "give more --height")
     header = _header(title, width, color)
 
     import plotext as plt
@@ -142,7 +143,7 @@ def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "
     import numpy as np
 
     if width < 40 or height < 12:
-        raise ValueError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
+        raise ConfigError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
     x, y = (np.asarray(a, dtype=float).ravel() for a in (x, y))
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)

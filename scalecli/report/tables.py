@@ -94,3 +94,10 @@ def _raw(v: Any) -> Any:
 def _numeric(rows, key: str) -> bool:
     vals = [r.get(key) for r in rows if r.get(key) is not None]
     return bool(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
+
+
+def render_table(table, fmt_name: str) -> str:
+    """A :class:`~scalecli.analyses.table.Table` result in one of :data:`FORMATS`."""
+    columns = [*table.columns, *table.csv_extra] if fmt_name == "csv" else table.columns
+    return render(table.rows, columns, fmt_name, title=table.title, caption=table.caption,
+                  json_value=table.json)

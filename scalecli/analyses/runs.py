@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import schema as S
+from .table import Table
 
 
 def runs_rows(frames, mapping=None):
@@ -33,3 +34,13 @@ def runs_rows(frames, mapping=None):
         columns.append(("loss", f"final {target}"))
     columns.append(("source", "source"))
     return rows, columns
+
+
+def runs_table(frames, mapping=None) -> Table:
+    """What ``scalecli runs`` prints, with the reading's notes and warnings."""
+    rows, columns = runs_rows(frames, mapping)
+    derived = any(r.get("flops_derived") for r in rows)
+    return Table(rows, columns, f"{len(rows)} runs",
+                 caption="* C derived as 6·N·D" if derived else None,
+                 notes=[f"columns: {c}" for c in frames.columns],
+                 warnings=list(frames.warnings))

@@ -34,9 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schema as S
-from .errors import ColumnError, ConfigError, FitError
-from .isoflop import Exponents, PowerFit, fit_power, predictions
+from .. import schema as S
+from ..errors import ColumnError, ConfigError, FitError
+from .isoflop import Exponents, PowerFit, fit_power, predictions, result_dict
 
 __all__ = ["BUCKETS", "FrontierResult", "frontier"]
 
@@ -63,22 +63,7 @@ class FrontierResult(Exponents):
     method: str = "frontier"
 
     def to_dict(self) -> dict:
-        from .report.isoplots import result_dict
-
         return result_dict(self, "envelope", list(self.envelope), list(self.dropped))
-
-    def render(self, fmt_name: str = "table") -> str:
-        """The result as ``table``, ``json``, ``csv`` (one row per envelope segment) or
-        ``markdown``."""
-        from .report.isoplots import render_tables
-
-        return render_tables(self, fmt_name)
-
-    def plot(self, *, width: int = 80, height: int = 24, color: bool = False) -> str:
-        """Terminal plot of the smoothed curves and the envelope (see ``report.isoplots``)."""
-        from .report.isoplots import frontier_plot
-
-        return frontier_plot(self, width=width, height=height, color=color)
 
 
 def frontier(data: Any, *, flops: float | list[float] | None = None, buckets: int = BUCKETS,
@@ -95,14 +80,14 @@ def frontier(data: Any, *, flops: float | list[float] | None = None, buckets: in
     import numpy as np
     import polars as pl
 
-    from .ingest import Frames
+    from ..ingest import Frames
 
     if regress not in ("sizes", "buckets"):
         raise ConfigError(f"--regress {regress!r}: use sizes or buckets")
     if buckets < 10:
         raise ConfigError(f"--buckets {buckets}: use at least 10 (the paper uses 1500)")
     if not isinstance(data, Frames):
-        from .api import load
+        from ..pipeline import load
 
         data = load(*([data] if isinstance(data, str) or hasattr(data, "__fspath__") else data),
                     mapping=mapping)
@@ -174,7 +159,7 @@ def _curves(frames, target, mapping):
     the runs dropped with reasons, the metric's name and where compute came from."""
     import polars as pl
 
-    from .reduce import _per_run_target, target_metric
+    from ..reduce import _per_run_target, target_metric
 
     metric = target_metric(frames, mapping, target)
     chosen = (_per_run_target(frames) if metric is None else

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .errors import ConfigError, FitError
+from ..errors import ConfigError, FitError, clip
+from ..pairs import positive
+from .table import Table
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Allocator:
 
     def __init__(self, law, params: dict[str, float], *, max_tokens: float | None = None,
                  unique_tokens: float | None = None):
-        from . import schema as S
+        from .. import schema as S
 
         self.law, self.params, self.max_tokens = law, params, max_tokens
         cols = {col: sym for sym, col in law.variables.items()}
@@ -101,15 +103,23 @@ class Allocator:
         return math.exp(_first_true(lambda u: self.best_loss(math.exp(u)) <= target, lo, hi))
 
     def tokens_for_loss(self, n: float, target: float) -> float | None:
-        """D such that L(n, D) = target (loss falls with D), or None if unreachable at n."""
-        lo, hi = 0.0, math.log(1e30)
+        """D such that L(n, D) = target (loss falls with D), or None if unreachable at n
+        (within max_tokens when D is capped)."""
+        lo, hi = 0.0, math.log(self.max_tokens if self.max_tokens else 1e30)
         if self._safe(n, math.exp(hi)) > target:
             return None
         return math.exp(_first_true(lambda u: self._safe(n, math.exp(u)) <= target, lo, hi))
 
+    def params_for_loss(self, d: float, target: float) -> float | None:
+        """N such that L(N, d) = target (loss falls with N), or None if unreachable at d."""
+        lo, hi = 0.0, math.log(1e30)
+        if self._safe(math.exp(hi), d) > target:
+            return None
+        return math.exp(_first_true(lambda u: self._safe(math.exp(u), d) <= target, lo, hi))
+
     def with_inference(self, target: float, inference_tokens: float) -> tuple[float, float]:
         """(N, D) reaching ``target`` at least training + inference compute
-        ``6·N·D + 2·N·T`` (Sardana et al. 2024, arXiv:2401.00448)."""
+        ``6·N·D + 2·N·T`` (Sardana et al. 2024, arXiv:2401.00448), D within max_tokens."""
 
         def total(u):
             n = math.exp(u)
@@ -178,52 +188,114 @@ def optimal(source, flops=None, *, law: str | None = None, max_tokens: float | N
     max_tokens, unique_tokens:
         Cap D; or give the data-constrained law its unique-token budget U.
     target_loss:
-        Without ``inference_tokens``: the least compute reaching this loss (``flops`` unused).
-        With it: the N, D reaching it at least training + inference compute.
+        The least compute reaching this loss (no ``flops``); with ``n_params`` or ``tokens``
+        the other one that reaches it at that size; with ``inference_tokens`` the N, D
+        reaching it at least training + inference compute.
     n_params, tokens:
         Score a planned allocation at each budget: its loss, and ``wasted_flops``, the budget
         minus the compute at which the optimal allocation reaches the same loss.
     """
+    for value, option in ((max_tokens, "--max-tokens"), (unique_tokens, "--unique-tokens"),
+                          (target_loss, "--target-loss"), (n_params, "--n"),
+                          (tokens, "--tokens")):
+        positive(value, option)
+    positive(inference_tokens, "--inference-tokens", allow_zero=True)
+    if n_params is not None and tokens is not None:
+        raise ConfigError("give --n or --tokens, not both (the budget or the loss sets the other)")
+    if inference_tokens is not None and target_loss is None:
+        raise ConfigError("--inference-tokens needs --target-loss (the loss to reach)")
+    if target_loss is not None and flops is not None:
+        raise ConfigError("give --flops or --target-loss, not both")
+    if inference_tokens is not None and (n_params is not None or tokens is not None):
+        raise ConfigError("--inference-tokens chooses N and D itself: drop --n/--tokens")
     params, law_obj, where = resolve_params(source, law)
     alloc = Allocator(law_obj, params, max_tokens=max_tokens, unique_tokens=unique_tokens)
-    extra = {"unique_tokens": unique_tokens}
     if target_loss is not None:
-        if inference_tokens is not None:
-            n, d = alloc.with_inference(target_loss, inference_tokens)
-            C = 6.0 * n * d
-            return [Allocation(C, n, d, d / n, alloc.loss(n, d), where, "numeric (Sardana et al.)",
-                               target_loss, inference_flops=2.0 * n * inference_tokens, **extra)]
-        C = alloc.compute_for_loss(target_loss)
-        n, d, method = alloc.optimum(C)
-        return [Allocation(C, n, d, d / n, alloc.loss(n, d), where, method, target_loss,
-                           **extra)]
+        return [_for_loss(alloc, where, target_loss, inference_tokens, n_params, tokens)]
     if flops is None:
         raise ConfigError("give --flops, or --target-loss")
     budgets = [flops] if isinstance(flops, (int, float)) else list(flops)
     out = []
     for C in budgets:
-        C = float(C)
-        if not (C > 0 and math.isfinite(C)):
-            raise ConfigError(f"compute budget must be a positive number of FLOPs, got {C:g}")
+        C = check_budget(float(C))
         if n_params is not None or tokens is not None:
             n = n_params if n_params is not None else C / (6.0 * tokens)
             d = tokens if tokens is not None else C / (6.0 * n_params)
-            if n_params is not None and tokens is not None:
-                raise ConfigError("give --n or --tokens with --flops, not both")
+            if max_tokens is not None and d > max_tokens * (1 + 1e-12):
+                raise ConfigError(f"at {C:g} FLOPs that plan trains on {d:.4g} tokens, above "
+                                  f"--max-tokens {max_tokens:g}")
             loss = alloc.loss(n, d)
             wasted = C - alloc.compute_for_loss(loss)
             out.append(Allocation(C, n, d, d / n, loss, where, "planned", None,
-                                  wasted_flops=max(wasted, 0.0), **extra))
+                                  wasted_flops=max(wasted, 0.0), unique_tokens=unique_tokens))
             continue
         n, d, method = alloc.optimum(C)
-        out.append(Allocation(C, n, d, d / n, alloc.loss(n, d), where, method, **extra))
+        out.append(Allocation(C, n, d, d / n, alloc.loss(n, d), where, method,
+                              unique_tokens=unique_tokens))
     return out
+
+
+def _for_loss(alloc: Allocator, where: str, target: float, inference_tokens, n_params,
+              tokens) -> Allocation:
+    """The allocation that reaches ``target``: cheapest, at a given N or D, or cheapest with
+    inference counted; every one within --max-tokens."""
+    extra = {"unique_tokens": alloc.unique_tokens}
+    if inference_tokens is not None:
+        n, d = alloc.with_inference(target, inference_tokens)
+        return Allocation(6.0 * n * d, n, d, d / n, alloc.loss(n, d), where,
+                          "numeric (Sardana et al.)", target,
+                          inference_flops=2.0 * n * inference_tokens, **extra)
+    if n_params is not None:
+        d = alloc.tokens_for_loss(n_params, target)
+        if d is None:
+            raise FitError(f"a model of {n_params:g} parameters does not reach loss {target:g}"
+                           + (" within --max-tokens" if alloc.max_tokens else " at any D"))
+        return Allocation(6.0 * n_params * d, n_params, d, d / n_params,
+                          alloc.loss(n_params, d), where, "planned N", target, **extra)
+    if tokens is not None:
+        if alloc.max_tokens is not None and tokens > alloc.max_tokens:
+            raise ConfigError(f"--tokens {tokens:g} is above --max-tokens {alloc.max_tokens:g}")
+        n = alloc.params_for_loss(tokens, target)
+        if n is None:
+            raise FitError(f"{tokens:g} training tokens do not reach loss {target:g} at any N")
+        return Allocation(6.0 * n * tokens, n, tokens, tokens / n, alloc.loss(n, tokens), where,
+                          "planned D", target, **extra)
+    C = alloc.compute_for_loss(target)
+    n, d, method = alloc.optimum(C)
+    return Allocation(C, n, d, d / n, alloc.loss(n, d), where, method, target, **extra)
+
+
+MIN_FLOPS = 6.0  # one parameter trained on one token
+MAX_STEPS = 10_000
+
+
+def check_budget(C: float) -> float:
+    """A compute budget that can train at least one parameter on one token."""
+    if not (math.isfinite(C) and C >= MIN_FLOPS):
+        raise ConfigError(f"compute budget must be a finite number of FLOPs of at least "
+                          f"{MIN_FLOPS:g} (one parameter, one token), got {clip(f'{C:g}')}")
+    return C
+
+
+def allocation_table(rows: list[Allocation]) -> Table:
+    """What ``scalecli optimal`` prints: one row per budget, the columns the rows carry."""
+    data = [a.to_dict() for a in rows]
+    planned = any(a.method.startswith("planned") for a in rows)
+    columns = [("flops", "C (FLOPs)"), ("n_params", "N" if planned else "N opt"),
+               ("tokens", "D" if planned else "D opt"), ("tokens_per_param", "D/N"),
+               ("loss", "loss")]
+    for key, head in (("wasted_flops", "wasted C"), ("inference_flops", "inference C")):
+        if any(key in r for r in data):
+            columns.append((key, head))
+    caption = f"parameters: {data[0]['params_source']}; {data[0]['method']}" if data else None
+    return Table(data, columns, "compute-optimal allocation", caption,
+                 csv_extra=[("params_source", "params_source"), ("method", "method")])
 
 
 def resolve_params(source, law: str | None = None):
     """``(params, law object, params_source text)`` from a fit, a fit file, or published defaults."""
-    from .fitting.result import FitResult
-    from .laws import get_law
+    from ..fitting.result import FitResult
+    from ..laws import get_law
 
     if source is None:
         law_obj = get_law(law or "chinchilla")
@@ -237,7 +309,12 @@ def resolve_params(source, law: str | None = None):
         where = f"fit: {source}"
     if law and law.lower() != res.law:
         raise ConfigError(f"--law {law} does not match the fit's law {res.law}")
-    return dict(res.params), res.law_object(), where
+    law_obj = res.law_object()
+    missing = [p for p in law_obj.param_names if p not in res.params]
+    if missing:
+        raise ConfigError(f"{where}: the fit has no value for {', '.join(missing)} "
+                          f"(a {law_obj.name} fit needs {', '.join(law_obj.param_names)})")
+    return dict(res.params), law_obj, where
 
 
 def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
@@ -259,8 +336,8 @@ def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
         if ".." in part:
             lo_s, _, hi_s = part.partition("..")
             lo, hi = _number(lo_s), _number(hi_s)
-            if steps < 1:
-                raise ConfigError("--steps must be at least 1")
+            if not 1 <= steps <= MAX_STEPS:
+                raise ConfigError(f"--steps must be from 1 to {MAX_STEPS}, got {clip(steps)}")
             if not (0 < lo <= hi):
                 raise ConfigError(f"--flops range {part!r}: need 0 < low <= high")
             if steps == 1 or lo == hi:
@@ -278,10 +355,6 @@ def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
 
 
 def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{text!r} is not a number of FLOPs (e.g. 1e21)") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"compute budget must be positive and finite, got {text}")
-    return value
+    from ..pairs import finite_number
+
+    return check_budget(finite_number(text.strip(), "--flops"))

@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from . import schema as S
-from .errors import ColumnError, ConfigError, FitError
+from .. import schema as S
+from ..errors import ColumnError, ConfigError, FitError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,22 +138,28 @@ class IsoflopResult(Exponents):
     method: str = "isoflop"
 
     def to_dict(self) -> dict:
-        from .report.isoplots import result_dict
-
         return result_dict(self, "budgets", [b.to_dict() for b in self.budgets],
                            [b.to_dict() for b in self.dropped])
 
-    def render(self, fmt_name: str = "table") -> str:
-        """The result as ``table``, ``json``, ``csv`` (one row per budget) or ``markdown``."""
-        from .report.isoplots import render_tables
 
-        return render_tables(self, fmt_name)
-
-    def plot(self, *, width: int = 80, height: int = 24, color: bool = False) -> str:
-        """Terminal plot of the IsoFLOP curves and their minima (see ``report.isoplots``)."""
-        from .report.isoplots import isoflop_plot
-
-        return isoflop_plot(self, width=width, height=height, color=color)
+def result_dict(res, key: str, points: list[dict], dropped: list[dict]) -> dict:
+    """The JSON contract shared by approaches 1 and 2 (and approach 3 beside them)."""
+    nf, df = res.n_fit, res.d_fit
+    out: dict[str, Any] = {
+        "method": res.method,
+        "a": nf.slope if nf else None, "a_se": nf.slope_se if nf else None,
+        "k_n": nf.coef if nf else None, "log10_k_n_se": nf.log10_coef_se if nf else None,
+        "b": df.slope if df else None, "b_se": df.slope_se if df else None,
+        "k_d": df.coef if df else None, "log10_k_d_se": df.log10_coef_se if df else None,
+        "r2_n": nf.r2 if nf else None, "r2_d": df.r2 if df else None,
+        **res.options, key: points, "dropped": dropped, "warnings": list(res.warnings),
+        "predictions": list(res.predictions),
+    }
+    if getattr(res, "error", None):
+        out["error"] = res.error
+    if getattr(res, "groups", None):
+        out["groups"] = [{"value": v, **g.to_dict()} for v, g in res.groups.items()]
+    return out
 
 
 def predictions(n_fit: PowerFit | None, d_fit: PowerFit | None, flops) -> list[dict]:
@@ -224,8 +230,8 @@ def _points_frame(data, target, reduce, mapping, group_by) -> tuple[pl.DataFrame
     warnings of the reduction, and the target's name."""
     import polars as pl
 
-    from .ingest import Frames
-    from .reduce import Points
+    from ..ingest import Frames
+    from ..reduce import Points
 
     notes: list[str] = []
     if isinstance(data, pl.DataFrame):
@@ -243,7 +249,7 @@ def _points_frame(data, target, reduce, mapping, group_by) -> tuple[pl.DataFrame
                 frame = frame.with_columns(pl.lit(val, pl.Float64 if val is None else pl.Boolean)
                                            .alias(col))
     else:
-        from .api import load, points
+        from ..pipeline import load, points
 
         frames = data if isinstance(data, (Frames, Points)) else load(
             *([data] if isinstance(data, str) or hasattr(data, "__fspath__") else data),

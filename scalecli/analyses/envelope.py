@@ -45,7 +45,7 @@ from numbers import Integral, Real
 import numpy as np
 import polars as pl
 
-from .errors import ColumnError, ConfigError, FitError
+from ..errors import ColumnError, ConfigError, FitError
 
 __all__ = ["BINS", "BIN_PAD", "KINDS", "apply_envelope", "binned_minimum", "check_bins", "pareto"]
 
