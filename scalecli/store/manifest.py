@@ -37,10 +37,15 @@ FIELDS = {"path": _STR, "display": _STR, "reader": _STR, "mapping": _DICT, "size
 OPTIONAL = {"sums": "sums", "same_as": _STR}
 
 
-def clip(value: object, limit: int = 60) -> str:
-    """``value`` for a message, cut to ``limit`` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)[:limit + 1]
-    return repr(text) if len(text) <= limit else repr(text[:limit - 1] + "…")
+def clip(value: object, limit: int = 80) -> str:
+    """``value`` for a message, its middle cut past ``limit`` characters (a path's end, the file
+    name, says most), so a message never echoes a huge value whole."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) > limit:
+        text = f"{text[:limit // 3]}…{text[-(limit - limit // 3 - 1):]}"
+    return repr(text) if isinstance(value, str) else text
 
 
 def empty() -> dict:
@@ -106,7 +111,7 @@ def _fits(value: object, want: str) -> bool:
     if want == _INT:
         return _is_int(value)
     if want == _TIME:
-        return _is_int(value, low=None)
+        return _is_int(value, low=-(2 ** 63))
     if want == _STR:
         return isinstance(value, str)
     if want == _LIST:
@@ -124,8 +129,9 @@ def _fits(value: object, want: str) -> bool:
     raise AssertionError(want)
 
 
-def _is_int(value: object, low: int | None = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and (low is None or value >= low)
+def _is_int(value: object, low: int = 0) -> bool:
+    """An integer in ``[low, 2**63)``, as a file size or count can be."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value < 2 ** 63
 
 
 def _kind(value: object) -> str:
