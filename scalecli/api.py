@@ -31,12 +31,11 @@ __all__ = ["Allocation", "check_store", "default_store", "fit", "fit_spec", "fro
            "prune_store", "roles_needed", "runs"]
 
 
-def open_store(root: str | Path, wait: float | None = None) -> Store:
-    """The Parquet store at ``root`` (created by the first ingest); ``wait`` is how many
-    seconds an ingest waits for another one to finish."""
+def open_store(root: str | Path) -> Store:
+    """The Parquet store at ``root`` (created by the first ingest)."""
     from .store import Store
 
-    return Store(root) if wait is None else Store(root, wait=wait)
+    return Store(root)
 
 
 def default_store(paths) -> Path:
@@ -56,21 +55,39 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
     if not paths:
         raise InputError("give the log files or directories to ingest")
     root = Path(store) if store is not None else default_store(paths)
-    kwargs: dict[str, Any] = {"verify": True} if verify else {}
-    report = open_store(root, wait).ingest(list(paths), reader=reader,
-                                           mapping=_mapping(mapping), strict=strict, **kwargs)
+    report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
+                                     strict=strict, verify=verify, **_wait(wait))
     report.root = root
     return report
 
 
-def check_store(store: str | Path):
-    """What in the store is stale, missing, damaged or orphaned (see ``Store.check``)."""
-    return open_store(store).check()
+def check_store(store: str | Path, *, verify: bool = False, wait: float | None = None):
+    """What in the store is stale, missing, damaged or orphaned (see ``Store.check``);
+    ``verify`` compares every source's content, not only its size and time."""
+    return _existing(store).check(verify=verify, **_wait(wait))
 
 
-def prune_store(store: str | Path, wait: float | None = None):
+def prune_store(store: str | Path, *, dry_run: bool = False, wait: float | None = None):
     """Drop the store's runs whose source file is gone (see ``Store.prune``)."""
-    return open_store(store, wait).prune()
+    return _existing(store).prune(dry_run=dry_run, **_wait(wait))
+
+
+def _existing(store):
+    from .errors import StoreError
+
+    st = open_store(store)
+    if not st.exists():
+        raise StoreError(f"{store}: no scalecli store here (scalecli ingest LOGS --store "
+                         f"{store} makes one)")
+    return st
+
+
+def _wait(wait: float | None) -> dict[str, float]:
+    if wait is None:
+        return {}
+    from .pairs import positive
+
+    return {"wait": positive(wait, "--wait", allow_zero=True)}
 
 
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
@@ -182,9 +199,11 @@ def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, 
 def optimal_table(source: Any = None, flops: float | list[float] | str | None = None, *,
                   law: str | None = None, steps: int = 5, **options: Any) -> Table:
     """:func:`optimal`'s allocations as the table ``scalecli optimal`` prints."""
-    from .analyses.allocation import allocation_table
+    from .analyses.allocation import allocation_table, fit_warnings
 
-    return allocation_table(optimal(source, flops, law=law, steps=steps, **options))
+    table = allocation_table(optimal(source, flops, law=law, steps=steps, **options))
+    table.warnings = fit_warnings(source)
+    return table
 
 
 def predict(source: Any = None, *, law: str | None = None, **values: float) -> float:
@@ -201,9 +220,12 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     """Predictions at ``at`` points (``"N=7e9,D=1.4e12"`` or dicts), a points CSV, or
     ``n``/``d``, chained through ``then`` fits (see
     :func:`scalecli.analyses.prediction.prediction_table`)."""
+    from .analyses.allocation import fit_warnings
     from .analyses.prediction import prediction_table
 
-    return prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
+    return table
 
 
 def isoflop(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,

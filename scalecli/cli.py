@@ -58,6 +58,9 @@ def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+_PASS_THROUGH = (typer.Exit, typer.Abort, getattr(typer, "TyperException", typer.Exit))
+
+
 def handles_errors(fn):
     """The one error boundary: a library error is one line on stderr and exit 1; so is any
     other failure, which names itself as a bug to report (no traceback unless asked for with
@@ -79,7 +82,7 @@ def handles_errors(fn):
         except BrokenPipeError:  # `scalecli ... | head`: the reader left; nothing to say
             sys.stderr.close()
             raise typer.Exit(0) from None
-        except (typer.Exit, typer.Abort, click_exceptions()):
+        except _PASS_THROUGH:
             raise
         except MemoryError:
             _err("Error: out of memory: the input is larger than this machine can hold")
@@ -96,12 +99,6 @@ def handles_errors(fn):
         raise typer.Exit(1)
 
     return wrapper
-
-
-def click_exceptions():
-    import click
-
-    return click.exceptions.ClickException
 
 
 def _messages(result) -> None:
@@ -404,7 +401,9 @@ StoreArg = Annotated[Path, typer.Argument(help="The store directory.", show_defa
 
 @store_app.command("check")
 @handles_errors
-def store_check(store: StoreArg, format: FormatOpt = Fmt.table) -> None:
+def store_check(store: StoreArg, verify: Annotated[bool, typer.Option(
+        "--verify", help="Compare every source's content, not only its size and time.")] = False,
+                format: FormatOpt = Fmt.table) -> None:
     """Report what in the store is stale, missing, damaged or orphaned (exit 1 if anything).
 
     Example: scalecli store check .scalecli
@@ -412,7 +411,7 @@ def store_check(store: StoreArg, format: FormatOpt = Fmt.table) -> None:
     from . import api
     from .report.store import check_output
 
-    report = api.check_store(store)
+    report = api.check_store(store, verify=verify)
     _messages(report)
     _out(check_output(report, format.value))
     if not report.ok:
@@ -423,6 +422,8 @@ def store_check(store: StoreArg, format: FormatOpt = Fmt.table) -> None:
 @handles_errors
 def store_prune(store: StoreArg, wait: Annotated[float | None, typer.Option(
         "--wait", min=0, help="Seconds to wait for another ingest. [default: 5]")] = None,
+                dry_run: Annotated[bool, typer.Option(
+                    "--dry-run", help="Say what would be dropped; change nothing.")] = False,
                 format: FormatOpt = Fmt.table) -> None:
     """Drop the runs whose source log is gone.
 
@@ -431,7 +432,7 @@ def store_prune(store: StoreArg, wait: Annotated[float | None, typer.Option(
     from . import api
     from .report.store import prune_output
 
-    report = api.prune_store(store, wait)
+    report = api.prune_store(store, dry_run=dry_run, wait=wait)
     _messages(report)
     _out(prune_output(report, format.value))
 

@@ -317,6 +317,18 @@ def resolve_params(source, law: str | None = None):
     return dict(res.params), law_obj, where
 
 
+def fit_warnings(source) -> list[str]:
+    """What a fit (object or saved file) said may be wrong with it, to repeat wherever its
+    parameters are used."""
+    from ..fitting.result import FitResult
+
+    if source is None:
+        return []
+    res = source if isinstance(source, FitResult) else FitResult.load(source)
+    where = "the fit" if isinstance(source, FitResult) else f"the fit {source}"
+    return [f"{where}: {w}" for w in res.warnings]
+
+
 def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
     """Budgets from ``1e21``, ``1e20,1e21``, ``1e19..1e25`` (``steps`` log-spaced, ends
     included) or ``-`` (whitespace-separated budgets read from ``stdin``)."""

@@ -3,6 +3,8 @@ a custom fit from (the shipped config when there is one, else written from the l
 
 from __future__ import annotations
 
+import math
+
 from .table import Table
 
 
@@ -34,26 +36,42 @@ def law_yaml(name: str) -> str:
     shipped = builtin_configs().get(law.name)
     if shipped is not None:
         return shipped.read_text(encoding="utf-8")
-    return _write_yaml(law)
+    return config_text(law)
 
 
-def _write_yaml(law) -> str:
-    def num(v: float) -> str:
-        return ".inf" if v == float("inf") else "-.inf" if v == float("-inf") else repr(v)
-
-    lines = [f"# {law.name}: {law.source}" if law.source else f"# {law.name}",
-             f"#   scalecli fit runs/ --config {law.name}.yaml",
-             "law:", f"  name: {law.name}", f"  formula: {_quote(law.formula)}",
-             "  variables: {" + ", ".join(f"{k}: {v}" for k, v in law.variables.items()) + "}",
-             f"  target: {law.target}", "  parameters:"]
+def config_text(law) -> str:
+    """The YAML config that is ``law``: formula, variables, parameters (bounds, start grid,
+    log coordinates) and the objective its paper fitted; it loads back as the same law."""
+    objective = {"loss": "huber", "delta": 1e-3, "space": "log", **law.fit_defaults}
+    lines = [f"# {law.name}: {law.summary or law.formula}", f"# Source: {law.source}."]
+    if law.defaults:
+        lines.append(f"# Published values ({law.defaults_source.removeprefix('published: ')})")
+        lines.append("# are the law's defaults for `scalecli optimal` and `predict`.")
+    lines += [
+        "# Generated from the code (scalecli laws show). Copy it to change bounds,",
+        "# starts or the objective; rename the law to fit the formula as a custom law.",
+        f"#   scalecli fit runs/ --config {law.name}.yaml",
+        "law:",
+        f"  name: {law.name}",
+        f"  formula: {_quote(law.formula)}",
+        "  variables: {" + ", ".join(f"{k}: {v}" for k, v in law.variables.items()) + "}",
+        f"  target: {law.target}",
+        "  parameters:",
+    ]
     for p in law.parameters:
-        init = ", ".join(num(v) for v in p.init)
-        log = ", log: true" if p.log else ""
-        lines.append(f"    {p.name}: {{bounds: [{num(p.bounds[0])}, {num(p.bounds[1])}]{log}, "
-                     f"init: [{init}]}}")
-    fit = {"loss": "huber", "delta": 1e-3, "space": "log", **law.fit_defaults}
-    lines += ["fit:"] + [f"  {k}: {v}" for k, v in fit.items()]
-    return "\n".join(lines) + "\n"
+        init = ", ".join(_number(v) for v in p.init)
+        log = ", log: true" if p.log else ", log: false"
+        lines.append(f"    {p.name}: {{bounds: [{_number(p.bounds[0])}, {_number(p.bounds[1])}]"
+                     f"{log}, init: [{init}]}}")
+    lines += ["  fixed: {}", "fit:", f"  loss: {objective['loss']}",
+              f"  delta: {_number(objective['delta'])}", f"  space: {objective['space']}", ""]
+    return "\n".join(lines)
+
+
+def _number(v: float) -> str:
+    if math.isinf(v):
+        return ".inf" if v > 0 else "-.inf"
+    return repr(float(v))
 
 
 def _quote(text: str) -> str:

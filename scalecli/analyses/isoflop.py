@@ -35,7 +35,7 @@ PARABOLA_SPAN = 1.0  # decades of N past which one parabola over the budget is w
 PARABOLA_R2 = 0.98  # a parabola explaining less of the loss variance than this is a poor fit
 ASYMMETRY = 0.5  # sizes sampled below/above the optimum (decades) in a ratio under this: warn
 WINDOW = 2  # `window`: the lowest point and up to this many neighbours on each side
-GRID = 4001  # `spline`: points of the fine grid the minimum is searched on
+GRID = 25  # `spline`: grid points per sampled interval (Porian et al. 2024, analysis.py)
 CROSS_CHECK = 0.02  # spline/lowest a this far from window's a: warn that noise drives it
 
 
@@ -91,6 +91,7 @@ class Budget:
     reason: str | None = None  # why the budget was dropped
     logged_tokens: bool = False  # D logged apart from C: D_opt interpolated, not C/(6·N_opt)
     r2: float = 1.0  # `parabola`: the share of the loss variance the parabola explains
+    note: str | None = None  # kept, with something the reader should know
 
     @property
     def span(self) -> float:
@@ -136,6 +137,7 @@ class IsoflopResult(Exponents):
     groups: dict[str, IsoflopResult] = field(default_factory=dict)
     error: str | None = None  # a group that could not be fitted says why
     method: str = "isoflop"
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return result_dict(self, "budgets", [b.to_dict() for b in self.budgets],
@@ -304,7 +306,8 @@ def _analyse(frame: pl.DataFrame, opts: dict, flops) -> IsoflopResult:
                                 f"a={a_win:.3f}: the per-budget minima follow the loss noise "
                                 "(--optimum window averages it)")
     return IsoflopResult(n_fit, d_fit, kept, dropped, warnings,
-                         predictions(n_fit, d_fit, flops), {**opts, "compute": compute})
+                         predictions(n_fit, d_fit, flops), {**opts, "compute": compute},
+                         notes=[b.note for b in kept if b.note])
 
 
 def _group_budgets(frame: pl.DataFrame, tolerance: float) -> tuple[list[Budget], str, str | None]:
@@ -351,6 +354,9 @@ def _locate(b: Budget, how: str) -> None:
         b.reason = f"only {b.sizes.size} model size(s); a minimum needs three"
         return
     i = int(np.argmin(b.losses))
+    if how == "spline":
+        _spline(b, i)
+        return
     if i in (0, b.sizes.size - 1):
         side = "smallest" if i == 0 else "largest"
         b.reason = (f"lowest loss at the {side} size sampled (N={b.sizes[i]:.3g}): the minimum "
@@ -359,18 +365,6 @@ def _locate(b: Budget, how: str) -> None:
     x, y = np.log(b.sizes), b.losses
     if how == "lowest":
         xo, lo = x[i], y[i]
-    elif how == "spline":
-        from scipy.interpolate import Akima1DInterpolator
-        from scipy.optimize import minimize_scalar
-
-        spl = Akima1DInterpolator(x, np.log(y))
-        grid = np.linspace(x[0], x[-1], GRID)
-        k = int(np.argmin(spl(grid)))
-        lo_b, hi_b = grid[max(k - 1, 0)], grid[min(k + 1, GRID - 1)]
-        r = minimize_scalar(lambda t: float(spl(t)), bounds=(lo_b, hi_b), method="bounded",
-                            options={"xatol": 1e-10})
-        xo, lo = float(r.x), float(np.exp(r.fun))
-        b.curve = (np.exp(grid), np.exp(spl(grid)))
     else:
         h = WINDOW if how == "window" else b.sizes.size
         h = min(h, i, b.sizes.size - 1 - i) if how == "window" else h
@@ -389,6 +383,41 @@ def _locate(b: Budget, how: str) -> None:
         if how == "parabola":
             sst = float(np.sum((y - y.mean()) ** 2))
             b.r2 = 1 - float(np.sum((y - np.polyval(p, x)) ** 2)) / sst
+    _set_optimum(b, xo, lo)
+
+
+def _spline(b: Budget, i: int) -> None:
+    """Porian et al.'s rule (2024, analysis.py): an Akima spline of log loss over log N, read
+    on (sizes - 1) × 25 log-spaced points; the budget is dropped only when the minimum of
+    that grid lands on one of its ends. A lowest sample at an end whose spline minimum lies
+    inside is kept, with a note; the grid minimum is then refined."""
+    import numpy as np
+    from scipy.interpolate import Akima1DInterpolator
+    from scipy.optimize import minimize_scalar
+
+    x, y = np.log(b.sizes), b.losses
+    spl = Akima1DInterpolator(x, np.log(y))
+    grid = np.linspace(x[0], x[-1], (b.sizes.size - 1) * GRID)
+    k = int(np.argmin(spl(grid)))
+    if k in (0, grid.size - 1):
+        side = "smallest" if k == 0 else "largest"
+        b.reason = (f"the interpolated minimum lands at the {side} size sampled "
+                    f"(N={b.sizes[0 if k == 0 else -1]:.3g}): it may lie outside the sizes")
+        return
+    if i in (0, b.sizes.size - 1):
+        b.note = (f"C={b.flops:.3g}: the lowest loss is at the {'smallest' if i == 0 else 'largest'}"
+                  " size sampled, but the interpolated minimum lies inside the sizes: kept")
+    r = minimize_scalar(lambda t: float(spl(t)), bounds=(grid[k - 1], grid[k + 1]),
+                        method="bounded", options={"xatol": 1e-10})
+    b.curve = (np.exp(grid), np.exp(spl(grid)))
+    _set_optimum(b, float(r.x), float(np.exp(r.fun)))
+
+
+def _set_optimum(b: Budget, xo: float, lo: float) -> None:
+    """The budget's N_opt (at log N = ``xo``), its loss, and D_opt."""
+    import numpy as np
+
+    x = np.log(b.sizes)
     b.n_opt, b.loss_opt = float(math.exp(xo)), float(lo)
     if b.logged_tokens:  # tokens logged apart from C: interpolate log D
         q = np.polyfit(x, np.log(b.tokens), 1)

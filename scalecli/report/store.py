@@ -10,7 +10,7 @@ from .tables import render
 def _rows(d: dict) -> list[dict]:
     rows = []
     for kind, items in d.items():
-        if isinstance(items, list):
+        if isinstance(items, list) and kind != "warnings":
             for item in items:
                 what = item if not isinstance(item, dict) else ", ".join(
                     f"{k}: {v}" for k, v in item.items())
@@ -24,7 +24,8 @@ def check_output(report, fmt_name: str) -> str:
     if fmt_name == "json":
         return json.dumps(d, indent=2) + "\n"
     rows = _rows(d)
-    title = "store check: " + ("nothing to repair" if not rows else f"{len(rows)} finding(s)")
+    title = (f"store check: {d.get('sources', 0)} source(s), {d.get('n_runs', 0)} run(s); "
+             + ("nothing to repair" if d.get("ok") else f"{len(rows)} finding(s)"))
     return render(rows, [("kind", "finding"), ("what", "what")], fmt_name, title=title)
 
 
@@ -34,5 +35,7 @@ def prune_output(report, fmt_name: str) -> str:
     if fmt_name == "json":
         return json.dumps(d, indent=2) + "\n"
     rows = _rows(d)
-    return render(rows, [("kind", "dropped"), ("what", "what")], fmt_name,
-                  title=f"store prune: {len(rows)} dropped")
+    verb = "would drop" if d.get("dry_run") else "dropped"
+    title = (f"store prune: {verb} {len(d.get('dropped', []))} source(s) gone from disk, "
+             f"{d.get('runs_dropped', 0)} run(s); {d.get('n_runs', 0)} run(s) kept")
+    return render(rows, [("kind", "what"), ("what", "path")], fmt_name, title=title)
