@@ -7,7 +7,6 @@ to the W&B runs file that knows their N, and where a run still without N is refu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +68,9 @@ HISTORY_ONLY = ("wandb-api-history", "wandb-panel")
 def _tidy(fmt: str) -> Callable[..., Frames]:
     def reader(path: Path, display: str, mapping=None, strict: bool = False,
                opts: ReadOptions = DEFAULT) -> Frames:
+        from .jsonl import read_jsonl
         from .shape import Spec, build
-        from .tabular import read_csv, read_jsonl
+        from .tabular import read_csv
 
         if fmt == "csv":
             table = read_csv(path, display, _detect.separator(path), digest=opts.digest)
@@ -122,45 +122,16 @@ def _reader_names() -> str:
     return ", ".join(READERS)
 
 
-def expand(paths: list, reader: str | None = None) -> list[tuple[Path, str, str]]:
-    """(path, display, reader) for every file to read; directories are walked, sorted, with
-    hidden directories (a ``.scalecli`` store) and unrecognized files skipped."""
+def expand(paths: list, reader: str | None = None, warnings: list[str] | None = None,
+           strict: bool = False) -> list[tuple[Path, str, str]]:
+    """(path, display, reader) for every file to read (see :mod:`scalecli.ingest.walk`):
+    directories walked, unreadable entries skipped with a line in ``warnings``, files with the
+    same bytes read once."""
+    from .walk import expand as walk
+
     if reader is not None and reader not in READERS:
         raise InputError(f"unknown reader {reader!r}; readers are: {_reader_names()}")
-    out: list[tuple[Path, str, str]] = []
-    for p in paths:
-        path, display = Path(p), str(p)
-        if not path.exists():
-            raise InputError("no such file or directory", display)
-        if not path.is_dir():
-            name = reader or _detect.detect(path)
-            if name is None:
-                raise InputError(f"not a log format scalecli recognizes; readers are: "
-                                 f"{_reader_names()} (choose one with --reader NAME)", display)
-            out.append((path, display, name))
-            continue
-        found = []
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for f in sorted(files):
-                fp = Path(root) / f
-                if f.startswith("."):
-                    continue
-                name = (reader if _detect.fits(fp, reader) else None) if reader else (
-                    _detect.detect(fp))
-                if name:
-                    found.append((fp, os.path.join(root, f), name))
-        if not found:
-            raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
-        out += found
-    seen: set[Path] = set()
-    unique = []
-    for item in out:
-        key = item[0].resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique
+    return walk(paths, reader, READERS, warnings, strict)
 
 
 def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
@@ -183,9 +154,13 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     ``need`` names the roles every file must provide (default N and D); a law that uses
     neither (loss against dataset size, say) reads files without them.
     """
-    parts = [read_raw(p, d, r, mapping, strict, need=need)
-             for p, d, r in expand(list(paths), reader)]
-    return combine(parts, check="all" if "N" in need else "ignore")
+    skipped: list[str] = []
+    files = expand(list(paths), reader, skipped, strict)
+    parts = [read_raw(p, d, r, mapping, strict, need=need) for p, d, r in files]
+    frames = combine(parts, check="all" if "N" in need else "ignore", strict=strict,
+                     once=True)
+    frames.warnings[:0] = skipped
+    return frames
 
 
 def concat(parts: list[Frames]) -> Frames:
@@ -207,15 +182,23 @@ def concat(parts: list[Frames]) -> Frames:
     )
 
 
-def combine(parts: list[Frames], check: str = "all") -> Frames:
+def combine(parts: list[Frames], check: str = "all", strict: bool = False,
+            once: bool = False) -> Frames:
     """Concatenate per-file frames, join history-only W&B runs to their N, derive 6·N·D.
 
     A run that still has no N is refused (ColumnError naming run, file and the columns found)
     when ``check`` is "all"; "tidy" lets W&B history-only runs wait (with a warning) for a runs
     file a later ingest brings; "none" (loading a store) only warns; "ignore" (a law without N) says nothing.
+    With ``once``, a run equal to one from another file (same name, values and history) is
+    counted once, and a name shared by different runs is said (see :mod:`~.twins`).
     """
+    from .twins import count_once
+
     frames = concat(parts) if len(parts) != 1 else parts[0]
     frames.runs, frames.history = join_runs(frames.runs, frames.history)
+    if once:
+        frames.runs, frames.history = count_once(frames.runs, frames.history, frames.warnings,
+                                                 strict)
     for fmt, text in no_size(frames) if check != "ignore" else ():
         if check == "all" or (check == "tidy" and fmt not in HISTORY_ONLY):
             raise ColumnError(text)

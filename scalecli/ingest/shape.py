@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from .. import schema as S
-from ..errors import ColumnError, InputError, StrictError
+from ..errors import ColumnError, InputError, clip
+from .cells import check_loss, check_values, coerce, rows_of
 from .tabular import Table
 
 ROLES = ("N", "D", "C", "step", "lr", "batch_size")
@@ -43,27 +44,13 @@ class Spec:
     need_d: bool = True
     ignore_prefix: str | None = None  # e.g. "_" for W&B internals (_runtime, _timestamp)
     single_run: str | None = None  # name of the one run when no run column exists
+    loss_col: str | None = None  # the column of the loss role (its final value must be > 0)
     warnings: list[str] = field(default_factory=list)
 
 
 def columns_found(cols: list[str]) -> str:
-    return ", ".join(cols) if len(cols) <= 30 else ", ".join(cols[:30]) + f", ... ({len(cols)})"
-
-
-def _lines(nums: list[int], total: int | None = None) -> str:
-    total = len(nums) if total is None else total
-    head = ", ".join(map(str, nums[:8]))
-    return head + (f", ... ({total - 8} more)" if total > 8 else "")
-
-
-def _num(v: float | None) -> str:
-    if v is None:
-        return "nothing"
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e16 else repr(v)
-
-
-def _rows(mask: pl.Series) -> list[int]:
-    return mask.arg_true().to_list()
+    shown = ", ".join(clip(c) for c in cols[:30])
+    return shown if len(cols) <= 30 else shown + f", ... ({len(cols)})"
 
 
 def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
@@ -72,7 +59,7 @@ def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
     for role, col in mapping.items():
         optional = not spec.need_n or (role == "run" and spec.run_col)
         if S.resolve(role, cols, mapping) is None and not optional:
-            raise ColumnError(f"--map {role}={col}: no column {col!r}; columns found: "
+            raise ColumnError(f"--map {role}={clip(col)}: no column {clip(col)!r}; columns found: "
                               f"{columns_found(cols)}", spec.display)
     roles = {r: S.resolve(r, cols, mapping) for r in ROLES}
     roles["run"] = spec.run_col or S.resolve("run", cols, mapping)
@@ -86,84 +73,6 @@ def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
     return roles
 
 
-def _warn(spec: Spec, text: str) -> None:
-    if spec.strict:
-        raise StrictError(text + " (refused: --strict)")
-    spec.warnings.append(text)
-
-
-def coerce(table: Table, spec: Spec, numeric: set[str], text: set[str],
-           step: str | None) -> pl.DataFrame:
-    """Numbers as Float64 (the step as Int64), text as String. A non-number in a column that
-    must be numeric (a role, a loss, or a column that is mostly numbers) is refused with its
-    line and text. Columns in ``text`` (run names) are never taken for numbers."""
-    df, casts = table.df, []
-    for c, t in df.schema.items():
-        if c == step and t.is_integer():
-            if t != pl.Int64:
-                casts.append(pl.col(c).cast(pl.Int64))
-        elif t.is_numeric():
-            if t != pl.Float64:
-                casts.append(pl.col(c).cast(pl.Float64))
-        elif t == pl.Null:
-            casts.append(pl.col(c).cast(pl.Float64))
-        elif t != pl.String:
-            casts.append(pl.col(c).cast(pl.String))
-    if casts:
-        df = df.with_columns(casts)
-    for c, t in df.schema.items():
-        if t != pl.String or c in text:
-            continue
-        text_ = df[c].str.strip_chars()
-        num = text_.cast(pl.Float64, strict=False)
-        bad = text_.is_not_null() & (text_ != "") & num.is_null()
-        n_bad, n_ok = int(bad.sum()), int(num.is_not_null().sum())
-        if c in numeric or (n_ok and n_bad <= 0.1 * (n_ok + n_bad)):
-            if n_bad:
-                rows = _rows(bad)
-                lines = table.line_of(rows[:9])
-                also = f"; also line {_lines(lines[1:], n_bad - 1)}" if n_bad > 1 else ""
-                raise InputError(f"column {c!r} holds {df[c][rows[0]]!r}, which is not a number "
-                                 f"({n_bad} such cell{'s' if n_bad > 1 else ''}{also})",
-                                 spec.display, lines[0])
-            df = df.with_columns(num.alias(c))
-    return df
-
-
-def check_values(df: pl.DataFrame, table: Table, spec: Spec, roles: dict) -> pl.DataFrame:
-    """Refuse N <= 0, negative tokens or FLOPs; drop non-finite values with one warning each."""
-    n, d, c = roles["N"], roles["D"], roles["C"]
-    tests = []
-    if n:
-        why = "model size must be a positive number"
-        tests.append((n, (pl.col(n) <= 0) | ~pl.col(n).is_finite(), why))
-    if d:
-        tests.append((d, pl.col(d) < 0, "tokens must not be negative"))
-    if c:
-        tests.append((c, pl.col(c) < 0, "FLOPs must not be negative"))
-    floats = [k for k, t in df.schema.items() if t == pl.Float64 and k != n]
-    exprs = [e.fill_null(False).any().alias(f"t{i}") for i, (_, e, _) in enumerate(tests)]
-    exprs += [(~pl.col(k).is_finite()).fill_null(False).sum().alias(f"f{i}")
-              for i, k in enumerate(floats)]
-    if not exprs:
-        return df
-    hits = df.select(exprs).row(0)
-    for i, (col, expr, why) in enumerate(tests):
-        if hits[i]:
-            row = _rows(df.select(expr.fill_null(False)).to_series())[0]
-            raise InputError(f"{why}: column {col!r} holds {_num(df[col][row])}", spec.display,
-                             table.line_of([row])[0])
-    fixes = []
-    for i, k in enumerate(floats):
-        if hits[len(tests) + i]:
-            rows = _rows((~df[k].is_finite()).fill_null(False))
-            _warn(spec, f"{spec.display}: dropped {len(rows)} non-finite {k} value"
-                        f"{'s' if len(rows) > 1 else ''} (line{'s' if len(rows) > 1 else ''} "
-                        f"{_lines(table.line_of(rows[:8]), len(rows))})")
-            fixes.append(pl.when(pl.col(k).is_finite()).then(pl.col(k)).alias(k))
-    return df.with_columns(fixes) if fixes else df
-
-
 def build(table: Table, spec: Spec):
     """The runs and history frames (and a one-line column report) of one table."""
     from . import Frames
@@ -175,6 +84,7 @@ def build(table: Table, spec: Spec):
         drop = [c for c in cols if c.startswith(spec.ignore_prefix) and c not in keep]
         table.df = table.df.drop(drop)
     loss = [c for c in table.df.columns if lossy(c)]
+    spec.loss_col = S.resolve("loss", list(table.df.columns), spec.mapping)
     mapped = (spec.mapping or {}).get("loss")
     if mapped and (hit := S.resolve("loss", cols, spec.mapping)) and hit not in loss:
         loss.append(hit)
@@ -201,7 +111,7 @@ def build(table: Table, spec: Spec):
         df = df.with_columns(pl.col(run).cast(pl.String))
         if df[run].null_count():
             row = df[run].is_null().arg_true()[0]
-            raise InputError(f"no run name in column {run!r}", spec.display,
+            raise InputError(f"no run name in column {clip(run)!r}", spec.display,
                              table.line_of([row])[0])
     if spec.shape == "runs":
         if df[run].n_unique() < df.height:  # one row per run, but a name repeats
@@ -265,17 +175,24 @@ def _report(spec: Spec, roles: dict, run: str, metrics: list[str], config: list[
     return text
 
 
-def _check_final(runs: pl.DataFrame, spec: Spec, table: Table, df: pl.DataFrame, run: str):
-    """N (if known), D and C of every run must be positive; D must be known for tidy files."""
+def _check_final(runs: pl.DataFrame, spec: Spec, table: Table, df: pl.DataFrame, run: str,
+                 step: str | None = None):
+    """N (if known), D and C of every run must be positive; D must be known for tidy files;
+    the final loss must be positive."""
+    def key_of(bad: pl.DataFrame) -> str:
+        return bad[S.RUN_ID][0][len(_prefix(spec)):]
+
     for col, what, need in ((S.D, "final tokens (D)", spec.need_d), (S.C, "FLOPs (C)", False)):
         bad = runs.filter((pl.col(col) <= 0) | (pl.col(col).is_null() & need))
         if bad.height:
-            key, name = bad[S.RUN_ID][0][len(_prefix(spec)):], bad[S.NAME][0]
-            rows = _rows(df[run] == key)
+            key, name = key_of(bad), bad[S.NAME][0]
+            rows = rows_of(df[run] == key)
             line = table.line_of([rows[-1]])[0] if rows else None
             value = bad[col][0]
             say = "is missing" if value is None else f"is {value:g}, must be positive"
-            raise InputError(f"run {name!r}: {what} {say}", spec.display, line)
+            raise InputError(f"run {clip(name)!r}: {what} {say}", spec.display, line)
+    loss = spec.loss_col
+    check_loss(runs, df, table, spec, run, loss, loss and _extra(loss), step, key_of)
 
 
 def _runs(df, table, spec, roles, run, loss):
@@ -317,7 +234,7 @@ def _steps(df, table, spec, roles, run, loss):
     for k in rest:
         if k in num:
             aggs.append(last(k).alias(f"__l{k}"))
-        if k not in loss:
+        if k not in loss or k not in num:  # a text column named like a loss is config
             aggs += [spread(k), pl.col(k).drop_nulls().first().alias(f"__f{k}")]
     for r in ("lr", "batch_size"):
         if roles[r]:
@@ -344,7 +261,7 @@ def _steps(df, table, spec, roles, run, loss):
                       *[pl.col(roles[r] if r in logged else f"__f{roles[r]}")
                         .alias(r if r not in rest else roles[r])
                         for r in ("lr", "batch_size") if roles[r]])
-    _check_final(runs, spec, table, df, run)
+    _check_final(runs, spec, table, df, run, step)
     keys = per[run]
     history = _history(df, spec, run, roles, metrics, logged, keys, runs[S.RUN_ID])
     report = _report(spec, roles, run, metrics, config, ignored, "one row per step")

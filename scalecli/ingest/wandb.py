@@ -12,15 +12,17 @@ line-panel CSV. Their layouts are described in the fixtures' README; what matter
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
 
 from .. import schema as S
-from ..errors import InputError, StrictError
+from ..errors import InputError, StrictError, clip
 from . import DEFAULT, Frames, ReadOptions, finish
+from .jsonl import Nested, parse_json_lines, read_jsonl, records_to_frame
 from .shape import Spec, build, empty_history
-from .tabular import Table, parse_json_lines, read_csv, read_jsonl, records_to_frame
+from .tabular import Table, read_csv
 
 META = ("state", "group", "job_type", "created_at", "tags", "notes")
 
@@ -54,10 +56,18 @@ def _summary(summary: dict) -> dict:
         if isinstance(v, dict):
             if "_type" in v:
                 continue
-            out.update({f"{k}.{kk}": vv for kk, vv in _flat(v).items()})
+            _put(out, {f"{k}.{kk}": vv for kk, vv in _flat(v).items()})
         else:
-            out[k] = v
+            _put(out, {k: v})
     return out
+
+
+def _put(out: dict, new: dict) -> None:
+    """``a.b`` both as a key and nested (``a: {b: ...}``) is one key given twice."""
+    if not out.keys().isdisjoint(new):
+        twice = next(iter(out.keys() & new.keys()))
+        raise Nested(f"key {clip(twice)!r} is given twice (once nested)")
+    out.update(new)
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -66,38 +76,58 @@ def _flat(d: dict, prefix: str = "") -> dict:
         key = f"{prefix}.{k}" if prefix else str(k)
         if isinstance(v, dict) and set(v) <= {"value", "desc"} and "value" in v:
             v = v["value"]  # older runs.config entries are {"value": x, "desc": ...}
-        if isinstance(v, dict):
-            out.update(_flat(v, key))
-        else:
-            out[key] = v
+        _put(out, _flat(v, key) if isinstance(v, dict) else {key: v})
     return out
 
 
 def read_api_runs(path: Path, display: str, mapping=None, strict=False,
                   opts: ReadOptions = DEFAULT) -> Frames:
-    """``wandb.Api().runs(...)`` dumped one run per line: id, name, config{}, summary{}."""
+    """``wandb.Api().runs(...)`` dumped one run per line: id, name, config{}, summary{}.
+    A run whose config or summary is not an object is skipped with a warning."""
     records, lines, warnings = parse_json_lines(path, display, flat=False)
-    rows = []
+    rows, kept = [], []
     for rec, line in zip(records, lines, strict=True):
         if "id" not in rec and "name" not in rec:
             raise InputError("a W&B run needs an 'id' or 'name'", display, line)
-        config = {k: v for k, v in _flat(rec.get("config") or {}).items()
-                  if not k.startswith("_") and k != "wandb_version"}
-        summary = _summary(rec.get("summary") or {})
-        row = {"id": str(rec.get("id") or rec.get("name")), "name": rec.get("name")}
-        row.update({k: rec[k] for k in META if k in rec})
-        if isinstance(row.get("tags"), list):
-            row["tags"] = ", ".join(map(str, row["tags"]))
-        for k, v in config.items():
-            row[k if k not in row else f"config.{k}"] = v
-        for k, v in summary.items():
-            row[k if k not in row else f"summary.{k}"] = v
-        rows.append(row)
-    df = records_to_frame(rows, sep=".")
-    table = Table(df, lambda idx: [lines[i] for i in idx], None, warnings)
+        try:
+            rows.append(_api_run(rec))
+            kept.append(line)
+        except Nested as exc:
+            who = clip(rec.get("name") or rec.get("id"))
+            text = f"{display}: line {line}: skipped run {who!r}: {exc}"
+            if strict:
+                raise StrictError(text + " (refused: --strict)") from None
+            warnings.append(text)
+    if not rows:
+        raise InputError("no W&B run left to read" + (f" ({warnings[-1]})" if warnings else ""),
+                         display)
+    try:
+        df = records_to_frame(rows, sep=".")
+    except Nested as exc:
+        raise InputError(str(exc), display) from None
+    table = Table(df, lambda idx: [kept[i] for i in idx], None, warnings)
     spec = Spec(display, "wandb-api-runs", mapping, strict, run_col="id", name_col="name",
                 id_prefix="wandb:", shape="runs", need_d=False)
     return finish(table, spec, build, opts)
+
+
+def _api_run(rec: dict) -> dict:
+    """One run's row: id, name, metadata, then config and summary values."""
+    for part in ("config", "summary"):
+        if not isinstance(rec.get(part) or {}, dict):
+            raise Nested(f"its {part} is {clip(json.dumps(rec[part]))}, not an object")
+    config = {k: v for k, v in _flat(rec.get("config") or {}).items()
+              if not k.startswith("_") and k != "wandb_version"}
+    summary = _summary(rec.get("summary") or {})
+    row = {"id": str(rec.get("id") or rec.get("name")), "name": rec.get("name")}
+    row.update({k: rec[k] for k in META if k in rec})
+    if isinstance(row.get("tags"), list):
+        row["tags"] = ", ".join(map(str, row["tags"]))
+    for k, v in config.items():
+        row[k if k not in row else f"config.{k}"] = v
+    for k, v in summary.items():
+        row[k if k not in row else f"summary.{k}"] = v
+    return row
 
 
 def read_api_history(path: Path, display: str, mapping=None, strict=False,

@@ -1,0 +1,181 @@
+"""Which files to read: paths given on the command line, and the log files under directories.
+
+A walk must end and must not stop at one bad entry: a link to nowhere, a link loop, a file or
+folder we may not read, or a folder linked back into its own tree is skipped with a warning
+that names it (refused under ``strict``). A path the user named that cannot be read is an error.
+Files with the same bytes (two copies of one log, one file given twice) are read once.
+"""
+
+from __future__ import annotations
+
+import errno
+import filecmp
+import os
+import stat
+from pathlib import Path
+
+from ..errors import InputError, StrictError
+from . import detect as _detect
+
+Found = list[tuple[Path, str, str]]  # (path, display, reader name)
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a link loop"
+    if exc.errno == errno.ENOENT:
+        return "a link to nowhere"
+    return exc.strerror or type(exc).__name__
+
+
+def _skip(text: str, warnings: list[str] | None, strict: bool) -> None:
+    if strict:
+        raise StrictError(text + " (refused: --strict)")
+    if warnings is not None:
+        warnings.append(text)
+
+
+def _given(path: Path, display: str) -> os.stat_result:
+    """The stat of a path the user named; an error that names it if it cannot be used."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if path.is_symlink():
+            raise InputError(f"cannot be read: {_why(exc)} ({os.readlink(path)})", display) from None
+        if exc.errno == errno.ENOENT:
+            raise InputError("no such file or directory", display) from None
+        raise InputError(f"cannot be read: {_why(exc)}", display) from None
+    if not os.access(path, os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)):
+        raise InputError("cannot be read: permission denied", display)
+    return st
+
+
+def expand(paths: list, reader: str | None = None, readers: dict | None = None,
+           warnings: list[str] | None = None, strict: bool = False) -> Found:
+    """(path, display, reader) for every file to read; directories are walked, sorted, with
+    hidden entries (a ``.scalecli`` store) and unrecognized files skipped. ``warnings``
+    receives a line for every entry skipped because it cannot be read."""
+    out: Found = []
+    for p in paths:
+        path, display = Path(p), str(p)
+        st = _given(path, display)
+        if not stat.S_ISDIR(st.st_mode):
+            name = reader or _sniff(path, display)
+            if name is None:
+                names = ", ".join(readers or ())
+                raise InputError(f"not a log format scalecli recognizes; readers are: {names} "
+                                 "(choose one with --reader NAME)", display)
+            out.append((path, display, name))
+            continue
+        found = _walk(path, display, reader, warnings, strict)
+        if not found:
+            raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
+        out += found
+    return _once(out, warnings, strict)
+
+
+def _sniff(path: Path, display: str) -> str | None:
+    try:
+        return _detect.detect(path)
+    except OSError as exc:
+        raise InputError(f"cannot be read: {_why(exc)}", display) from None
+
+
+def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Found:
+    """Depth first, files before folders, each sorted. Linked folders are walked after the
+    real tree, once each, and never one that holds the link (a cycle)."""
+    found: Found = []
+    shown = {_key(root.stat()): display}
+    links: list[tuple[Path, str, os.stat_result, frozenset]] = []
+
+    def visit(folder: Path, label: str, above: frozenset) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted((e for e in it if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as exc:
+            _skip(f"{label}: skipped a folder that cannot be read ({_why(exc)})", warnings, strict)
+            return
+        folders = []
+        for e in entries:
+            child, name = Path(e.path), os.path.join(label, e.name)
+            try:
+                st = os.stat(e.path)  # follows links
+            except OSError as exc:
+                target = f" -> {os.readlink(e.path)}" if e.is_symlink() else ""
+                _skip(f"{name}: skipped, cannot be read ({_why(exc)}{target})", warnings, strict)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                (links if e.is_symlink() else folders).append((child, name, st, above))
+            elif stat.S_ISREG(st.st_mode):
+                _file(child, name, reader, warnings, strict, found)
+        for child, name, st, _ in folders:
+            shown.setdefault(_key(st), name)
+            visit(child, name, above | {_key(st)})
+
+    visit(root, display.rstrip(os.sep) or display, frozenset({_key(root.stat())}))
+    while links:
+        child, name, st, above = links.pop(0)
+        key = _key(st)
+        if key in above:
+            _skip(f"{name}: skipped, a link back to a folder that holds it (a cycle)", warnings,
+                  strict)
+        elif key in shown:
+            _skip(f"{name}: skipped, a link to a folder already read ({shown[key]})", warnings,
+                  strict)
+        else:
+            shown[key] = name
+            visit(child, name, above | {key})
+    return found
+
+
+def _file(path: Path, label: str, reader, warnings, strict, found: Found) -> None:
+    try:
+        if reader:
+            name = reader if _detect.fits(path, reader) else None
+        else:
+            name = _detect.detect(path)
+        if name and not os.access(path, os.R_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+    except OSError as exc:
+        _skip(f"{label}: skipped, cannot be read ({_why(exc)})", warnings, strict)
+        return
+    if name:
+        found.append((path, label, name))
+
+
+def _key(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
+def _once(found: Found, warnings, strict) -> Found:
+    """Each file once: the same file given twice, or two files with the same bytes (a copy of a
+    log beside it), is read once, with a warning naming both."""
+    out: Found = []
+    by_size: dict[int, list[tuple[Path, str]]] = {}
+    for path, display, name in found:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise InputError(f"cannot be read: {_why(exc)}", display) from None
+        twin = None
+        for other, shown in by_size.get(st.st_size, ()):
+            if _key(other.stat()) == _key(st):
+                twin = "given twice" if shown == display else f"the same file as {shown}"
+            elif _same_bytes(path, other):
+                twin = f"the same content as {shown} (a copy?)"
+            if twin:
+                break
+        if twin:
+            _skip(f"{display}: {twin}; read once", warnings, strict)
+            continue
+        by_size.setdefault(st.st_size, []).append((path, display))
+        out.append((path, display, name))
+    return out
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
