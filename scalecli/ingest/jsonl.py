@@ -1,8 +1,8 @@
 """Raw reading of JSON lines (and a ``.json`` array of records) into one wide DataFrame plus a
 row -> file-line map.
 
-Fast path: polars' ``read_ndjson``, while a thread hashes the same bytes, counts their quotes and
-looks for lines nested too deep (see ``scan.py``). polars infers a schema from the first rows and
+Fast path: polars' ``read_ndjson``, while a thread hashes the same bytes and counts their quotes
+(see ``scan.py``). polars infers a schema from the first rows and
 silently drops keys first seen later, and of a key given twice in one object it keeps one
 without a word. Every key is quoted, so the quote count proves that neither happened: if the
 file holds more quotes than the cells polars read account for (explicit nulls and escaped quotes
@@ -23,7 +23,7 @@ import polars as pl
 
 from ..errors import InputError, clip
 from .encoding import is_marked, transcode
-from .scan import CHUNK, MAX_DEPTH, FileScan, head_too_deep, too_deep
+from .scan import MAX_DEPTH, FileScan, count_all, deep_lines, head_too_deep, too_deep
 from .tabular import READ_ERRORS, Source, Table, check_nonempty, opened
 
 QUOTE = b'"'
@@ -43,7 +43,7 @@ def read_jsonl(path: Path, display: str, digest: bool = False) -> Table:
         raise InputError("file is empty (only blank lines)", display)
     if head.startswith(b"["):
         return read_json_array(path, display)
-    scanner = FileScan(path, digest=digest, count=QUOTE, nesting=True)
+    scanner = FileScan(path, digest=digest, count=QUOTE)
     scanner.start()
     df = None if is_marked(path) or head_too_deep(path) else _fast(path, scanner)
     digest_ = scanner.result().digest
@@ -61,18 +61,19 @@ def read_jsonl(path: Path, display: str, digest: bool = False) -> Table:
 
 
 def _fast(path: Path, scanner: FileScan) -> pl.DataFrame | None:
-    """polars' frame if it provably holds every key of the file once; else None."""
+    """polars' frame if it provably holds every key of the file once; else None.
+
+    The first read infers the schema from the first 100 lines (checked not too deep); later
+    lines are read into that schema, which is cheap however deep they nest. Inferring from
+    every line is only tried when no line nests too deep."""
     for length in (100, None):
-        if length is None and scanner.result().deep:
+        if length is None and deep_lines(path):
             return None
         try:
             df = pl.read_ndjson(path, infer_schema_length=length)
         except READ_ERRORS:
             continue
-        scan = scanner.result()
-        if scan.deep:
-            return None
-        excess = scan.count - 2 * _cells(df)
+        excess = scanner.result().count - 2 * _cells(df)
         if excess <= 0 or _explained(path, excess):
             return df
     return None
@@ -94,12 +95,8 @@ def _explained(path: Path, excess: int) -> bool:
     """Whether explicit nulls (``"k": null``: a key polars keeps no cell for) and escaped quotes
     account for every quote beyond the cells read, exactly. Anything else is a key missed or
     given twice, or a string in a list: the careful path decides."""
-    nulls = escaped = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            nulls += chunk.count(b": null") + chunk.count(b":null")
-            escaped += chunk.count(b'\\"')
-    return excess == 2 * nulls + escaped
+    spaced, tight, escaped = count_all(path, (b": null", b":null", b'\\"'))
+    return excess == 2 * (spaced + tight) + escaped
 
 
 def _jsonl_lines(source: Source) -> Callable[[Sequence[int]], list[int]]:
