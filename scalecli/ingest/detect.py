@@ -10,6 +10,8 @@ import csv
 import json
 from pathlib import Path
 
+from .scan import too_deep
+
 CSV_EXT = {".csv": ",", ".tsv": "\t"}
 JSON_EXT = (".jsonl", ".ndjson", ".json")
 # Files W&B writes beside logs that are JSON but not records of runs or steps.
@@ -62,9 +64,11 @@ def sniff_json(path: Path) -> str | None:
         return "jsonl"  # empty: let the reader say so
     if line.startswith("["):
         return "jsonl"
+    if too_deep(line.encode()):  # never parsed (see scan.py); the reader says so
+        return None if suffix == ".json" else "jsonl"
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         # A .jsonl whose first line is bad is still JSON lines (the reader names the line);
         # a .json that does not parse line by line is a JSON document, not a log.
         return None if suffix == ".json" else "jsonl"
