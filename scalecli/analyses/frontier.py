@@ -36,7 +36,7 @@ from typing import Any
 
 from .. import schema as S
 from ..errors import ColumnError, ConfigError, FitError
-from .isoflop import Exponents, PowerFit, fit_power, predictions, result_dict
+from .exponents import Exponents, PowerFit, fit_power, predictions, result_dict
 
 __all__ = ["BUCKETS", "FrontierResult", "frontier"]
 

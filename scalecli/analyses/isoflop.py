@@ -11,8 +11,8 @@ it averages noise), ``parabola`` (the paper's: one parabola of loss in log N ove
 and ``lowest`` (the sampled size with the lowest loss). Budgets that cannot locate a minimum
 (fewer than three sizes, the lowest loss at an edge) are dropped with their reason.
 
-The exponent fit is shared with :mod:`scalecli.frontier`; the JSON contract, tables and plots
-of both are in :mod:`scalecli.report.isoplots`.
+The exponent fit and JSON contract are shared with :mod:`.frontier` (in :mod:`.exponents`); the
+tables and plots of both are in :mod:`scalecli.report.isoplots`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import schema as S
 from ..errors import ColumnError, ConfigError, FitError
+from .exponents import Exponents, PowerFit, fit_power, predictions, result_dict
 
 if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
-__all__ = ["OPTIMA", "Budget", "Exponents", "IsoflopResult", "PowerFit", "fit_power", "isoflop", "predictions"]
+__all__ = ["OPTIMA", "Budget", "IsoflopResult", "isoflop"]
 
 OPTIMA = ("spline", "window", "parabola", "lowest")
 PARABOLA_SPAN = 1.0  # decades of N past which one parabola over the budget is warned about
@@ -37,42 +38,6 @@ ASYMMETRY = 0.5  # sizes sampled below/above the optimum (decades) in a ratio un
 WINDOW = 2  # `window`: the lowest point and up to this many neighbours on each side
 GRID = 25  # `spline`: grid points per sampled interval (Porian et al. 2024, analysis.py)
 CROSS_CHECK = 0.02  # spline/lowest a this far from window's a: warn that noise drives it
-
-
-@dataclass
-class PowerFit:
-    """log10 y = slope·log10 C + log10 coef, by (weighted) least squares, with standard errors."""
-
-    slope: float
-    slope_se: float | None
-    coef: float
-    log10_coef_se: float | None
-    r2: float | None
-
-    def __call__(self, c):
-        return self.coef * c**self.slope
-
-
-def fit_power(log_c, log_y, weights=None) -> PowerFit:
-    """Weighted least-squares line in log10 space; standard errors need three or more points."""
-    import numpy as np
-
-    x, y = np.asarray(log_c, float), np.asarray(log_y, float)
-    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
-    X = np.column_stack([x, np.ones_like(x)])
-    XtW = X.T * w
-    cov = np.linalg.inv(XtW @ X)
-    slope, icpt = cov @ (XtW @ y)
-    resid = y - (slope * x + icpt)
-    n = x.size
-    ybar = np.average(y, weights=w)
-    sst = float(np.sum(w * (y - ybar) ** 2))
-    r2 = 1.0 - float(np.sum(w * resid**2)) / sst if sst > 0 else None
-    se = (None, None)
-    if n > 2:
-        s2 = float(np.sum(w * resid**2)) / (n - 2)
-        se = (math.sqrt(s2 * cov[0, 0]), math.sqrt(s2 * cov[1, 1]))
-    return PowerFit(float(slope), se[0], float(10.0**icpt), se[1], r2)
 
 
 @dataclass
@@ -106,21 +71,6 @@ class Budget:
                 "sizes": int(self.sizes.size), "runs": self.n_runs}
 
 
-class Exponents:
-    """a and b of a result whose ``n_fit``/``d_fit`` are N_opt ∝ C^a and D_opt ∝ C^b."""
-
-    n_fit: PowerFit | None
-    d_fit: PowerFit | None
-
-    @property
-    def a(self) -> float | None:
-        return self.n_fit.slope if self.n_fit else None
-
-    @property
-    def b(self) -> float | None:
-        return self.d_fit.slope if self.d_fit else None
-
-
 @dataclass
 class IsoflopResult(Exponents):
     """Approach 2's exponents (N_opt = k_n·C^a, D_opt = k_d·C^b), per-budget optima, dropped
@@ -142,41 +92,6 @@ class IsoflopResult(Exponents):
     def to_dict(self) -> dict:
         return result_dict(self, "budgets", [b.to_dict() for b in self.budgets],
                            [b.to_dict() for b in self.dropped])
-
-
-def result_dict(res, key: str, points: list[dict], dropped: list[dict]) -> dict:
-    """The JSON contract shared by approaches 1 and 2 (and approach 3 beside them)."""
-    nf, df = res.n_fit, res.d_fit
-    out: dict[str, Any] = {
-        "method": res.method,
-        "a": nf.slope if nf else None, "a_se": nf.slope_se if nf else None,
-        "k_n": nf.coef if nf else None, "log10_k_n_se": nf.log10_coef_se if nf else None,
-        "b": df.slope if df else None, "b_se": df.slope_se if df else None,
-        "k_d": df.coef if df else None, "log10_k_d_se": df.log10_coef_se if df else None,
-        "r2_n": nf.r2 if nf else None, "r2_d": df.r2 if df else None,
-        **res.options, key: points, "dropped": dropped, "warnings": list(res.warnings),
-        "predictions": list(res.predictions),
-    }
-    if getattr(res, "error", None):
-        out["error"] = res.error
-    if getattr(res, "groups", None):
-        out["groups"] = [{"value": v, **g.to_dict()} for v, g in res.groups.items()]
-    return out
-
-
-def predictions(n_fit: PowerFit | None, d_fit: PowerFit | None, flops) -> list[dict]:
-    """N_opt and D_opt from the fitted power laws at each requested budget."""
-    if n_fit is None or d_fit is None or flops is None:
-        return []
-    budgets = [flops] if isinstance(flops, (int, float)) else list(flops)
-    out = []
-    for c in budgets:
-        c = float(c)
-        if not (c > 0 and math.isfinite(c)):
-            raise ConfigError(f"compute budget must be a positive number of FLOPs, got {c:g}")
-        n, d = n_fit(c), d_fit(c)
-        out.append({"flops": c, "n_opt": n, "tokens_opt": d, "tokens_per_param": d / n})
-    return out
 
 
 def isoflop(data: Any, *, flops: float | list[float] | None = None, tolerance: float = 0.1,
