@@ -133,6 +133,16 @@ def test_a_copied_log_directory_counts_once_with_a_warning(tmp_path, logs):
         st.ingest([copy], strict=True)
 
 
+def test_twins_in_one_ingest_count_once(tmp_path):
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    for n in ("a.csv", "b.csv"):
+        shutil.copy(FX / "plain.csv", twins / n)
+    rep = Store(tmp_path / "s").ingest([twins])
+    assert rep.n_runs == 6 and any(str(twins / "b.csv") in w for w in rep.warnings)
+    assert Store(tmp_path / "s").load().runs.height == 6
+
+
 def test_a_copy_counts_again_when_its_original_changes_or_goes(tmp_path, logs):
     st = Store(tmp_path / "s")
     st.ingest([logs / "good.csv"])

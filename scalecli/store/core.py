@@ -92,7 +92,8 @@ class Store:
         A source whose part is missing or damaged is read again and its parts rebuilt.
         """
         lock.check_wait(wait)
-        sources = expand(list(paths), reader)
+        skipped: list[str] = []  # unreadable entries, and files given twice, read once
+        sources = expand(list(paths), reader, warnings=skipped, strict=strict)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a store directory")
         first = None
@@ -107,6 +108,7 @@ class Store:
                 sources, data, mapping, strict, verify)
             after = commit(self.root, plan)
         rep = plan.report
+        rep.warnings[:0] = skipped
         rep.swept = swept
         rep.n_runs = plan.n_runs if plan.n_runs is not None else data.get("n_runs", 0)
         rep.n_rows = sum(after[k]["n_rows"] for k in copies.counted(after))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from ..ingest import combine
-from ..ingest.tabular import file_digest
+from ..ingest.scan import file_digest
 from . import copies, disk, lock, manifest, parts
 from .commit import orphans, sweep
 from .manifest import MANIFEST

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from ..ingest import Frames, combine, read_raw
-from ..ingest.tabular import file_digest
+from ..ingest.scan import file_digest
 from . import copies, parts
 from .reports import IngestReport
 
