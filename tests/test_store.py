@@ -163,7 +163,7 @@ def test_leftover_temp_files_are_swept(tmp_path, logs):
     a, b, *_ = logs
     st = Store(tmp_path / "s")
     st.ingest([a])
-    (tmp_path / "s" / "parts" / ".tmp-dead").write_bytes(b"half a parquet")
+    (tmp_path / "s" / "parts" / ".tmp-dead1234").write_bytes(b"half a parquet")
     st.ingest([b])
     assert not list((tmp_path / "s").rglob(".tmp-*"))
 

@@ -170,15 +170,15 @@ def test_check_reports_stale_missing_damaged_orphans(tmp_path, logs):
     (logs / "wb_runs.jsonl").unlink()
     history = st.root / entries(st)[good]["history"]
     history.write_bytes(b"junk")
-    (st.root / "parts" / "orphan.parquet").write_bytes(b"x")
-    (st.root / ".tmp-left").write_bytes(b"x")
+    (st.root / "parts" / "00000000000000aa-0000000000.runs.parquet").write_bytes(b"x")
+    (st.root / ".tmp-left1234").write_bytes(b"x")
     rep = st.check()
     assert not rep.ok
     assert rep.stale == [good] and rep.missing == [wb]
     assert rep.damaged == [{"source": good, "part": entries(st)[good]["history"],
                             "problem": f"4 bytes, {entries(st)[good]['sums']['history']['bytes']}"
                                        " when written"}]
-    assert rep.orphans == [".tmp-left", "parts/orphan.parquet"]
+    assert rep.orphans == [".tmp-left1234", "parts/00000000000000aa-0000000000.runs.parquet"]
     d = rep.to_dict()
     assert d["ok"] is False and json.loads(json.dumps(d)) == d
 

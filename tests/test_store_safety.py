@@ -131,17 +131,23 @@ def test_a_parts_directory_that_links_out_is_refused(store, tmp_path):
 def test_sweep_removes_only_the_store_own_leftovers(store, tmp_path):
     st, logs, victim = store
     parts = st.root / "parts"
-    (parts / ".tmp-abc").write_bytes(b"half")
-    (st.root / ".tmp-manifest").write_bytes(b"{")
-    (parts / "stray.parquet").write_bytes(b"x")
-    (parts / "notes.txt").write_text("mine")  # not a store file: left alone
-    (parts / "link.parquet").symlink_to(victim)
+    (parts / ".tmp-abc12345").write_bytes(b"half")
+    (st.root / ".tmp-zz_9abcd").write_bytes(b"{")
+    (parts / "0123456789abcdef-0123456789.runs.parquet").write_bytes(b"x")
+    (parts / "0123456789abcdef0123.history.parquet").write_bytes(b"x")  # an older store's name
+    (parts / "0123456789abcdef-aaaaaaaaaa.runs.parquet").symlink_to(victim)
+    foreign = ["notes.txt", "mine.parquet", ".tmp-mine.txt"]  # not names the store gives
+    for name in foreign:
+        (parts / name).write_text("mine")
     rep = st.ingest([logs])
     assert rep.unchanged == [str(logs / "good.csv")]
-    assert rep.swept == [".tmp-manifest", "parts/.tmp-abc", "parts/link.parquet",
-                         "parts/stray.parquet"]
-    assert victim.read_text() == "keep me\n" and (parts / "notes.txt").exists()
-    assert st.check().orphans == []
+    assert rep.swept == [".tmp-zz_9abcd", "parts/.tmp-abc12345",
+                         "parts/0123456789abcdef-0123456789.runs.parquet",
+                         "parts/0123456789abcdef-aaaaaaaaaa.runs.parquet",
+                         "parts/0123456789abcdef0123.history.parquet"]
+    assert victim.read_text() == "keep me\n"
+    assert all((parts / name).read_text() == "mine" for name in foreign)
+    assert st.check().orphans == [] and st.prune().removed == []
 
 
 def test_a_store_path_that_is_a_file(tmp_path):

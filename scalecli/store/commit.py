@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from . import disk, manifest
@@ -91,9 +92,16 @@ def sweep(root: Path, files: dict) -> list[str]:
     return removed
 
 
+# What the store itself names files: parts (this version's, and the 20-hex names of stores
+# written before it) and temp files. Nothing else is ever swept, so a directory of the user's
+# that happens to be given as the store loses nothing of its own.
+OURS = re.compile(r"(parts/)?\.tmp-[a-z0-9_]{8}|parts/([0-9a-f]{16}-[0-9a-f]{10}|[0-9a-f]{20})"
+                  r"\.(runs|history)\.parquet")
+
+
 def orphans(root: Path, files: dict) -> list[str]:
-    """Temp files and parts no entry uses (what a killed writer left), store-relative: only
-    ``.tmp-*`` files in the store and ``parts/``, and ``*.parquet`` files in ``parts/``."""
+    """Temp files and parts no entry uses (what a killed writer left), store-relative; only
+    names the store itself gives (``OURS``) are considered."""
     keep = manifest.referenced(files)
     out = []
     for sub in ("", PARTS):
@@ -104,6 +112,6 @@ def orphans(root: Path, files: dict) -> list[str]:
             continue
         for name in names:
             rel = f"{sub}/{name}" if sub else name
-            if disk.is_tmp(name) or (sub and name.endswith(".parquet") and rel not in keep):
+            if OURS.fullmatch(rel) and rel not in keep:
                 out.append(rel)
     return sorted(out)
