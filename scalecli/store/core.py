@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import StoreError
-from ..ingest import FileInfo, Frames, combine, expand
-from . import copies, lock, manifest, parts
+from ..ingest import Frames, combine, expand
+from . import copies, health, lock, manifest, parts
 from .commit import commit, sweep
 from .lock import LOCK_WAIT_S
 from .manifest import MANIFEST
@@ -41,8 +41,7 @@ class Store:
         for attempt in range(READ_ATTEMPTS):
             data, raw = manifest.read(self.root)
             if not raw:
-                raise StoreError(f"no scalecli store at {self.root} (create one with: scalecli "
-                                 f"ingest LOGS --store {self.root})")
+                self._need_store()
             files = data["files"]
             try:
                 frames = [self.frames(files[k]) for k in sorted(copies.counted(files))]
@@ -55,13 +54,7 @@ class Store:
 
     def frames(self, e: dict, history: bool = True) -> Frames:
         """One entry's frames, from its parts (``PartError`` if one is missing or not whole)."""
-        from ..ingest.shape import empty_history
-
-        runs = parts.read(self.root, e["runs"], "runs")
-        hist = (parts.read(self.root, e["history"], "history") if history and e["history"]
-                else empty_history())
-        info = FileInfo(e["reader"], e["found"], e["hash"], e["rows"])
-        return Frames(runs, hist, [], list(e["columns"]), {e["display"]: info})
+        return parts.frames_of(self.root, e, history)
 
     def _runs_of(self, e: dict) -> Frames:
         try:
@@ -120,15 +113,18 @@ class Store:
     # --- health ---------------------------------------------------------------------------------
     def check(self, *, verify: bool = False, wait: float = LOCK_WAIT_S) -> CheckReport:
         """What is stale, missing, damaged or orphaned; writes nothing (see ``health``)."""
-        from .health import check
-
-        return check(self, verify=verify, wait=wait)
+        self._need_store()
+        return health.check(self.root, verify=verify, wait=wait)
 
     def prune(self, *, dry_run: bool = False, wait: float = LOCK_WAIT_S) -> PruneReport:
         """Drop the runs of sources gone from disk (see ``health``)."""
-        from .health import prune
+        self._need_store()
+        return health.prune(self.root, dry_run=dry_run, wait=wait)
 
-        return prune(self, dry_run=dry_run, wait=wait)
+    def _need_store(self) -> None:
+        if not self.exists():
+            raise StoreError(f"no scalecli store at {self.root} (create one with: scalecli "
+                             f"ingest LOGS --store {self.root})")
 
 
 def _empty() -> Frames:

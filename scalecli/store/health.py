@@ -5,9 +5,8 @@ the path the user gave may have been relative to another directory."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from ..errors import StoreError
 from ..ingest import combine
 from ..ingest.scan import file_digest
 from . import copies, disk, lock, manifest, parts
@@ -15,11 +14,8 @@ from .commit import orphans, sweep
 from .manifest import MANIFEST
 from .reports import CheckReport, PruneReport
 
-if TYPE_CHECKING:
-    from .core import Store
 
-
-def check(store: Store, *, verify: bool = False, wait: float = lock.LOCK_WAIT_S) -> CheckReport:
+def check(root: Path, *, verify: bool = False, wait: float = lock.LOCK_WAIT_S) -> CheckReport:
     """Every source and part of the store, judged; writes nothing but the lock file.
 
     Sources are compared by size and mtime (``verify``: by content hash, and parts by CRC-32
@@ -27,9 +23,6 @@ def check(store: Store, *, verify: bool = False, wait: float = lock.LOCK_WAIT_S)
     without it, files an ingest is writing at that moment may show as orphans (a warning says so).
     """
     lock.check_wait(wait)
-    root = store.root
-    if not store.exists():
-        raise StoreError(f"no scalecli store at {root}")
     rep = CheckReport(store=str(root))
     with lock.maybe_held(root, wait) as locked:
         data, _ = manifest.read(root)
@@ -74,23 +67,20 @@ def _source_state(e: dict, verify: bool) -> str | None:
     return None
 
 
-def prune(store: Store, *, dry_run: bool = False, wait: float = lock.LOCK_WAIT_S) -> PruneReport:
+def prune(root: Path, *, dry_run: bool = False, wait: float = lock.LOCK_WAIT_S) -> PruneReport:
     """Drop the entries (runs, history, parts) of sources gone from disk, and sweep orphans.
 
     A source that exists but cannot be read is kept. With ``dry_run``, nothing is written and
     the report says what would go. A copy of a dropped source counts again in its place.
     """
     lock.check_wait(wait)
-    root = store.root
-    if not store.exists():
-        raise StoreError(f"no scalecli store at {root}")
     rep = PruneReport(store=str(root), dry_run=dry_run)
     with lock.held(root, wait):
         data, _ = manifest.read(root)
         files = data["files"]
         rep.dropped = sorted(k for k, e in files.items() if _source_state(e, False) == "missing")
         left = {k: e for k, e in files.items() if k not in rep.dropped}
-        rep.n_runs = _count_runs(store, left, rep.warnings) if rep.dropped else data.get(
+        rep.n_runs = _count_runs(root, left, rep.warnings) if rep.dropped else data.get(
             "n_runs", 0)
         rep.runs_dropped = max(0, data.get("n_runs", 0) - rep.n_runs)
         rep.n_rows = sum(left[k]["n_rows"] for k in copies.counted(left))
@@ -104,12 +94,12 @@ def prune(store: Store, *, dry_run: bool = False, wait: float = lock.LOCK_WAIT_S
     return rep
 
 
-def _count_runs(store: Store, files: dict, warnings: list[str]) -> int:
+def _count_runs(root: Path, files: dict, warnings: list[str]) -> int:
     """Runs the store counts with these entries (W&B history joined to its runs)."""
     frames = []
     for key in sorted(copies.counted(files)):
         try:
-            frames.append(store.frames(files[key], history=False))
+            frames.append(parts.frames_of(root, files[key], history=False))
         except parts.PartError as exc:
             warnings.append(f"{key}: part {exc.rel} is {exc.reason}; its runs are not counted "
                             "(ingest it again to rebuild it)")

@@ -108,3 +108,14 @@ def entry_problems(root: Path, entry: dict, full: bool = False) -> list[tuple[st
             if p:
                 out.append((rel, p))
     return out
+
+
+def frames_of(root: Path, e: dict, history: bool = True):
+    """One manifest entry's frames from its parts (``PartError`` if one is missing or not whole)."""
+    from ..ingest import FileInfo, Frames
+    from ..ingest.shape import empty_history
+
+    runs = read(root, e["runs"], "runs")
+    hist = read(root, e["history"], "history") if history and e["history"] else empty_history()
+    info = FileInfo(e["reader"], e["found"], e["hash"], e["rows"])
+    return Frames(runs, hist, [], list(e["columns"]), {e["display"]: info})
