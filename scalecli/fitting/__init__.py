@@ -1,11 +1,12 @@
-"""Fitting a law to points: refusals for data that cannot identify it, the multi-start search,
-and the goodness-of-fit numbers reported with every fit."""
+"""Fitting a law to points: refusals for data that cannot identify it, the search the law
+declares (start grid, closed form, grid + least squares), the goodness-of-fit numbers and the
+warnings reported with every fit."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import FitError
+from ..errors import ColumnError, ConfigError, FitError
 from .objective import Objective
 from .result import FitResult
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from ..laws import Law
     from ..reduce import Points
 
-__all__ = ["FitResult", "Objective", "fit_points"]
+__all__ = ["FitResult", "Objective", "check_seed", "fit_points"]
 
 
 def fit_points(
@@ -24,64 +25,52 @@ def fit_points(
     fixed: dict[str, float] | None = None,
     seed: int = 0,
 ) -> FitResult:
-    """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result."""
+    """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
+
+    ``fixed`` values are checked (:meth:`Law.check_fixed`), ``seed`` must be an integer from 0
+    to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
+    with the result is in its ``warnings``, what was done in its ``notes``.
+    """
     import hashlib
     import time
 
     import numpy as np
 
     from .. import __version__
+    from . import diagnostics
+    from .search import search
 
     objective = objective or Objective()
-    fixed = dict(fixed or {})
-    unknown = sorted(set(fixed) - set(law.param_names))
-    if unknown:
-        raise FitError(f"cannot fix {', '.join(unknown)}: {law.name} has parameters "
-                       f"{', '.join(law.param_names)}")
+    check_seed(seed)
+    fixed = law.check_fixed(fixed or {}, "fixed")
+    if len(fixed) == len(law.parameters):
+        raise ConfigError(f"every parameter of {law.name} is held: nothing to fit")
     frame = points.frame
     columns = dict(law.variables)
-    missing = [col for col in columns.values() if col not in frame.columns]
-    if missing:
-        from ..errors import ColumnError
-
-        raise ColumnError(
-            f"law {law.name} needs the column(s) {', '.join(columns.values())}; missing: "
-            f"{', '.join(missing)}; columns found: "
-            + ", ".join(c for c in frame.columns if c not in ("run_id", "source", "y"))
-            + ". Choose columns with --x COL (one-variable laws), --map or a config's "
-            "law.variables"
-        )
-    X = {sym: frame[col].cast(float).to_numpy() for sym, col in columns.items()}
-    y = frame["y"].to_numpy().astype(float)
+    X, y = _arrays(law, frame, columns)
     n_free = len(law.parameters) - len(fixed)
     n = len(y)
     warnings = list(points.warnings)
-    if "N" in X and n and np.unique(X["N"]).size < 2:
-        raise FitError(f"all {n} points have one model size (N={X['N'][0]:.4g}): "
-                       f"{law.name} needs at least two model sizes to separate A/N^alpha from E")
-    if n <= n_free:
-        raise FitError(
-            f"{n} point(s) for the {n_free} free parameters of {law.name}: a fit needs more "
-            "points than parameters (add runs, or fix parameters with a config's 'fixed')"
-        )
-    if n < 2 * n_free:
-        warnings.append(f"only {n} points for {n_free} free parameters (fewer than twice as many):"
-                        " the fit may be poorly determined")
+    notes = list(getattr(points, "notes", []))
+    warnings += diagnostics.refusals(law, X, y, n_free)
     t0 = time.perf_counter()
-    opt = law.search(X, y, objective, fixed, seed=seed)
+    opt = search(law, X, y, objective, fixed, seed=seed)
     seconds = time.perf_counter() - t0
+    if np.isnan(opt.theta).any():
+        raise FitError(f"{law.name}: the search ended at parameters that are not numbers")
     theta = np.asarray(opt.theta)[None, :]
     with np.errstate(all="ignore"):
         log_pred = law.log_predict(theta, X)[0]
         t_pred = objective.predicted(law, theta, X)[0]
-    with np.errstate(all="ignore"):
         t_obs = objective.transform(y)
         rmse_log = float(np.sqrt(np.mean((log_pred - np.log(y)) ** 2)))
     ss_res = float(np.sum((t_pred - t_obs) ** 2))
     ss_tot = float(np.sum((t_obs - t_obs.mean()) ** 2))
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-    if not opt.converged:
-        warnings.append(f"the optimizer did not report convergence: {opt.message}")
+    warnings += diagnostics.optimizer(opt)
+    warnings += diagnostics.at_bounds(law, opt.theta, fixed)
+    warnings += diagnostics.rising(law, X, y)
+    notes += opt.notes
     digest = hashlib.sha256()
     for arr in (*X.values(), y):
         digest.update(np.ascontiguousarray(arr).tobytes())
@@ -117,6 +106,31 @@ def fit_points(
             if n and "flops_derived" in frame.columns else False,
         },
         warnings=warnings,
+        notes=notes,
         version=__version__,
         points=frame,
     )
+
+
+def check_seed(seed) -> int:
+    """A seed NumPy takes: an integer from 0 to 2**32 - 1 (ConfigError otherwise)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        shown = str(seed) if len(str(seed)) <= 24 else f"{str(seed)[:20]}..."
+        raise ConfigError(f"--seed {shown}: a seed is an integer from 0 to 2**32 - 1")
+    return seed
+
+
+def _arrays(law, frame, columns):
+    """The law's variables (by symbol) and the target as float arrays."""
+    missing = [col for col in columns.values() if col not in frame.columns]
+    if missing:
+        raise ColumnError(
+            f"law {law.name} needs the column(s) {', '.join(columns.values())}; missing: "
+            f"{', '.join(missing)}; columns found: "
+            + ", ".join(c for c in frame.columns if c not in ("run_id", "source", "y"))
+            + ". Choose columns with --x COL (one-variable laws), --map or a config's "
+            "law.variables"
+        )
+    X = {sym: frame[col].cast(float).to_numpy() for sym, col in columns.items()}
+    return X, frame["y"].cast(float).to_numpy()
+

@@ -8,12 +8,14 @@ it, the SUM over points. ``mse`` and ``mae`` report the MEAN, as their names say
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FitError
 
 LOSSES = ("huber", "mse", "mae")
 SPACES = ("log", "log1p", "linear")
+MAX_DELTA = 1e12  # a Huber delta above every residual is half the squared error: use mse
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,7 @@ class Objective:
             raise ConfigError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.space not in SPACES:
             raise ConfigError(f"unknown space {self.space!r}; choose one of {', '.join(SPACES)}")
-        if not self.delta > 0:
-            raise ConfigError(f"huber delta must be positive, got {self.delta}")
+        object.__setattr__(self, "delta", _delta(self.delta))
 
     def describe(self) -> str:
         d = f", delta={self.delta:g}" if self.loss == "huber" else ""
@@ -38,14 +39,28 @@ class Objective:
         return {"loss": self.loss, "delta": self.delta, "space": self.space}
 
     # ---- transforms ------------------------------------------------------------------------
-    def transform(self, y):
-        """The target in residual space."""
+    def check_target(self, y) -> None:
+        """FitError, saying how many points, when a target lies outside the residual space's
+        domain (log: y > 0; log1p: y > -1): no NumPy warning, no NaN objective."""
         import numpy as np
 
-        if self.space == "log":
-            return np.log(y)
-        if self.space == "log1p":
-            return np.log1p(y)
+        y = np.asarray(y, dtype=float)
+        low = {"log": 0.0, "log1p": -1.0}.get(self.space)
+        bad = int(np.count_nonzero(~(y > low))) if low is not None else 0
+        if bad:
+            raise FitError(f"{bad} of {y.size} point(s) have a target <= {low:g}: "
+                           f"{self.space}-space residuals need targets above {low:g} "
+                           "(drop those runs, or fit with --space linear)")
+
+    def transform(self, y):
+        """The target in residual space (see :meth:`check_target` for its domain)."""
+        import numpy as np
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.space == "log":
+                return np.log(y)
+            if self.space == "log1p":
+                return np.log1p(y)
         return np.asarray(y, dtype=float)
 
     def predicted(self, law, theta, X):
@@ -115,3 +130,17 @@ class Objective:
         if not np.isfinite(f):
             return np.inf, np.zeros_like(grad)
         return f, grad
+
+
+def _delta(raw) -> float:
+    """A Huber delta as a float: positive, finite, at most MAX_DELTA."""
+    shown = str(raw) if len(str(raw)) <= 24 else f"{str(raw)[:20]}... ({len(str(raw))} digits)"
+    try:
+        delta = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"huber delta {shown} is not a number") from None
+    if isinstance(raw, bool) or not math.isfinite(delta) or not 0 < delta <= MAX_DELTA:
+        raise ConfigError(f"huber delta must be a positive number up to {MAX_DELTA:g} (a delta "
+                          f"above every residual is half the squared error: use --loss mse), "
+                          f"got {shown}")
+    return delta

@@ -34,7 +34,8 @@ class FitResult:
     fixed: dict[str, float] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)  # objective spec, starts, optimizer status
     data: dict[str, Any] = field(default_factory=dict)  # reduction, hash, dropped runs
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what may be wrong: --strict refuses
+    notes: list[str] = field(default_factory=list)  # what was done (a scaling, a sample)
     version: str = ""
     points: Any = None  # the fitted points (polars DataFrame), not saved
 
@@ -85,6 +86,7 @@ class FitResult:
             "fit": dict(self.fit),
             "data": dict(self.data),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "version": self.version,
             "format_version": FORMAT_VERSION,
         }
@@ -110,6 +112,13 @@ class FitResult:
             raise InputError("not a scalecli fit (needs 'law' and numeric 'params')", source) from None
         known = {f for f in cls.__dataclass_fields__ if f not in ("points", "params", "law")}
         rest = {k: v for k, v in d.items() if k in known}
+        for key in ("warnings", "notes"):  # kept as saved, so optimal --fit can repeat them
+            value = rest.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                raise InputError(f"not a scalecli fit: {key!r} must be a list of texts", source)
+        for key in ("fit", "data", "variables", "fixed"):
+            if not isinstance(rest.get(key, {}), dict):
+                raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
         return cls(law=law, params=params, **rest)
 
     @classmethod
@@ -144,6 +153,7 @@ class FitResult:
         status = "converged" if self.converged else "NOT converged"
         lines.append(f"    optimizer: {status} ({self.fit.get('message', '')}); "
                      f"{self.fit.get('refined', 0)} of {self.fit.get('starts', 0)} starts refined")
+        lines.extend(f"note: {w}" for w in self.notes)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 

@@ -1,6 +1,12 @@
-"""The law registry: ``get_law("chinchilla")``, ``register(law)``, ``all_laws()``."""
+"""The law registry: ``get_law("chinchilla")``, ``get_law("bnsl", breaks=3)``, ``all_laws()``.
+
+Laws register through ``register_laws(register)`` hooks, built-ins and plugins (entry-point
+group ``scalecli.laws``) alike: see :mod:`scalecli.laws.registry`.
+"""
 
 from .base import Law, Parameter
-from .registry import all_laws, get_law, register
+from .family import LawFamily
+from .registry import ENTRY_POINT_GROUP, all_laws, get_law, register
 
-__all__ = ["Law", "Parameter", "all_laws", "get_law", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "Law", "LawFamily", "Parameter", "all_laws", "get_law",
+           "register"]

@@ -85,6 +85,7 @@ class Law:
         return [p.name for p in self.parameters]
 
     def parameter(self, name: str) -> Parameter:
+        """The parameter called ``name`` (KeyError if there is none)."""
         for p in self.parameters:
             if p.name == name:
                 return p
@@ -139,15 +140,57 @@ class Law:
         """Points with the :attr:`derivable` columns added; the default adds none."""
         return points
 
-    def search(self, X, y, objective, fixed, seed: int = 0):
-        """Find the best parameters (a :class:`~scalecli.fitting.multistart.Optimum`).
+    # ---- what the fitter needs to know (declared here, carried out by scalecli.fitting) ------
+    positive: ClassVar[bool] = True  # the variables enter as logs: the fit refuses x <= 0
+    # The law falls along every variable for any parameters inside their bounds (each variable
+    # has its own decaying term): data that rise, or a variable with one value, cannot be fitted.
+    falls: ClassVar[bool] = False
+    # Where the default start grid works, by variable symbol and "y" (the target): data far
+    # outside are scaled by powers of ten before the search (see :meth:`rescale`).
+    spans: ClassVar[dict[str, tuple[float, float]]] = {}
 
-        The default is the vectorized start grid plus L-BFGS-B refinement; a law whose paper
-        prescribes another procedure (BNSL's grid + Levenberg-Marquardt) overrides this.
-        """
-        from ..fitting.multistart import fit_multistart
+    def search_plan(self, objective, fixed: dict[str, float]):
+        """How to fit this law for ``objective`` (its ``loss`` and ``space``) with ``fixed``
+        parameters held: a plan of :mod:`scalecli.laws.plan`. The default is the start grid."""
+        from .plan import StartGrid
 
-        return fit_multistart(self, X, y, objective, fixed, seed=seed)
+        return StartGrid()
+
+    def scale_spans(self) -> dict[str, tuple[float, float]]:
+        """:attr:`spans`, for laws whose spans depend on their parameters (BNSL's breaks)."""
+        return dict(self.spans)
+
+    def rescale(self, theta, scales: dict[str, float]):
+        """The parameters for the original data of parameters ``theta`` (internal, ``(S, P)``)
+        fitted to data scaled as ``X[v] / scales[v]`` and ``y / scales["y"]``: theta' with
+        ``f(X; theta') = s_y · f(X / s; theta)`` exactly. None if the law cannot say (then its
+        data are never scaled)."""
+
+    def check_fixed(self, values, where: str = "fixed") -> dict[str, float]:
+        """Values to hold parameters at, checked once for every caller (``--fix``, a config's
+        ``fixed:``, :func:`~scalecli.fitting.fit_points`): each a parameter of this law, a
+        finite number, inside the parameter's bounds. Returns them as floats; ConfigError
+        (naming ``where``, the name and the bound) otherwise."""
+        from ..errors import ConfigError
+        from .checks import number, short
+
+        if not hasattr(values, "items"):
+            raise ConfigError(f"{where}: fixed values must map parameter names to numbers")
+        out = {}
+        for name, raw in values.items():
+            if name not in self.param_names:
+                raise ConfigError(f"{where}: {short(name)} is not a parameter of {self.name} "
+                                  f"(its parameters: {', '.join(self.param_names)})")
+            v = number(raw, str(name), where)
+            if not math.isfinite(v):
+                raise ConfigError(f"{where}: {name} = {v}: a held value must be a finite number")
+            lo, hi = self.parameter(name).bounds
+            if v < lo or v > hi:
+                side, bound = ("lower", lo) if v < lo else ("upper", hi)
+                raise ConfigError(f"{where}: {name} = {short(f'{v:g}')} lies beyond its {side} "
+                                  f"bound {bound:g} ({name} lies in [{lo:g}, {hi:g}])")
+            out[str(name)] = v
+        return out
 
 
 def _log(x):

@@ -10,9 +10,10 @@ log A, log B in {0, 5, .., 25}.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from .base import Law, Parameter
-from .registry import register
+from .lse import log_scales, shifted
 
 _EXP_GRID = tuple(x * 0.5 for x in range(5))  # 0 .. 2 by 0.5
 _LOG_E_GRID = tuple(math.exp(x * 0.5) for x in range(-2, 3))  # e in -1 .. 1 by 0.5
@@ -22,6 +23,9 @@ _INF = math.inf
 
 class Chinchilla(Law):
     """The parametric loss of Chinchilla's approach 3, with its closed-form compute optimum."""
+
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "D": (1e3, 1e15), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -58,6 +62,12 @@ class Chinchilla(Law):
         p = params
         return p["E"] + p["A"] / values["N"] ** p["alpha"] + p["B"] / values["D"] ** p["beta"]
 
+    def rescale(self, theta, scales):
+        """E·s_y; A·s_y·s_N^alpha; B·s_y·s_D^beta (internal: added logs)."""
+        ly, ln, ld = log_scales(scales, "y", "N", "D")
+        return shifted(theta, {0: ly, 1: lambda t: ly + t[:, 2] * ln,
+                               3: lambda t: ly + t[:, 4] * ld})
+
     def optimum(self, params, flops):
         """``N_opt = G·(C/6)^(beta/(alpha+beta))``, ``G = (alpha·A/(beta·B))^(1/(alpha+beta))``."""
         A, B, alpha, beta = params["A"], params["B"], params["alpha"], params["beta"]
@@ -68,21 +78,23 @@ class Chinchilla(Law):
         return n_opt, flops / (6.0 * n_opt)
 
 
-CHINCHILLA = register(
-    Chinchilla(
-        name="chinchilla",
-        formula="E + A / N**alpha + B / D**beta",
-        variables={"N": "n_params", "D": "tokens"},
-        parameters=(
-            Parameter("E", (0.0, _INF), _LOG_E_GRID, log=True, description="irreducible loss"),
-            Parameter("A", (0.0, _INF), _LOG_AB_GRID, log=True, description="model-size term"),
-            Parameter("alpha", (0.0, 10.0), _EXP_GRID, description="model-size exponent"),
-            Parameter("B", (0.0, _INF), _LOG_AB_GRID, log=True, description="data term"),
-            Parameter("beta", (0.0, 10.0), _EXP_GRID, description="data exponent"),
-        ),
-        source="Hoffmann et al. 2022, arXiv:2203.15556, approach 3 (Eq. 2, Appendix D.2)",
-        defaults={"E": 1.69, "A": 406.4, "alpha": 0.34, "B": 410.7, "beta": 0.28},
-        defaults_source="published: Hoffmann et al. 2022 approach 3 (E=1.69, A=406.4, B=410.7, "
-        "alpha=0.34, beta=0.28)",
-    )
+CHINCHILLA = Chinchilla(
+    name="chinchilla",
+    formula="E + A / N**alpha + B / D**beta",
+    variables={"N": "n_params", "D": "tokens"},
+    parameters=(
+        Parameter("E", (0.0, _INF), _LOG_E_GRID, log=True, description="irreducible loss"),
+        Parameter("A", (0.0, _INF), _LOG_AB_GRID, log=True, description="model-size term"),
+        Parameter("alpha", (0.0, 10.0), _EXP_GRID, description="model-size exponent"),
+        Parameter("B", (0.0, _INF), _LOG_AB_GRID, log=True, description="data term"),
+        Parameter("beta", (0.0, 10.0), _EXP_GRID, description="data exponent"),
+    ),
+    source="Hoffmann et al. 2022, arXiv:2203.15556, approach 3 (Eq. 2, Appendix D.2)",
+    defaults={"E": 1.69, "A": 406.4, "alpha": 0.34, "B": 410.7, "beta": 0.28},
+    defaults_source="published: Hoffmann et al. 2022 approach 3 (E=1.69, A=406.4, B=410.7, "
+    "alpha=0.34, beta=0.28)",
 )
+
+
+def register_laws(register):
+    register(CHINCHILLA)

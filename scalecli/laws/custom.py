@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from ..errors import ConfigError
 from .base import Law, Parameter
 from .expression import FUNCTIONS, Expression, parse
+from .spec import LOG_RATIO, parameter_from_spec
 
-LOG_RATIO = 100.0  # a positive range at least this wide (hi/lo) is fitted in log space
-_QUARTILES = (0.25, 0.5, 0.75)
+__all__ = ["LOG_RATIO", "ExpressionLaw", "law_from_config", "law_from_fit"]
 
 
 @dataclass
@@ -44,6 +44,7 @@ class ExpressionLaw(Law):
     one array pass, exact gradients by forward-mode differentiation, ``value`` with math only."""
 
     expression: Expression | None = field(default=None, repr=False, compare=False)
+    positive: ClassVar[bool] = False  # a formula may take any variable; it says where it is finite
 
     def _bound(self):
         if self.expression is None:
@@ -112,8 +113,8 @@ def _exp(t: float) -> float:
 
 
 def law_from_config(doc: dict, where: str = "config") -> ExpressionLaw:
-    """An :class:`ExpressionLaw` from a config's ``law`` mapping (keys already checked by
-    :mod:`scalecli.config`, which also validates ``fixed`` values against the bounds)."""
+    """An :class:`ExpressionLaw` from a config's ``law`` mapping (its keys already checked by
+    :mod:`scalecli.config`; held values are checked by :meth:`Law.check_fixed`)."""
     name = doc.get("name")
     formula = doc.get("formula")
     if formula is None:
@@ -158,7 +159,7 @@ def law_from_config(doc: dict, where: str = "config") -> ExpressionLaw:
         if sym in variables:
             continue
         if sym in params_doc:
-            params.append(_parameter(sym, params_doc[sym], where))
+            params.append(parameter_from_spec(sym, params_doc[sym], where))
         else:  # only fixed: unbounded, its one start is the fixed value
             v = fixed_doc[sym]
             start = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
@@ -167,45 +168,3 @@ def law_from_config(doc: dict, where: str = "config") -> ExpressionLaw:
     return ExpressionLaw(name=str(name), formula=formula, variables=variables,
                          parameters=tuple(params), target=str(target), expression=expr,
                          source=f"custom law from {where}")
-
-
-def _parameter(name: str, spec: Any, where: str) -> Parameter:
-    from ..config import _check_keys, _number, init_values
-
-    at = f"law.parameters.{name}"
-    if not isinstance(spec, dict) or "bounds" not in spec:
-        raise ConfigError(f"{where}: {at} needs bounds: [low, high] (e.g. {{bounds: [0, 10]}})")
-    _check_keys(spec, "law.parameters.*", where)
-    b = spec["bounds"]
-    if not isinstance(b, list) or len(b) != 2:
-        raise ConfigError(f"{where}: {at}.bounds must be [low, high]")
-    lo, hi = (_number(x, at + ".bounds", where) for x in b)
-    if not lo < hi:
-        raise ConfigError(f"{where}: {at}.bounds: low {lo:g} is not below high {hi:g}")
-    log = spec.get("log")
-    if log is None:
-        log = lo > 0 and hi / lo >= LOG_RATIO
-    elif not isinstance(log, bool):
-        raise ConfigError(f"{where}: {at}.log must be true or false")
-    if log and lo < 0:
-        raise ConfigError(f"{where}: {at}: fitted in log space, so its bounds must be >= 0")
-    if "init" in spec:
-        init = init_values(spec["init"], at, where, (lo, hi), log)
-    else:
-        init = _default_init(lo, hi, log)
-        if init is None:
-            raise ConfigError(f"{where}: {at}: give init (start values): its bounds "
-                              f"[{lo:g}, {hi:g}] have no finite middle")
-    return Parameter(name, (lo, hi), init, log=log)
-
-
-def _default_init(lo: float, hi: float, log: bool) -> tuple[float, ...] | None:
-    """3 starts at the quartiles of the bounds (of their logs for a log parameter)."""
-    if log:
-        if not (lo > 0 and math.isfinite(hi)):
-            return None
-        a, b = math.log(lo), math.log(hi)
-        return tuple(math.exp(a + q * (b - a)) for q in _QUARTILES)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return None
-    return tuple(lo + q * (hi - lo) for q in _QUARTILES)

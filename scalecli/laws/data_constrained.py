@@ -23,7 +23,6 @@ import dataclasses
 import math
 
 from .custom import law_from_config
-from .registry import register
 
 _G = "(alpha*A/(beta*B))**(1/(alpha+beta))"
 _UN = f"min(N, (U*{_G})**(beta/alpha)*{_G})"
@@ -47,7 +46,7 @@ _SPEC = {
     },
 }
 
-DATA_CONSTRAINED = register(dataclasses.replace(
+DATA_CONSTRAINED = dataclasses.replace(
     law_from_config(_SPEC, "scalecli/laws/data_constrained.py"),
     source="Muennighoff et al. 2023, arXiv:2305.16264 (huggingface/datablations)",
     summary="E + A/N'**alpha + B/D'**beta; N', D' effective (repeats of U unique tokens)",
@@ -57,4 +56,8 @@ DATA_CONSTRAINED = register(dataclasses.replace(
     defaults_source="published: Muennighoff et al. 2023 datablations README (e=0.6254804, "
                     "a=6.255414, b=7.3049974, alpha=beta=0.3526596, R_D*=15.387756, "
                     "R_N*=5.309743)",
-))
+)
+
+
+def register_laws(register):
+    register(DATA_CONSTRAINED)

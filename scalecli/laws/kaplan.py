@@ -21,10 +21,10 @@ and is not a law here yet.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from .base import Law, Parameter
-from .lse import columns
-from .registry import register
+from .lse import columns, log_scales, over, shifted
 
 _LOG_SCALE = tuple(math.exp(v) for v in (20.0, 25.0, 30.0, 35.0, 40.0))
 _EXPONENTS = (0.03, 0.07, 0.15, 0.3, 0.6)
@@ -34,6 +34,9 @@ _SOURCE = "Kaplan et al. 2020, arXiv:2001.08361"
 class KaplanND(Law):
     """log L = alpha_D·LSE(r·(log N_c - log N), log D_c - log D), r = alpha_N/alpha_D.
     Internal order: N_c (log), alpha_N, D_c (log), alpha_D."""
+
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "D": (1e3, 1e15), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -55,6 +58,12 @@ class KaplanND(Law):
         J = np.stack([w1 * an, w1 * (nc - lN), w2 * ad, s - w1 * u1], axis=1)
         return ad * s, J
 
+    def rescale(self, theta, scales):
+        """N_c·s_N·s_y^(1/alpha_N), D_c·s_D·s_y^(1/alpha_D) (internal: added logs)."""
+        ly, ln, ld = log_scales(scales, "y", "N", "D")
+        return shifted(theta, {0: lambda t: ln + over(ly, t[:, 1]),
+                               2: lambda t: ld + over(ly, t[:, 3])})
+
     def value(self, params, values):
         p = params
         inner = (p["N_c"] / values["N"]) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / values["D"]
@@ -63,6 +72,9 @@ class KaplanND(Law):
 
 class KaplanOne(Law):
     """log L = alpha·(log X_c - log x); internal order X_c (log), alpha."""
+
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "D": (1e3, 1e15), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -77,6 +89,11 @@ class KaplanOne(Law):
         c, alpha = (float(v) for v in theta)
         lx = np.log(X[self._symbol])
         return alpha * (c - lx), np.stack([np.full_like(lx, alpha), c - lx], axis=1)
+
+    def rescale(self, theta, scales):
+        """X_c·s_x·s_y^(1/alpha) (internal: added logs)."""
+        ly, lx = log_scales(scales, "y", self._symbol)
+        return shifted(theta, {0: lambda t: lx + over(ly, t[:, 1])})
 
     @property
     def _symbol(self) -> str:
@@ -132,6 +149,8 @@ class KaplanNS(Law):
     Internal order: N_c (log), alpha_N, S_c (log), alpha_S."""
 
     derivable = ("s_min",)
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "S_min": (1.0, 1e9), "y": (0.1, 10.0)}
 
     def derive(self, points, frames=None):
         return with_s_min(points, frames)
@@ -158,13 +177,19 @@ class KaplanNS(Law):
                        [np.stack([np.full_like(lN, an), nc - lN, zero, zero], 1),
                         np.stack([zero, zero, np.full_like(lS, a_s), sc - lS], 1)])
 
+    def rescale(self, theta, scales):
+        """N_c·s_N·s_y^(1/alpha_N), S_c·s_S·s_y^(1/alpha_S) (internal: added logs)."""
+        ly, ln, ls = log_scales(scales, "y", "N", "S_min")
+        return shifted(theta, {0: lambda t: ln + over(ly, t[:, 1]),
+                               2: lambda t: ls + over(ly, t[:, 3])})
+
     def value(self, params, values):
         p = params
         return ((p["N_c"] / values["N"]) ** p["alpha_N"]
                 + (p["S_c"] / values["S_min"]) ** p["alpha_S"])
 
 
-KAPLAN_S = register(KaplanNS(
+KAPLAN_S = KaplanNS(
     name="kaplan-s",
     formula="(N_c / N)**alpha_N + (S_c / S_min)**alpha_S",
     variables={"N": "n_params", "S_min": "s_min"},
@@ -176,9 +201,9 @@ KAPLAN_S = register(KaplanNS(
         Parameter("alpha_S", (1e-4, 5.0), (0.2, 0.5, 0.8, 1.2), description="steps exponent"),
     ),
     source=_SOURCE + ", Eq. 1.6 (S_min from the critical batch size, Eq. 5.4: see s_min)",
-))
+)
 
-KAPLAN = register(KaplanND(
+KAPLAN = KaplanND(
     name="kaplan",
     formula="((N_c / N)**(alpha_N / alpha_D) + D_c / D)**alpha_D",
     variables={"N": "n_params", "D": "tokens"},
@@ -189,9 +214,9 @@ KAPLAN = register(KaplanND(
         Parameter("alpha_D", (1e-4, 3.0), _EXPONENTS, description="data exponent"),
     ),
     source=_SOURCE + ", Eq. 1.5",
-))
+)
 
-KAPLAN_N = register(KaplanOne(
+KAPLAN_N = KaplanOne(
     name="kaplan-n",
     formula="(N_c / N)**alpha_N",
     variables={"N": "n_params"},
@@ -202,9 +227,9 @@ KAPLAN_N = register(KaplanOne(
     source=_SOURCE + ", Eq. 1.1 (N: non-embedding parameters)",
     defaults={"N_c": 8.8e13, "alpha_N": 0.076},
     defaults_source="published: Kaplan et al. 2020 Section 1.2 (N_c=8.8e13, alpha_N=0.076)",
-))
+)
 
-KAPLAN_D = register(KaplanOne(
+KAPLAN_D = KaplanOne(
     name="kaplan-d",
     formula="(D_c / D)**alpha_D",
     variables={"D": "tokens"},
@@ -215,4 +240,9 @@ KAPLAN_D = register(KaplanOne(
     source=_SOURCE + ", Eq. 1.2",
     defaults={"D_c": 5.4e13, "alpha_D": 0.095},
     defaults_source="published: Kaplan et al. 2020 Section 1.2 (D_c=5.4e13, alpha_D=0.095)",
-))
+)
+
+
+def register_laws(register):
+    for law in (KAPLAN, KAPLAN_N, KAPLAN_D, KAPLAN_S):
+        register(law)

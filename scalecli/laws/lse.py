@@ -37,3 +37,34 @@ def lse_jac(terms, term_jacs):
 def columns(theta, k):
     """The k-th parameter of every set in ``theta`` (S, P) as an (S, 1) column."""
     return theta[:, k : k + 1]
+
+
+def shifted(theta, shifts):
+    """A copy of ``theta`` (``(P,)`` or ``(S, P)``) with ``shifts[k]`` added to column k;
+    a shift is a number or a function of the parameter rows (``(S, P)`` -> ``(S,)``)."""
+    import numpy as np
+
+    out = np.array(theta, dtype=float)
+    rows = out.reshape(-1, out.shape[-1])
+    base = rows.copy()
+    for k, shift in shifts.items():
+        rows[:, k] += shift(base) if callable(shift) else shift
+    return out
+
+
+def log_scales(scales, *names):
+    """``log(scales[name])`` for each name (0 for a name not scaled)."""
+    import math
+
+    return [math.log(scales.get(n, 1.0)) for n in names]
+
+
+def over(numerator: float, denominator):
+    """``numerator / denominator``, 0 when the numerator is 0 (an unscaled target leaves a
+    scale alone, whatever its exponent)."""
+    import numpy as np
+
+    if numerator == 0:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return numerator / denominator

@@ -18,10 +18,10 @@ the paper: fit ``overtrain`` to the losses, fit ``overtrain-error`` to (loss, er
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from .base import Law, Parameter
-from .lse import columns, lse, lse_jac
-from .registry import register
+from .lse import columns, log_scales, lse, lse_jac, shifted
 
 _LOG6 = math.log(6.0)
 
@@ -29,6 +29,9 @@ _LOG6 = math.log(6.0)
 class Overtrain(Law):
     """log L = LSE(log E, log a - eta·log 6 - 2·eta·log N, log b - eta·log 6 - 2·eta·log D).
     Internal order: E, a, b (logs), eta."""
+
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "D": (1e3, 1e15), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -49,6 +52,12 @@ class Overtrain(Law):
             [np.stack([one, zero, zero, zero], 1),
              np.stack([zero, one, zero, -(_LOG6 + 2 * lN)], 1),
              np.stack([zero, zero, one, -(_LOG6 + 2 * lD)], 1)])
+
+    def rescale(self, theta, scales):
+        """E·s_y, a·s_y·s_N^(2·eta), b·s_y·s_D^(2·eta) (internal: added logs)."""
+        ly, ln, ld = log_scales(scales, "y", "N", "D")
+        return shifted(theta, {0: ly, 1: lambda t: ly + 2 * t[:, 3] * ln,
+                               2: lambda t: ly + 2 * t[:, 3] * ld})
 
     def value(self, params, values):
         N, D = values["N"], values["D"]
@@ -89,7 +98,7 @@ class OvertrainError(Law):
         return params["epsilon"] - params["k"] * math.exp(-params["gamma"] * values["L"])
 
 
-OVERTRAIN = register(Overtrain(
+OVERTRAIN = Overtrain(
     name="overtrain",
     formula="E + (a * (D/N)**eta + b * (D/N)**(-eta)) * (6*N*D)**(-eta)",
     summary="E + (a·M^eta + b·M^(-eta))·C^(-eta), C = 6·N·D, M = D/N",
@@ -104,9 +113,9 @@ OVERTRAIN = register(Overtrain(
         Parameter("eta", (0.0, 2.0), (0.05, 0.1, 0.15, 0.25, 0.4), description="shared exponent"),
     ),
     source="Gadre et al. 2024, arXiv:2403.08540, Eq. 4",
-))
+)
 
-OVERTRAIN_ERROR = register(OvertrainError(
+OVERTRAIN_ERROR = OvertrainError(
     name="overtrain-error",
     formula="epsilon - k * exp(-gamma * L)",
     variables={"L": "loss"},
@@ -118,4 +127,9 @@ OVERTRAIN_ERROR = register(OvertrainError(
     ),
     source="Gadre et al. 2024, arXiv:2403.08540, Eq. 5 (downstream top-1 error vs loss)",
     fit_defaults={"loss": "mse", "space": "linear"},
-))
+)
+
+
+def register_laws(register):
+    register(OVERTRAIN)
+    register(OVERTRAIN_ERROR)

@@ -13,15 +13,18 @@ checked here); fit your data or pass --fit.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from .base import Law, Parameter
-from .lse import columns, lse, lse_jac
-from .registry import register
+from .lse import columns, log_scales, lse, lse_jac, over, shifted
 
 
 class ParScale(Law):
     """log L = LSE(log E, alpha·(log A - log N - log(1 + k·ln P))); internal E, A (logs),
     alpha, k."""
+
+    falls = True
+    spans: ClassVar[dict] = {"N": (1e3, 1e13), "y": (0.1, 10.0)}  # P enters as log P: never scaled
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -44,13 +47,18 @@ class ParScale(Law):
                         np.stack([zero, np.full_like(lN, alpha), inner,
                                   -alpha * lnP / (1 + k * lnP)], 1)])
 
+    def rescale(self, theta, scales):
+        """E·s_y, A·s_N·s_y^(1/alpha) (internal: added logs)."""
+        ly, ln = log_scales(scales, "y", "N")
+        return shifted(theta, {0: ly, 1: lambda t: ln + over(ly, t[:, 2])})
+
     def value(self, params, values):
         p = params
         n_eff = values["N"] * (p["k"] * math.log(values["P"]) + 1)
         return p["E"] + (p["A"] / n_eff) ** p["alpha"]
 
 
-PARSCALE = register(ParScale(
+PARSCALE = ParScale(
     name="parscale",
     formula="E + (A / (N * (k * log(P) + 1)))**alpha",
     variables={"N": "n_params", "P": "streams"},
@@ -64,4 +72,8 @@ PARSCALE = register(ParScale(
         Parameter("k", (1e-8, 100.0), (0.2, 0.4, 0.6, 0.8), description="gain per ln P"),
     ),
     source="Chen et al. 2025, arXiv:2505.10475 (QwenLM/ParScale parametric_fit.py)",
-))
+)
+
+
+def register_laws(register):
+    register(PARSCALE)

@@ -10,16 +10,20 @@ log space the fit is ordinary least squares of log L on log x, solved in closed 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from .base import Law, Parameter
-from .lse import columns, lse, lse_jac
-from .registry import register
+from .lse import columns, log_scales, lse, lse_jac, shifted
+from .plan import ClosedForm
 
 _LOG_GRID = tuple(math.exp(v) for v in (-10.0, -5.0, 0.0, 5.0, 10.0, 20.0))
 
 
 class PowerLaw(Law):
     """``log L = LSE(log E, log A - alpha·log x)``; internal order E, A, alpha."""
+
+    falls = True
+    spans: ClassVar[dict] = {"x": (1e-6, 1e30), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
         import numpy as np
@@ -41,37 +45,43 @@ class PowerLaw(Law):
     def value(self, params, values):
         return params["E"] + params["A"] * values["x"] ** (-params["alpha"])
 
-    def search(self, X, y, objective, fixed, seed=0):
-        """Closed-form least squares in log-log when E = 0 is fixed and the objective is mse on
+    def rescale(self, theta, scales):
+        """E·s_y, A·s_y·s_x^alpha (internal: added logs)."""
+        ly, lx = log_scales(scales, "y", "x")
+        return shifted(theta, {0: ly, 1: lambda t: ly + t[:, 2] * lx})
+
+    def search_plan(self, objective, fixed):
+        """Closed-form least squares in log-log when E = 0 is held and the objective is mse on
         log residuals; the start grid otherwise."""
-        import numpy as np
-
-        if fixed.get("E") == 0 and objective.loss == "mse" and objective.space == "log" and (
-                set(fixed) <= {"E"}):
-            from ..fitting.multistart import Optimum
-
-            lx, ly = np.log(X["x"]), np.log(np.asarray(y, float))
-            slope, intercept = np.polyfit(lx, ly, 1)
-            theta = [-math.inf, float(intercept), float(-slope)]
-            r = intercept + slope * lx - ly
-            return Optimum(theta=theta, objective=float(np.mean(r * r)), converged=True,
-                           message="closed form: least squares of log y on log x", n_starts=0,
-                           n_refined=0, n_evaluations=0, grid_best=float("nan"), agreeing=1)
-        return super().search(X, y, objective, fixed, seed)
+        if fixed.get("E") == 0 and set(fixed) <= {"E"} and (
+                objective.loss, objective.space) == ("mse", "log"):
+            return ClosedForm(_log_log_least_squares,
+                              "closed form: least squares of log y on log x")
+        return super().search_plan(objective, fixed)
 
 
-POWER = register(
-    PowerLaw(
-        name="power",
-        formula="E + A * x**(-alpha)",
-        variables={"x": "flops"},
-        parameters=(
-            Parameter("E", (0.0, math.inf), (0.01, 0.3, 1.0, 3.0), log=True,
-                      description="irreducible loss (hold at 0 for a pure power law)"),
-            Parameter("A", (0.0, math.inf), _LOG_GRID, log=True, description="scale"),
-            Parameter("alpha", (0.0, 5.0), (0.05, 0.1, 0.2, 0.4, 0.8, 1.5),
-                      description="exponent"),
-        ),
-        source="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
-    )
+def _log_log_least_squares(X, y):
+    """(log E, log A, alpha) = (-inf, intercept, -slope) of the line through (log x, log y)."""
+    import numpy as np
+
+    slope, intercept = np.polyfit(np.log(X["x"]), np.log(np.asarray(y, float)), 1)
+    return [-math.inf, float(intercept), float(-slope)]
+
+
+POWER = PowerLaw(
+    name="power",
+    formula="E + A * x**(-alpha)",
+    variables={"x": "flops"},
+    parameters=(
+        Parameter("E", (0.0, math.inf), (0.01, 0.3, 1.0, 3.0), log=True,
+                  description="irreducible loss (hold at 0 for a pure power law)"),
+        Parameter("A", (0.0, math.inf), _LOG_GRID, log=True, description="scale"),
+        Parameter("alpha", (0.0, 5.0), (0.05, 0.1, 0.2, 0.4, 0.8, 1.5),
+                  description="exponent"),
+    ),
+    source="Hestness et al. 2017, arXiv:1712.00409; Henighan et al. 2020, arXiv:2010.14701",
 )
+
+
+def register_laws(register):
+    register(POWER)

@@ -1,0 +1,124 @@
+"""Carrying out the search a law declares (:mod:`scalecli.laws.plan`), on scaled data where
+the data lie far from the law's start grid (:mod:`scalecli.fitting.scaling`).
+
+``search(law, X, y, objective, fixed, seed)`` is the one entry: it checks the data lie in the
+law's and the objective's domain, picks the plan, runs it, and maps the optimum back.
+"""
+
+from __future__ import annotations
+
+from ..errors import FitError
+from ..laws.plan import ClosedForm, GridLeastSquares, StartGrid
+from . import scaling
+from .multistart import Optimum, fit_multistart, polish
+from .objective import Objective
+
+
+def search(law, X: dict, y, objective: Objective | None = None,
+           fixed: dict[str, float] | None = None, seed: int = 0) -> Optimum:
+    """The best parameters of ``law`` for ``X -> y`` under ``objective`` with ``fixed``
+    parameters held (natural units): an :class:`Optimum` in internal coordinates."""
+    import numpy as np
+
+    objective = objective or Objective()
+    fixed = dict(fixed or {})
+    X = {k: np.asarray(v, dtype=float) for k, v in X.items()}
+    y = np.asarray(y, dtype=float)
+    check_domain(law, X, y, objective)
+    notes: list[str] = []
+    scales = scaling.choose(law, X, y, objective)
+    held = fixed
+    if scales:
+        held = scaling.held_scaled(law, fixed, scales)
+        if held is None:
+            notes.append(f"the data lie outside the span {law.name}'s start grid is written for, "
+                         "but were not scaled (a held parameter's value depends on the units)")
+            scales, held = {}, fixed
+    plan = law.search_plan(objective, held)
+    if isinstance(plan, ClosedForm):
+        return _closed_form(law, plan, X, y, objective, fixed)
+    if scales:
+        Xs = {k: v / scales[k] if k in scales else v for k, v in X.items()}
+        opt = _run(law, plan, Xs, y / scales.get("y", 1.0), objective, held, seed)
+        opt = _unscaled(law, plan, opt, scales, X, y, objective, fixed)
+        notes.append(scaling.describe(law, scales))
+    else:
+        opt = _run(law, plan, X, y, objective, fixed, seed)
+    opt.notes = [*notes, *opt.notes]
+    return opt
+
+
+def check_domain(law, X: dict, y, objective: Objective) -> None:
+    """FitError, saying how many points, for values the law or the objective cannot take."""
+    import numpy as np
+
+    n = y.size
+    for sym, v in X.items():
+        bad = int(np.count_nonzero(~np.isfinite(v) | ((v <= 0) if law.positive else False)))
+        if bad:
+            need = ("positive and finite (it enters the law as log " + sym + ")"
+                    if law.positive else "finite")
+            raise FitError(f"{law.name}: {sym} must be {need}; {bad} of {n} point(s) are not")
+    bad = int(np.count_nonzero(~np.isfinite(y)))
+    if bad:
+        raise FitError(f"{bad} of {n} point(s) have a target that is not a finite number")
+    objective.check_target(y)
+
+
+def _run(law, plan, X, y, objective, fixed, seed) -> Optimum:
+    if isinstance(plan, GridLeastSquares):
+        from .least_squares import grid_least_squares
+
+        return grid_least_squares(law, plan, X, y, objective, fixed, seed)
+    if isinstance(plan, StartGrid):
+        return fit_multistart(law, X, y, objective, fixed, extra=dict(plan.extra), seed=seed)
+    raise FitError(f"{law.name}: unknown search plan {type(plan).__name__}")
+
+
+def _closed_form(law, plan, X, y, objective, fixed) -> Optimum:
+    import numpy as np
+
+    theta = [float(v) for v in plan.solve(X, y)]
+    for i, p in enumerate(law.parameters):
+        if p.name in fixed:
+            theta[i] = p.to_internal(fixed[p.name])
+    f = float(objective.values(law, np.array([theta]), X, objective.transform(y))[0])
+    if not np.isfinite(f):
+        raise FitError(f"{law.name}: the closed-form solution is not finite on this data")
+    return Optimum(theta=theta, objective=f, converged=True, message=plan.message, n_starts=0,
+                   n_refined=0, n_evaluations=0, grid_best=float("nan"), agreeing=1)
+
+
+def _unscaled(law, plan, opt: Optimum, scales, X, y, objective, fixed) -> Optimum:
+    """The optimum found on scaled data, in the data's own units: mapped back exactly, held
+    values restored to the digit, then (start-grid plans) one L-BFGS-B refinement in the
+    original units, kept if it converged to a point better by more than rounding (or as good,
+    where the scaled search did not report convergence), or if the mapped point left the bounds."""
+    import numpy as np
+
+    theta = np.asarray(law.rescale(np.array(opt.theta), scales), dtype=float)
+    for i, p in enumerate(law.parameters):
+        if p.name in fixed:
+            theta[i] = p.to_internal(fixed[p.name])
+    f = float(objective.values(law, theta[None, :], X, objective.transform(y))[0])
+    shown = ", ".join(f"{'the target' if k == 'y' else k} scaled by {v:g}"
+                      for k, v in scales.items())
+    message = f"{opt.message} ({shown} for the search)"
+    if isinstance(plan, StartGrid):
+        outside = any(not _inside(p, t) for p, t in zip(law.parameters, theta)
+                      if p.name not in fixed)
+        fine = polish(law, X, y, objective, fixed, theta)
+        opt.n_evaluations += fine.n_evaluations
+        better = fine.objective < f * (1 - 1e-9)
+        as_good = fine.objective <= f * (1 + 1e-9) and not opt.converged
+        if outside or (fine.converged and (better or as_good)):
+            theta, f = np.asarray(fine.theta), fine.objective
+            opt.converged = fine.converged
+            message = f"{fine.message} (after a search with {shown})"
+    opt.theta, opt.objective, opt.message = [float(v) for v in theta], f, message
+    return opt
+
+
+def _inside(p, t: float) -> bool:
+    lo, hi = p.internal_bounds()
+    return (lo is None or t >= lo) and (hi is None or t <= hi)
