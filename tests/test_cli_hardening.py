@@ -158,8 +158,11 @@ def test_law_all_saves_the_ranking_with_each_fit(tmp_path):
     assert r.exit_code == 0, r.stderr
     saved = json.loads(out.read_text())
     assert saved == json.loads(r.stdout)
-    best = saved[0]
-    assert best["law"] == "chinchilla" and set(best["params"]) == set(TRUE)
+    chin = next(f for f in saved if f["law"] == "chinchilla")
+    assert set(chin["params"]) == set(TRUE)
+    assert chin["params"]["alpha"] == pytest.approx(TRUE["alpha"], abs=0.05)
+    errors = [f["holdout_error"] for f in saved]
+    assert errors == sorted(errors)
     assert all("holdout_error" in f and "params" in f for f in saved)
 
 
