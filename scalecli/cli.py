@@ -135,8 +135,10 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
         _err(f"columns: {line}")
     for line in rep.warnings:
         _err(f"warning: {line}")
+    extra = "".join(f", {len(v)} {k}" for k, v in (("repaired", rep.repaired),
+                                                    ("swept", rep.swept)) if v)
     _out(f"{rep.root}: {len(rep.added)} added, {len(rep.replaced)} replaced, "
-         f"{len(rep.unchanged)} unchanged; {rep.n_runs} runs, {rep.n_rows} history rows")
+         f"{len(rep.unchanged)} unchanged{extra}; {rep.n_runs} runs, {rep.n_rows} history rows")
 
 
 @app.command()

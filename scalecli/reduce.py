@@ -55,6 +55,20 @@ def parse_reduce(spec: str) -> tuple[str, int]:
                       "integer below a billion)")
 
 
+def _refuse_empty_loss_columns(frames: Frames) -> None:
+    """A loss-like column with no value in any row is a broken log (a misnamed or unfilled
+    column): which loss is meant cannot be guessed, so it is refused unless --map names one."""
+    runs = frames.runs
+    logged = set(frames.history[S.METRIC].unique().to_list()) if frames.history.height else set()
+    empty = [c for c in runs.columns
+             if c.lower().startswith("loss") and c not in S.RUN_COLUMNS and c not in logged
+             and runs.height and runs[c].null_count() == runs.height]
+    if empty:
+        sources = sorted(set(runs[S.SOURCE].cast(str).to_list()))[:3] if S.SOURCE in runs.columns else []
+        raise ColumnError(f"{', '.join(sources)}: column {clip(empty[0])!r} has no value in any row; "
+                          "fill or drop it, or name the loss to fit with --map loss=COLUMN")
+
+
 def _available(frames: Frames) -> list[str]:
     metrics = set(frames.history[S.METRIC].unique().to_list()) if frames.history.height else set()
     return sorted(metrics | {c for c in frames.runs.columns if c not in S.RUN_COLUMNS})
@@ -73,6 +87,7 @@ def target_metric(frames: Frames, mapping: dict[str, str] | None = None,
         if hit:
             return hit
         raise ColumnError(f"no metric {want!r} in the data; metrics found: {', '.join(available)}")
+    _refuse_empty_loss_columns(frames)
     if S.resolve("loss", available) is None:
         raise ColumnError(
             "no loss column found; metrics found: " + (", ".join(available) or "none")
