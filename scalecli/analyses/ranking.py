@@ -59,7 +59,7 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     steps as a single fit (:mod:`scalecli.pipeline`), with these options applied to each."""
     from ..errors import ConfigError
     from ..laws import all_laws, get_law
-    from ..pipeline import fit_spec, prepare
+    from ..pipeline import fit_spec, normalized_columns, prepare
 
     if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 1:
         raise ConfigError(f"--holdout must be a whole number of runs, at least 1, got {holdout}"
@@ -76,6 +76,13 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
                             loss=loss, delta=delta, space=space)
             if spec.law.target != "loss" and target is None:
                 skipped[name] = f"fits {spec.law.target}, not the loss (give --y)"
+                continue
+            spec.law = normalized_columns(spec.law, frames)
+            have = set(frames.runs.columns)
+            missing = [c for c in spec.law.variables.values()
+                       if c not in have and c not in spec.law.derivable]
+            if missing:
+                skipped[name] = f"the runs have no {', '.join(missing)} column"
                 continue
             pts = prepare(frames, spec, mapping=mapping, reduce=reduce, envelope=envelope,
                           bins=bins, bin_pad=bin_pad)

@@ -26,6 +26,8 @@ def check_output(report, fmt_name: str) -> str:
     rows = _rows(d)
     title = (f"store check: {d.get('sources', 0)} source(s), {d.get('n_runs', 0)} run(s); "
              + ("nothing to repair" if d.get("ok") else f"{len(rows)} finding(s)"))
+    if not rows and fmt_name == "table":
+        return title + "\n"
     return render(rows, [("kind", "finding"), ("what", "what")], fmt_name, title=title)
 
 
@@ -38,4 +40,6 @@ def prune_output(report, fmt_name: str) -> str:
     verb = "would drop" if d.get("dry_run") else "dropped"
     title = (f"store prune: {verb} {len(d.get('dropped', []))} source(s) gone from disk, "
              f"{d.get('runs_dropped', 0)} run(s); {d.get('n_runs', 0)} run(s) kept")
+    if not rows and fmt_name == "table":
+        return title + "\n"
     return render(rows, [("kind", "what"), ("what", "path")], fmt_name, title=title)
