@@ -1,14 +1,10 @@
 """Raw reading of JSON lines (and a ``.json`` array of records) into one wide DataFrame plus a
 row -> file-line map.
 
-Fast path: polars' ``read_ndjson``, while a thread hashes the same bytes and counts their quotes
-(see ``scan.py``). polars infers a schema from the first rows and
-silently drops keys first seen later, and of a key given twice in one object it keeps one
-without a word. Every key is quoted, so the quote count proves that neither happened: if the
-file holds more quotes than the cells polars read account for (explicit nulls and escaped quotes
-aside), a key may be missing or repeated, and the careful path reads the file again in Python,
-line by line, naming the line at fault. A line nested deeper than ``MAX_DEPTH`` is never parsed:
-it is skipped with a warning.
+Fast path: polars' ``read_ndjson``, taken only when provably whole (see ``ndjson.py``). Else
+the careful path reads the file in Python, line by line, naming the line at fault: a key given
+twice is refused, a line nested deeper than ``MAX_DEPTH`` is never parsed but skipped with a
+warning, text that is not UTF-8 is decoded faithfully, with a warning.
 """
 
 from __future__ import annotations
@@ -23,8 +19,9 @@ import polars as pl
 
 from ..errors import InputError, clip
 from .encoding import is_marked, transcode
-from .scan import MAX_DEPTH, FileScan, count_all, deep_lines, head_too_deep, too_deep
-from .tabular import READ_ERRORS, Source, Table, check_nonempty, opened
+from .ndjson import MAX_KEYS, check_cells, polars_frame
+from .scan import MAX_DEPTH, FileScan, too_deep
+from .tabular import Source, Table, check_nonempty, opened
 
 QUOTE = b'"'
 
@@ -45,12 +42,12 @@ def read_jsonl(path: Path, display: str, digest: bool = False) -> Table:
         return read_json_array(path, display)
     scanner = FileScan(path, digest=digest, count=QUOTE)
     scanner.start()
-    df = None if is_marked(path) or head_too_deep(path) else _fast(path, scanner)
+    df = None if is_marked(path) else polars_frame(path, display, scanner)
     digest_ = scanner.result().digest
     if df is None:
         records, lines, warnings = parse_json_lines(path, display)
-        return Table(records_to_frame(records, None), lambda idx: [lines[i] for i in idx],
-                     digest_, warnings)
+        frame = records_to_frame(records, None, _bound(path, display))
+        return Table(frame, lambda idx: [lines[i] for i in idx], digest_, warnings)
     if df.height == 0:
         raise InputError("file has no records", display)
     try:
@@ -58,45 +55,6 @@ def read_jsonl(path: Path, display: str, digest: bool = False) -> Table:
     except Nested as exc:
         raise InputError(str(exc), display) from None
     return Table(df, _jsonl_lines(path), digest_)
-
-
-def _fast(path: Path, scanner: FileScan) -> pl.DataFrame | None:
-    """polars' frame if it provably holds every key of the file once; else None.
-
-    The first read infers the schema from the first 100 lines (checked not too deep); later
-    lines are read into that schema, which is cheap however deep they nest. Inferring from
-    every line is only tried when no line nests too deep."""
-    for length in (100, None):
-        if length is None and deep_lines(path):
-            return None
-        try:
-            df = pl.read_ndjson(path, infer_schema_length=length)
-        except READ_ERRORS:
-            continue
-        excess = scanner.result().count - 2 * _cells(df)
-        if excess <= 0 or _explained(path, excess):
-            return df
-    return None
-
-
-def _cells(df: pl.DataFrame | pl.Series) -> int:
-    """Keys and string values polars read (each stands for two quotes in the file): non-null
-    cells, twice for strings; a nested object counts its own key and those inside it."""
-    total = 0
-    for s in df.iter_columns() if isinstance(df, pl.DataFrame) else (df,):
-        n = s.len() - s.null_count()
-        total += 2 * n if s.dtype == pl.String else n
-        if isinstance(s.dtype, pl.Struct):
-            total += _cells(s.struct.unnest())
-    return total
-
-
-def _explained(path: Path, excess: int) -> bool:
-    """Whether explicit nulls (``"k": null``: a key polars keeps no cell for) and escaped quotes
-    account for every quote beyond the cells read, exactly. Anything else is a key missed or
-    given twice, or a string in a list: the careful path decides."""
-    spaced, tight, escaped = count_all(path, (b": null", b":null", b'\\"'))
-    return excess == 2 * (spaced + tight) + escaped
 
 
 def _jsonl_lines(source: Source) -> Callable[[Sequence[int]], list[int]]:
@@ -123,6 +81,7 @@ def parse_json_lines(path: Path, display: str, flat: bool = True,
     skips (with a warning) a line nested too deep, refuses a key given twice. Text that is not
     UTF-8 is decoded faithfully, with a warning. With ``flat``, nested records are flattened
     (``a/b`` keys) as they are read."""
+    check_nonempty(path, display)
     records: list[dict] = []
     lines: list[int] = []
     warnings: list[str] = []
@@ -221,10 +180,21 @@ def read_json_array(path: Path, display: str) -> Table:
     if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
         raise InputError("expected JSON lines or an array of objects", display)
     try:
-        df = records_to_frame(data)
+        df = records_to_frame(data, "/", _bound(path, display))
     except Nested as exc:
         raise InputError(str(exc), display) from None
     return Table(df, lambda idx: [i + 1 for i in idx])
+
+
+def _bound(path: Path, display: str) -> Callable[[int, int], None]:
+    """The check a table of (rows, columns) must pass before it is built (see ``ndjson.py``)."""
+    def check(rows: int, columns: int) -> None:
+        if columns > MAX_KEYS:
+            raise InputError(f"{columns} different keys; scalecli reads at most {MAX_KEYS} "
+                             "columns", display)
+        check_cells(rows, columns, path, display)
+
+    return check
 
 
 def _text(data: bytes, path: Path, display: str) -> str:
@@ -260,12 +230,17 @@ def flatten(obj: dict, prefix: str = "", sep: str = "/", depth: int = 1) -> dict
     return out
 
 
-def records_to_frame(records: list[dict], sep: str | None = "/") -> pl.DataFrame:
+def records_to_frame(records: list[dict], sep: str | None = "/",
+                     check: Callable[[int, int], None] | None = None) -> pl.DataFrame:
     """Build columns from Python records: numbers stay numbers, a mixed column becomes text
-    (so the shape step can name the cell that is not a number). ``sep=None``: already flat."""
+    (so the shape step can name the cell that is not a number). ``sep=None``: already flat.
+    ``check(rows, columns)`` may refuse the table before it is built."""
     flat = records if sep is None else [flatten(r, sep=sep) for r in records]
+    keys = dict.fromkeys(itertools.chain.from_iterable(flat))
+    if check is not None:
+        check(len(flat), len(keys))
     cols = []
-    for k in dict.fromkeys(itertools.chain.from_iterable(flat)):
+    for k in keys:
         vals = [r.get(k) for r in flat]
         try:  # one type, or ints mixed with floats
             col = pl.Series(k, vals)
@@ -296,18 +271,21 @@ def _cell_text(v: object) -> str | None:
 
 
 def flatten_structs(df: pl.DataFrame) -> pl.DataFrame:
-    """Nested JSON objects (struct columns) become ``parent/child`` columns; lists are dropped."""
-    while True:
-        structs = [c for c, t in df.schema.items() if isinstance(t, pl.Struct)]
-        if not structs:
-            break
-        new = [f"{c}/{f.name}" for c in structs for f in df.schema[c].fields]
-        twice = set(new) & set(df.columns) or {k for k in new if new.count(k) > 1}
-        if twice:
-            raise Nested(f"key {clip(min(twice))!r} is given twice (once nested)")
-        df = df.with_columns(
-            pl.col(c).struct.field(f.name).alias(f"{c}/{f.name}")
-            for c in structs for f in df.schema[c].fields
-        ).drop(structs)
-    lists = [c for c, t in df.schema.items() if isinstance(t, (pl.List, pl.Array))]
-    return df.drop(lists) if lists else df
+    """Nested JSON objects (struct columns) become ``parent/child`` columns; lists are dropped.
+    A flattened name that is also a key (``{"a": {"b": 1}, "a/b": 2}``) is a key given twice."""
+    if not any(isinstance(t, (pl.Struct, pl.List, pl.Array)) for t in df.dtypes):
+        return df
+    out: dict[str, pl.Series] = {}
+
+    def walk(s: pl.Series, name: str) -> None:
+        if isinstance(s.dtype, pl.Struct):
+            for f in s.struct.unnest().iter_columns():
+                walk(f, f"{name}/{f.name}")
+        elif not isinstance(s.dtype, (pl.List, pl.Array)):
+            if name in out:
+                raise Nested(f"key {clip(name)!r} is given twice (once nested)")
+            out[name] = s.alias(name)
+
+    for s in df.iter_columns():
+        walk(s, s.name)
+    return pl.DataFrame(list(out.values())) if out else pl.DataFrame()

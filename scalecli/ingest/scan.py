@@ -16,10 +16,9 @@ from pathlib import Path
 CHUNK = 1 << 20
 MAX_DEPTH = 32
 # bytes.translate keeps only openers (both as "{") and newlines: a line's openers then stand in
-# one run, so a line with more than MAX_DEPTH of them shows as a run of MAX_DEPTH + 1 "{".
+# one run, so a line with more than N of them shows as a run of N + 1 "{".
 _OPENERS = bytes.maketrans(b"[", b"{")
 _OTHER = bytes(b for b in range(256) if b not in b"{[\n")
-_RUN = b"{" * (MAX_DEPTH + 1)
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _LONG_LINE = 1 << 26  # a longer line with a run of openers is taken to be too deep unread
@@ -34,17 +33,18 @@ def nesting(text: bytes) -> int:
     return top
 
 
-def too_deep(line: bytes) -> bool:
-    """True if a JSON line nests deeper than MAX_DEPTH; counting openers first keeps it cheap."""
-    return line.count(b"{") + line.count(b"[") > MAX_DEPTH and nesting(line) > MAX_DEPTH
+def too_deep(line: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True if a JSON line nests deeper than ``limit``; counting openers first keeps it cheap."""
+    return line.count(b"{") + line.count(b"[") > limit and nesting(line) > limit
 
 
 class DeepLines:
-    """Fed a file chunk by chunk: does any line nest deeper than MAX_DEPTH? About one
-    ``bytes.translate`` per chunk; only a line with more than MAX_DEPTH openers is measured."""
+    """Fed a file chunk by chunk: does any line nest deeper than ``limit``? About one
+    ``bytes.translate`` per chunk; only a line with more than ``limit`` openers is measured."""
 
-    def __init__(self) -> None:
-        self.opened = b""  # the current line's openers so far (at most MAX_DEPTH + 1)
+    def __init__(self, limit: int = MAX_DEPTH) -> None:
+        self.limit, self.run = limit, b"{" * (limit + 1)
+        self.opened = b""  # the current line's openers so far (at most limit + 1)
         self.part: list[bytes] = []  # the current line's bytes so far (up to _LONG_LINE)
         self.size = 0
 
@@ -57,19 +57,20 @@ class DeepLines:
         r_first, r_last = reduced.find(b"\n"), reduced.rfind(b"\n")
         self._grow(chunk[:first], reduced[:r_first])
         hit = self.end()
-        if not hit and _RUN in reduced[r_first + 1:r_last]:  # lines wholly in this chunk
-            hit = any(too_deep(line) for line in chunk[first + 1:last].split(b"\n"))
+        if not hit and self.run in reduced[r_first + 1:r_last]:  # lines wholly in this chunk
+            hit = any(too_deep(line, self.limit) for line in chunk[first + 1:last].split(b"\n"))
         self._grow(chunk[last + 1:], reduced[r_last + 1:])
         return hit
 
     def _grow(self, piece: bytes, openers: bytes) -> None:
-        self.opened = (self.opened + openers)[-len(_RUN):]
+        self.opened = (self.opened + openers)[-len(self.run):]
         self.size += len(piece)
         self.part = self.part + [piece] if self.size <= _LONG_LINE else []
 
     def end(self) -> bool:
         """Close the current line: was it too deep?"""
-        deep = _RUN in self.opened and (self.size > _LONG_LINE or too_deep(b"".join(self.part)))
+        deep = self.run in self.opened and (
+            self.size > _LONG_LINE or too_deep(b"".join(self.part), self.limit))
         self.opened, self.part, self.size = b"", [], 0
         return deep
 
@@ -123,9 +124,9 @@ def count_all(path: Path, patterns: tuple[bytes, ...]) -> list[int]:
     return counts
 
 
-def deep_lines(path: Path) -> bool:
-    """Whether any line of the file nests deeper than MAX_DEPTH (about 60 ms per 100 MB)."""
-    lines = DeepLines()
+def deep_lines(path: Path, limit: int = MAX_DEPTH) -> bool:
+    """Whether any line of the file nests deeper than ``limit`` (about 60 ms per 100 MB)."""
+    lines = DeepLines(limit)
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             if lines.feed(chunk):
@@ -133,11 +134,11 @@ def deep_lines(path: Path) -> bool:
     return lines.end()
 
 
-def head_too_deep(path: Path, lines: int = 100) -> bool:
-    """Whether one of the first ``lines`` lines (those polars infers a schema from) is too deep:
-    polars is never handed such a line."""
+def head_too_deep(path: Path, lines: int = 100, limit: int = MAX_DEPTH) -> bool:
+    """Whether one of the first ``lines`` lines (those polars infers a schema from) nests
+    deeper than ``limit``: polars is never handed such a line to infer from."""
     with open(path, "rb") as f:
         for _, line in zip(range(lines), f, strict=False):
-            if too_deep(line):
+            if too_deep(line, limit):
                 return True
     return False

@@ -199,8 +199,10 @@ def _runs(df, table, spec, roles, run, loss):
     """One row per run: every other numeric column is a final metric or config value."""
     used = {v for v in roles.values() if v} | {run, spec.name_col}
     rest = [c for c in df.columns if c not in used]
-    metrics = [c for c in rest if c in loss and df.schema[c] == pl.Float64]
-    config = [c for c in rest if c not in metrics]
+    schema, losses = df.schema, set(loss)
+    metrics = [c for c in rest if c in losses and schema[c] == pl.Float64]
+    chosen = set(metrics)
+    config = [c for c in rest if c not in chosen]
     runs = df.select(_id(spec, run), _name(spec, run), *_fixed(spec, roles),
                      *[pl.col(c).alias(_extra(c)) for c in metrics + config],
                      *[pl.col(roles[r]).alias(r if r not in rest else roles[r])
@@ -216,7 +218,8 @@ def _steps(df, table, spec, roles, run, loss):
     n, d, c, step = roles["N"], roles["D"], roles["C"], roles["step"]
     used = {v for v in roles.values() if v} | {run, spec.name_col}
     rest = [k for k in df.columns if k not in used]
-    num = {k for k in rest if df.schema[k] == pl.Float64}
+    schema, losses = df.schema, set(loss)  # (looked up once: a log may have 1000s of columns)
+    num = {k for k in rest if schema[k] == pl.Float64}
 
     def last(k):  # the value at the largest step (sorting sorted data is nearly free)
         e = pl.col(k).sort_by(step, maintain_order=True) if step else pl.col(k)
@@ -234,7 +237,7 @@ def _steps(df, table, spec, roles, run, loss):
     for k in rest:
         if k in num:
             aggs.append(last(k).alias(f"__l{k}"))
-        if k not in loss or k not in num:  # a text column named like a loss is config
+        if k not in losses or k not in num:  # a text column named like a loss is config
             aggs += [spread(k), pl.col(k).drop_nulls().first().alias(f"__f{k}")]
     for r in ("lr", "batch_size"):
         if roles[r]:
@@ -247,12 +250,17 @@ def _steps(df, table, spec, roles, run, loss):
     if n and (per[n] != per["__nmax"]).any():
         _two_sizes(df, table, spec, run, n, per)
 
-    def varies(k):
-        return f"__v{k}" in per.columns and per[f"__v{k}"].any()
+    flags = [c for c in per.columns if c.startswith("__v")]
+    anyv = per.select(pl.col(flags).any()).row(0) if flags else ()
+    varied = {c[3:] for c, v in zip(flags, anyv, strict=True) if v}
 
-    metrics = [k for k in rest if k in num and (k in loss or varies(k))]
-    config = [k for k in rest if k not in metrics and not varies(k)]
-    ignored = [k for k in rest if k not in metrics and varies(k)]
+    def varies(k):
+        return k in varied
+
+    metrics = [k for k in rest if k in num and (k in losses or varies(k))]
+    chosen = set(metrics)
+    config = [k for k in rest if k not in chosen and not varies(k)]
+    ignored = [k for k in rest if k not in chosen and varies(k)]
     logged = [r for r in ("lr", "batch_size") if roles[r] and varies(roles[r])]
     name = pl.col("__name").fill_null(pl.col(run)) if spec.name_col else pl.col(run)
     runs = per.select(_id(spec, run), name.cast(pl.String).alias(S.NAME), *_fixed(spec, roles),

@@ -152,8 +152,13 @@ def read_api_history(path: Path, display: str, mapping=None, strict=False,
 def read_panel(path: Path, display: str, mapping=None, strict=False,
                opts: ReadOptions = DEFAULT) -> Frames:
     """Line-plot panel "Export CSV": x column, then a value/__MIN/__MAX triple per run."""
+    from .detect import is_panel
+
     table = read_csv(path, display, digest=opts.digest)
     df = table.df
+    if not is_panel([c.strip() for c in df.columns]):
+        raise InputError("not a W&B panel export: expected an x column, then '<run> - <metric>' "
+                         "columns, each with __MIN and __MAX twins", display)
     x, cols = df.columns[0], df.columns[1:]
     role = ("step" if S.resolve("step", [x]) or x.lower() == "step" else
             "D" if S.resolve("D", [x]) else "step")
@@ -161,18 +166,22 @@ def read_panel(path: Path, display: str, mapping=None, strict=False,
     parts, seen, warnings = [], [], list(table.warnings)
     for c in cols[::3]:
         run, _, metric = c.rpartition(" - ")
+        if metric in S.RUN_COLUMNS or metric in ("name", "x"):  # not to clash with ours
+            metric = f"file:{metric}"
         v = df[c].cast(pl.Float64, strict=False)
         part = pl.DataFrame({"name": pl.Series([run] * df.height, dtype=pl.String),
                              "x": xs, S.METRIC: [metric] * df.height, S.VALUE: v})
         bad = int((~v.is_finite()).sum())
         if bad:
-            text = f"{display}: dropped {bad} non-finite values of {c!r}"
+            text = f"{display}: dropped {bad} non-finite values of {clip(c)!r}"
             if strict:
                 raise StrictError(text + " (refused: --strict)")
             warnings.append(text)
         parts.append(part.filter(pl.col(S.VALUE).is_not_null() & pl.col(S.VALUE).is_finite()))
         seen.append(metric)
     long = pl.concat(parts).with_columns((pl.lit(display + "::") + pl.col("name")).alias(S.RUN_ID))
+    if not long.height:
+        raise InputError("no values in any '<run> - <metric>' column", display)
     history = long.select(
         S.RUN_ID,
         (pl.col("x").cast(pl.Int64, strict=False) if role == "step" else pl.lit(None, pl.Int64))
@@ -189,7 +198,7 @@ def read_panel(path: Path, display: str, mapping=None, strict=False,
         S.RUN_ID, pl.col("name").alias(S.NAME), pl.lit(display).alias(S.SOURCE),
         pl.lit("wandb-panel").alias(S.FORMAT), pl.lit(None, pl.Float64).alias(S.N), S.D,
         pl.lit(None, pl.Float64).alias(S.C), pl.lit(None, pl.Boolean).alias(S.C_DERIVED),
-        *dict.fromkeys(seen))
+        *[m for m in dict.fromkeys(seen) if m in finals.columns])
     runs = runs.sort(pl.col(S.RUN_ID).replace_strict(order, list(range(len(order)))))
     metrics = ", ".join(dict.fromkeys(seen))
     report = (f"{display} [wandb-panel]: x={x} as {role}, {len(order)} runs from "
