@@ -25,7 +25,7 @@ from scalecli.errors import ScaleCLIError
 from scalecli.ingest import Frames, read_paths
 
 FX = Path(__file__).parent / "data" / "fixtures"
-EXAMPLES = int(os.environ.get("SCALECLI_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SCALECLI_FUZZ_EXAMPLES", "300"))
 PEAK_RSS = 2 << 30  # bytes; a case that takes more is a blow-up
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=10), derandomize=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -389,3 +389,35 @@ def test_a_copied_directory_given_with_the_original_counts_once(tmp_path):
     fr = read_paths([tmp_path / "a", tmp_path / "b"])
     assert fr.runs.height == 6
     has_warning(fr, "same content")
+
+
+# --- what one file may claim ------------------------------------------------------------------
+def _row(i: int, **extra) -> str:
+    return json.dumps({"run": f"r{i % 4}", "n_params": 1e7 * (1 + i % 4), "tokens": 1e6 * i,
+                       "step": i, "loss": 5 - i / 1e4, **extra})
+
+
+def test_a_new_key_on_every_line_is_refused_quickly(tmp_path):
+    path = write(tmp_path / "sparse.jsonl",
+                 "".join(_row(i, **{f"k{i}": 1}) + "\n" for i in range(1, 6001)))
+    with pytest.raises(InputError, match="sparse.jsonl: .*(different keys|too sparse)"):
+        read_paths([path])
+    refused(cli("runs", path), "sparse.jsonl")
+
+
+def test_late_and_rare_keys_are_read(tmp_path):
+    rows = [_row(i, **({"eval_loss": 4 - i / 1e4} if i % 500 == 0 else {}))
+            for i in range(1, 4001)]
+    rows[2222] = _row(2223, rare=7.0)  # one line nowhere near the sampled places, maybe
+    fr = read_paths([write(tmp_path / "late.jsonl", "\n".join(rows) + "\n")])
+    assert fr.runs.height == 4 and not fr.warnings
+    assert fr.history.filter(fr.history["metric"] == "eval_loss").height == 8
+    assert "rare" in fr.runs.columns
+
+
+def test_nesting_between_the_fast_and_the_hard_limit_is_read(tmp_path):
+    nested = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1.5}}}}}}}}}
+    path = write(tmp_path / "nested.jsonl",
+                 "".join(_row(i, cfg=nested) + "\n" for i in range(1, 201)))
+    fr = read_paths([path])
+    assert fr.runs["cfg/a/b/c/d/e/f/g/h/i"].to_list() == [1.5] * 4
