@@ -69,14 +69,14 @@ def fit_points(
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
     warnings += diagnostics.optimizer(opt)
     warnings += diagnostics.at_bounds(law, opt.theta, fixed)
-    warnings += diagnostics.rising(law, X, y)
+    warnings += diagnostics.rising(law, X, y, r2)
     notes += opt.notes
     digest = hashlib.sha256()
     for arr in (*X.values(), y):
         digest.update(np.ascontiguousarray(arr).tobytes())
     return FitResult(
         law=law.name,
-        params=law.to_natural(opt.theta),
+        params={**law.to_natural(opt.theta), **fixed},  # held values to the digit
         objective=opt.objective,
         rmse_log=rmse_log,
         r2=r2,

@@ -45,7 +45,8 @@ class Starts:
         """What was done, for a fit's notes ("" when the whole grid was scored)."""
         if not self.sampled:
             return ""
-        dims = " × ".join(map(str, self.sizes))
+        dims = " × ".join(map(str, self.sizes)) if len(self.sizes) <= 8 else (
+            f"{len(self.sizes)} parameters")
         return (f"{what} has {_count(self.total)} starts ({dims}); {self.count:,} of them, "
                 f"drawn with seed {self.seed}, were scored")
 
