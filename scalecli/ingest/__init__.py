@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import schema as S
-from ..errors import ColumnError, InputError, StrictError
+from ..errors import ColumnError, InputError, StrictError, clip
 from . import detect as _detect
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def expand(paths: list, reader: str | None = None, warnings: list[str] | None = 
     from .walk import expand as walk
 
     if reader is not None and reader not in READERS:
-        raise InputError(f"unknown reader {reader!r}; readers are: {_reader_names()}")
+        raise InputError(f"unknown reader {clip(reader)!r}; readers are: {_reader_names()}")
     return walk(paths, reader, READERS, warnings, strict)
 
 
@@ -255,7 +255,7 @@ def no_size(frames: Frames) -> list[tuple[str, str]]:
     out = []
     for (source,), grp in bad.group_by(S.SOURCE, maintain_order=True):
         names = grp[S.NAME].to_list()
-        who = f"run {names[0]!r}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
+        who = f"run {clip(names[0])!r}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
         info = frames.files.get(source)
         found = columns_found(info.columns) if info else "unknown"
         fmt, hint = grp[S.FORMAT][0], ""

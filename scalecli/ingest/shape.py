@@ -281,7 +281,7 @@ def _two_sizes(df, table, spec, run, n, per):
     sub = df.with_row_index("__row").filter(pl.col(run) == name)
     sizes = sub[n].drop_nulls().unique(maintain_order=True).to_list()
     row = sub.filter(pl.col(n) == sizes[1])["__row"][0]
-    raise InputError(f"run {name!r} has two model sizes, {sizes[0]:g} and {sizes[1]:g} (from "
+    raise InputError(f"run {clip(name)!r} has two model sizes, {sizes[0]:g} and {sizes[1]:g} (from "
                      f"line {table.line_of([row])[0]}); give each size its own run name, or "
                      "name the run column with --map run=col", spec.display)
 
