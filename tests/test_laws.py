@@ -172,3 +172,29 @@ def test_s_min_is_kaplans_critical_batch_relation():
     steps = np.array([1e4, 2e4])
     assert np.allclose(s_min(steps, 5e5, np.array([3.0, 2.5])),
                        steps / (1 + B_STAR / (np.array([3.0, 2.5]) ** (1 / 0.21) * 5e5)))
+
+
+def test_parameter_settings_are_checked_in_laws_spec():
+    """What config.py and custom laws share: bounds, init and log read from a config's
+    law.parameters, one-line errors that never echo a huge value whole."""
+    from scalecli.errors import ConfigError
+    from scalecli.laws.spec import MAX_INIT, override_parameters, parameter_from_spec
+
+    p = parameter_from_spec("E", {"bounds": ["1e-3", 10]}, "c.yaml")  # YAML 1.1 text
+    assert p.bounds == (1e-3, 10.0) and p.log and len(p.init) == 3
+    assert math.sqrt(p.init[0] * p.init[2]) == pytest.approx(p.init[1])
+    for spec, words in (({"bounds": [0, 10**400]}, "too large"), ({"bounds": [1, 0]}, "not below"),
+                        ({"bounds": [0, 1], "init": [2]}, "outside its bounds"),
+                        ({"bounds": [0, 1], "init": [0.5] * (MAX_INIT + 1)}, "at most"),
+                        ({"bounds": [-1, 1], "log": True}, ">= 0"),
+                        ({"bounds": [0, 1], "step": 2}, "unknown key"),
+                        ({"bounds": [0, True]}, "not a number")):
+        with pytest.raises(ConfigError, match=words) as exc:
+            parameter_from_spec("E", spec, "c.yaml")
+        assert str(exc.value).startswith("c.yaml: ") and len(str(exc.value)) < 200
+    chin = get_law("chinchilla")
+    out = override_parameters(chin.parameters, {"alpha": {"init": [0.3]}}, "chinchilla", "c")
+    assert out[2].init == (0.3,) and out[2].bounds == chin.parameters[2].bounds
+    assert out[0] is chin.parameters[0]
+    with pytest.raises(ConfigError, match="'gamma' not a parameter of chinchilla"):
+        override_parameters(chin.parameters, {"gamma": {}}, "chinchilla", "c")
