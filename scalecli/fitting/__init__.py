@@ -31,7 +31,6 @@ def fit_points(
     to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
     with the result is in its ``warnings``, what was done in its ``notes``.
     """
-    import hashlib
     import time
 
     import numpy as np
@@ -58,22 +57,11 @@ def fit_points(
     seconds = time.perf_counter() - t0
     if np.isnan(opt.theta).any():
         raise FitError(f"{law.name}: the search ended at parameters that are not numbers")
-    theta = np.asarray(opt.theta)[None, :]
-    with np.errstate(all="ignore"):
-        log_pred = law.log_predict(theta, X)[0]
-        t_pred = objective.predicted(law, theta, X)[0]
-        t_obs = objective.transform(y)
-        rmse_log = float(np.sqrt(np.mean((log_pred - np.log(y)) ** 2)))
-    ss_res = float(np.sum((t_pred - t_obs) ** 2))
-    ss_tot = float(np.sum((t_obs - t_obs.mean()) ** 2))
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+    rmse_log, r2 = _goodness(law, X, y, opt.theta, objective)
     warnings += diagnostics.optimizer(opt)
     warnings += diagnostics.at_bounds(law, opt.theta, fixed)
     warnings += diagnostics.rising(law, X, y, r2)
     notes += opt.notes
-    digest = hashlib.sha256()
-    for arr in (*X.values(), y):
-        digest.update(np.ascontiguousarray(arr).tobytes())
     return FitResult(
         law=law.name,
         params={**law.to_natural(opt.theta), **fixed},  # held values to the digit
@@ -100,7 +88,7 @@ def fit_points(
         },
         data={
             "reduce": points.reduce,
-            "hash": digest.hexdigest()[:16],
+            "hash": _digest(X, y),
             "dropped": list(points.dropped),
             "flops_derived": bool(frame["flops_derived"].any())
             if n and "flops_derived" in frame.columns else False,
@@ -110,6 +98,33 @@ def fit_points(
         version=__version__,
         points=frame,
     )
+
+
+def _goodness(law, X, y, theta, objective) -> tuple[float, float]:
+    """RMSE of the log target, and R² in the objective's residual space."""
+    import numpy as np
+
+    theta = np.asarray(theta)[None, :]
+    with np.errstate(all="ignore"):
+        log_pred = law.log_predict(theta, X)[0]
+        t_pred = objective.predicted(law, theta, X)[0]
+        t_obs = objective.transform(y)
+        rmse_log = float(np.sqrt(np.mean((log_pred - np.log(y)) ** 2)))
+    ss_res = float(np.sum((t_pred - t_obs) ** 2))
+    ss_tot = float(np.sum((t_obs - t_obs.mean()) ** 2))
+    return rmse_log, (1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"))
+
+
+def _digest(X, y) -> str:
+    """A short hash of the fitted data, for provenance."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for arr in (*X.values(), y):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def check_seed(seed) -> int:

@@ -30,24 +30,8 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
     t = objective.transform(np.asarray(y, dtype=float))
     names = law.param_names
     free = [i for i, n in enumerate(names) if n not in fixed]
-    grids = [Starts(g, t.size, seed) for g in plan.grids]
-    total = sum(g.total for g in grids)
-    cap = start_cap(t.size)
-    if total > cap:  # each grid's share of the cap, in proportion to its size
-        grids = [Starts(g, t.size, seed, cap=max(1, cap * s.total // total))
-                 for g, s in zip(plan.grids, grids)]
-    parts = []
-    for g in grids:
-        if not g.sampled:  # the whole grid: the law's scorer may factor the product
-            parts.append(np.asarray(plan.score(g.axes, X, t, None), dtype=float))
-            continue
-        scores = np.empty(g.count)
-        for s0, s1, ix in g.blocks():
-            scores[s0:s1] = plan.score(g.axes, X, t, ix)
-        parts.append(scores)
+    grids, parts = _score(law, plan, X, t, seed)
     scores = np.concatenate(parts)
-    if not np.isfinite(scores).any():
-        raise FitError(f"{law.name}: no start of the grid is finite on this data")
     offsets = np.cumsum([0] + [p.size for p in parts])
 
     def start_at(k):
@@ -107,3 +91,29 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
         grid_best=float(scores[order[0]]), agreeing=sum(map(agree, history)),
         history=history, notes=notes,
     )
+
+
+def _score(law, plan, X, t, seed):
+    """Every grid's starts scored (a seeded sample of each, in proportion to its size, when
+    together they pass the cap): ``(Starts per grid, scores per grid)``."""
+    import numpy as np
+
+    grids = [Starts(g, t.size, seed) for g in plan.grids]
+    total = sum(g.total for g in grids)
+    cap = start_cap(t.size)
+    if total > cap:
+        grids = [Starts(g, t.size, seed, cap=max(1, cap * s.total // total))
+                 for g, s in zip(plan.grids, grids)]
+    parts = []
+    for g in grids:
+        if not g.sampled:  # the whole grid: the law's scorer may factor the product
+            parts.append(np.asarray(plan.score(g.axes, X, t, None), dtype=float))
+            continue
+        scores = np.empty(g.count)
+        for s0, s1, ix in g.blocks():
+            scores[s0:s1] = plan.score(g.axes, X, t, ix)
+        parts.append(scores)
+    scores = np.concatenate(parts)
+    if not np.isfinite(scores).any():
+        raise FitError(f"{law.name}: no start of the grid is finite on this data")
+    return grids, parts
