@@ -187,10 +187,17 @@ class Law:
             lo, hi = self.parameter(name).bounds
             if v < lo or v > hi:
                 side, bound = ("lower", lo) if v < lo else ("upper", hi)
-                raise ConfigError(f"{where}: {name} = {short(f'{v:g}')} lies beyond its {side} "
+                raise ConfigError(f"{where}: {name} = {_exact(v)} lies beyond its {side} "
                                   f"bound {bound:g} ({name} lies in [{lo:g}, {hi:g}])")
             out[str(name)] = v
         return out
+
+
+def _exact(v: float) -> str:
+    """The shortest text that reads back as ``v`` (``-1``, ``10.0000001``): a value just past
+    a bound must not print as the bound itself."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _log(x):
