@@ -236,11 +236,8 @@ def isoflop(data: Any = None, *, store: str | Path | None = None, reader: str | 
     ``options``), with approach 3's exponents beside it in ``result.approach3``."""
     from .analyses.isoflop import isoflop as analyse
 
-    maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict)
-    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
-    result = analyse(frames, flops=budgets, mapping=maps, **options)
-    return _with_approach3(result, frames, budgets, maps, approach3, strict)
+    return _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3,
+                     options)
 
 
 def frontier(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
@@ -251,6 +248,12 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
     ``options``), with approach 3's exponents beside it in ``result.approach3``."""
     from .analyses.frontier import frontier as analyse
 
+    return _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3,
+                     options)
+
+
+def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):
+    """Approaches 1 and 2 share their way in: frames, budgets, then approach 3 beside."""
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict)
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops

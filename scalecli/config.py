@@ -28,15 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UnknownLawError, clip
+from .errors import ConfigError, UnknownLawError
 from .fitting.objective import Objective
-from .laws import Law, Parameter, get_law
+from .laws import Law, get_law
+from .laws.spec import check_keys, override_parameters
 from .schema import ROLE_NAMES
 
 _KEYS = {
     "": {"law", "fit", "data"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
-    "law.parameters.*": {"bounds", "init", "log"},
     "fit": {"loss", "delta", "space", "seed"},
     "data": {"columns", "reduce"},
 }
@@ -211,19 +211,13 @@ def _builtin(law: Law, law_doc: dict, where: str) -> Law:
                               f"formula (its variables are {', '.join(law.variables)})")
         changes["variables"] = {**law.variables, **variables}
     if "parameters" in law_doc:
-        changes["parameters"] = _parameters(law, law_doc["parameters"], where)
+        changes["parameters"] = override_parameters(law.parameters, law_doc["parameters"],
+                                                    law.name, where)
     return dataclasses.replace(law, **changes) if changes else law
 
 
 def _check_keys(doc: Any, path: str, where: str) -> None:
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: {path or 'the config'} must be a mapping of keys to values")
-    allowed = _KEYS[path]
-    for key in doc:
-        if key not in allowed:
-            at = f"{path}.{key}" if path else str(key)
-            raise ConfigError(f"{where}: unknown key {at!r}; allowed here: "
-                              + ", ".join(sorted(allowed)))
+    check_keys(doc, _KEYS[path], path, where)
 
 
 def _mapping_of_str(doc: Any, path: str, where: str) -> dict[str, str]:
@@ -239,79 +233,10 @@ def _number(x: Any, path: str, where: str) -> float:
     return finite_number(x, f"{where}: {path}", infinite=path.endswith(".bounds"))
 
 
-def _parameters(law: Law, doc: Any, where: str) -> tuple[Parameter, ...]:
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: law.parameters must map parameter names to settings")
-    unknown = set(doc) - set(law.param_names)
-    if unknown:
-        raise ConfigError(f"{where}: law.parameters: {', '.join(sorted(map(str, unknown)))} not a "
-                          f"parameter of {law.name} ({', '.join(law.param_names)})")
-    out = []
-    for p in law.parameters:
-        spec = doc.get(p.name)
-        if spec is None:
-            out.append(p)
-            continue
-        _check_keys(spec, "law.parameters.*", where)
-        at = f"law.parameters.{p.name}"
-        bounds = p.bounds
-        if "bounds" in spec:
-            b = spec["bounds"]
-            if not isinstance(b, list) or len(b) != 2:
-                raise ConfigError(f"{where}: {at}.bounds must be [low, high]")
-            bounds = (_number(b[0], at + ".bounds", where), _number(b[1], at + ".bounds", where))
-            if not bounds[0] < bounds[1]:
-                raise ConfigError(f"{where}: {at}.bounds: low {bounds[0]:g} is not below "
-                                  f"high {bounds[1]:g}")
-        log = bool(spec.get("log", p.log))
-        if log and bounds[0] < 0:
-            raise ConfigError(f"{where}: {at}: fitted in log space, so its bounds must be >= 0")
-        init = p.init
-        if "init" in spec:
-            init = init_values(spec["init"], at, where, bounds, log)
-        else:
-            init_values(list(init), at, where, bounds, log)
-        out.append(dataclasses.replace(p, bounds=bounds, init=init, log=log))
-    return tuple(out)
-
-
-def init_values(raw: Any, at: str, where: str, bounds: tuple[float, float],
-                log: bool) -> tuple[float, ...]:
-    """A parameter's start values (a number or a list), each checked against its bounds."""
-    values = tuple(_number(v, at + ".init", where)
-                   for v in (raw if isinstance(raw, list) else [raw]))
-    if not values:
-        raise ConfigError(f"{where}: {at}.init is empty")
-    for v in values:
-        if not bounds[0] <= v <= bounds[1] or (log and v <= 0):
-            raise ConfigError(f"{where}: {at}.init value {v:g} lies outside its bounds "
-                              f"[{bounds[0]:g}, {bounds[1]:g}]" + (" (> 0 in log space)"
-                                                                    if log else ""))
-    return values
-
-
 def _fixed(law: Law, doc: Any, where: str) -> dict[str, float]:
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: law.fixed must map parameter names to values")
-    return check_fixed(law, doc, f"{where}: law.fixed")
-
-
-def check_fixed(law: Law, values: dict, where: str) -> dict[str, float]:
-    """Held parameter values, for ``--fix`` and a config's ``fixed:`` alike: each a known
-    parameter of ``law``, a finite number, inside the parameter's bounds."""
-    out = {}
-    for name, value in values.items():
-        if name not in law.param_names:
-            raise ConfigError(f"{where}: {clip(name)!r} is not a parameter of {law.name} "
-                              f"({', '.join(law.param_names)})")
-        v = _number(value, name, where)
-        p = law.parameter(name)
-        lo, hi = p.bounds
-        if not lo <= v <= hi or (p.log and v <= 0):
-            raise ConfigError(f"{where}: {name} = {clip(f'{v:g}')} lies outside its bounds "
-                              f"[{lo:g}, {hi:g}]" + (" (and must be > 0)" if p.log else ""))
-        out[name] = v
-    return out
+    return law.check_fixed(doc, f"{where}: law.fixed")
 
 
 def _squash(text: str) -> str:

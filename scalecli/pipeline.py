@@ -117,7 +117,7 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
     """The law and fit options from a law name or a config (a path or a built-in config's
     name), with command-line overrides: ``x`` (the column of a one-variable law), ``target``,
     the objective, fixed parameters (checked against the law's names and bounds)."""
-    from .config import check_fixed, spec_from_dict
+    from .config import spec_from_dict
     from .fitting import Objective
 
     if breaks is not None and config is not None:
@@ -148,7 +148,7 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
         spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
                                    space or o.space)
     if fixed:
-        spec.fixed = {**spec.fixed, **check_fixed(spec.law, fixed, "--fix")}
+        spec.fixed = {**spec.fixed, **spec.law.check_fixed(fixed, "--fix")}
     if set(spec.law.param_names) <= set(spec.fixed):
         raise ConfigError(f"every parameter of {spec.law.name} is fixed: nothing to fit "
                           "(use scalecli predict with these values instead)")

@@ -95,12 +95,12 @@ def test_target_loss_with_inference_respects_the_token_cap():
 
 def test_fixed_values_are_checked_once_for_flag_and_config(tmp_path):
     refused(invoke("fit", PLAIN, "--fix", "E=nan"), "finite")
-    refused(invoke("fit", PLAIN, "--fix", "E=-1"), "E", "bounds")
+    refused(invoke("fit", PLAIN, "--fix", "E=-1"), "E = -1", "lower bound 0")
     refused(invoke("fit", PLAIN, "--fix", "Q=1"), "'Q'", "not a parameter")
     refused(invoke("fit", PLAIN, "--fix", "E=1,E=2"), "twice")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("law: {name: chinchilla, fixed: {E: -1}}\n")
-    refused(invoke("fit", PLAIN, "--config", cfg), "E", "bounds")
+    refused(invoke("fit", PLAIN, "--config", cfg), "law.fixed: E = -1", "lower bound 0")
 
 
 def test_seed_out_of_range_is_a_usage_error():

@@ -197,7 +197,7 @@ def _exact(v: float) -> str:
     """The shortest text that reads back as ``v`` (``-1``, ``10.0000001``): a value just past
     a bound must not print as the bound itself."""
     text = repr(float(v))
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def _log(x):
