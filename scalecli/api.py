@@ -13,22 +13,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analyses.allocation import Allocation
-from .config import FitSpec
-from .pipeline import fit_spec, load, points, roles_needed
-
 if TYPE_CHECKING:
+    from .analyses.allocation import Allocation
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
     from .analyses.table import Table
+    from .config import FitSpec
     from .fitting import FitResult
+    from .pipeline import fit_spec, load, points, roles_needed
     from .store import Store
 
 __all__ = ["Allocation", "check_store", "default_store", "fit", "fit_spec", "frontier",
            "ingest", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
            "optimal_table", "parse_budgets", "plot_data", "points", "predict", "predict_table",
            "prune_store", "roles_needed", "runs"]
+
+# Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
+# `optimal` never pay for the fit pipeline's imports.
+_BELOW = {"Allocation": "analyses.allocation", "FitSpec": "config", "fit_spec": "pipeline",
+          "load": "pipeline", "points": "pipeline", "roles_needed": "pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BELOW:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__.rpartition('.')[0]}.{_BELOW[name]}"),
+                       name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(root: str | Path) -> Store:
@@ -165,6 +178,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                                 bin_pad=bin_pad, seed=seed)
     else:
         from .pipeline import fit as fit_one
+        from .pipeline import fit_spec, roles_needed
 
         spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
                         fixed=fixed_values, breaks=breaks)
@@ -268,6 +282,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
     the runs it is drawn against."""
     from .fitting import FitResult
+    from .pipeline import points
 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
@@ -309,6 +324,7 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
 def _frames(data, store, reader, mapping, strict, need=("N", "D")):
     """The runs: given Frames or Points as they are, else read from paths and/or a store."""
     from .ingest import Frames
+    from .pipeline import load
     from .reduce import Points
 
     if isinstance(data, (Frames, Points)):
