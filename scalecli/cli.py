@@ -128,17 +128,14 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
     Example: scalecli ingest runs/ --store .scalecli
     """
     from . import api
+    from .report.store import ingest_output
 
     rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=map, strict=strict,
                      verify=verify, wait=wait)
     for line in rep.columns:
         _err(f"columns: {line}")
-    for line in rep.warnings:
-        _err(f"warning: {line}")
-    extra = "".join(f", {len(v)} {k}" for k, v in (("repaired", rep.repaired),
-                                                    ("swept", rep.swept)) if v)
-    _out(f"{rep.root}: {len(rep.added)} added, {len(rep.replaced)} replaced, "
-         f"{len(rep.unchanged)} unchanged{extra}; {rep.n_runs} runs, {rep.n_rows} history rows")
+    _messages(rep)
+    _out(ingest_output(rep))
 
 
 @app.command()

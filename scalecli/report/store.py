@@ -43,3 +43,12 @@ def prune_output(report, fmt_name: str) -> str:
     if not rows and fmt_name == "table":
         return title + "\n"
     return render(rows, [("kind", "what"), ("what", "path")], fmt_name, title=title)
+
+
+def ingest_output(report) -> str:
+    """``scalecli ingest``: one line of what changed in the store."""
+    extra = "".join(f", {len(v)} {k}" for k, v in (("repaired", report.repaired),
+                                                    ("swept", report.swept)) if v)
+    return (f"{report.root}: {len(report.added)} added, {len(report.replaced)} replaced, "
+            f"{len(report.unchanged)} unchanged{extra}; {report.n_runs} runs, "
+            f"{report.n_rows} history rows")
