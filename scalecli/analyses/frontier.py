@@ -134,16 +134,7 @@ def frontier(data: Any, *, flops: float | list[float] | None = None, buckets: in
     if distinct < 4:
         warnings.append(f"only {distinct} model sizes win a bucket inside the envelope: a and b "
                         "rest on very few steps")
-    if regress == "buckets":
-        n_fit = fit_power(grid[kept], np.log10(n_env[kept]))
-        d_fit = fit_power(grid[kept], np.log10(d_env[kept]))
-        for f in (n_fit, d_fit):
-            f.slope_se = f.log10_coef_se = None
-    else:  # the centre of each size's step: mean log C (and log D) of the buckets it wins
-        sizes, inv, cnt = np.unique(n_env[kept], return_inverse=True, return_counts=True)
-        lc = np.bincount(inv, grid[kept]) / cnt
-        ld = np.bincount(inv, np.log10(d_env[kept])) / cnt
-        n_fit, d_fit = fit_power(lc, np.log10(sizes)), fit_power(lc, ld)
+    n_fit, d_fit = _regress(regress, grid[kept], n_env[kept], d_env[kept])
     names = runs[S.NAME].to_list()
     envelope = _segments(np.flatnonzero(kept), win, names, n_run, c_env, d_env, l_env)
     return FrontierResult(
@@ -152,6 +143,22 @@ def frontier(data: Any, *, flops: float | list[float] | None = None, buckets: in
         curves=[(float(n_run[r]), lx[start[r]:end[r]], ly[start[r]:end[r]])
                 for r in range(runs.height)],
         grid={"flops": c_env, "n": n_env, "tokens": d_env, "loss": l_env, "kept": kept})
+
+
+def _regress(regress: str, lc, n_env, d_env):
+    """N_opt ∝ C^a and D_opt ∝ C^b from the kept buckets (log10 C, winning N and D)."""
+    import numpy as np
+
+    if regress == "buckets":
+        n_fit, d_fit = fit_power(lc, np.log10(n_env)), fit_power(lc, np.log10(d_env))
+        for f in (n_fit, d_fit):  # buckets are not independent: no standard errors
+            f.slope_se = f.log10_coef_se = None
+        return n_fit, d_fit
+    # the centre of each size's step: mean log C (and log D) of the buckets it wins
+    sizes, inv, cnt = np.unique(n_env, return_inverse=True, return_counts=True)
+    centre = np.bincount(inv, lc) / cnt
+    ld = np.bincount(inv, np.log10(d_env)) / cnt
+    return fit_power(centre, np.log10(sizes)), fit_power(centre, ld)
 
 
 def _curves(frames, target, mapping):

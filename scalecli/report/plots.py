@@ -70,17 +70,7 @@ def fit_plot(
 
     if width < 40 or height < 12:
         raise ConfigError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
-    cols = [np.asarray(a, dtype=float).ravel() for a in (n_params, tokens, flops, loss)]
-    if len({c.size for c in cols}) != 1:
-        sizes = ", ".join(str(c.size) for c in cols)
-        raise ValueError(f"n_params, tokens, flops and loss differ in length ({sizes})")
-    n, d, c, y = cols
-    with np.errstate(invalid="ignore"):
-        c = np.where(np.isfinite(c) & (c > 0), c, 6.0 * n * d)
-        ok = np.isfinite(n) & np.isfinite(c) & np.isfinite(y) & (n > 0) & (c > 0) & (y > 0)
-    if not ok.any():
-        raise InputError("nothing to plot: no point has a positive, finite N, compute and loss")
-    n, c, y = n[ok], c[ok], y[ok]
+    n, c, y = _plottable(n_params, tokens, flops, loss)
     lc, ly = np.log10(c), np.log10(y)
 
     span = max(lc.max() - lc.min(), 0.5)
@@ -103,15 +93,7 @@ def fit_plot(
         if not np.isfinite(front[1]).any():
             front = None
 
-    # y range: the points, widened for the curves but never far past the points
-    extra = [v[np.isfinite(v)] for _, v in curves + ([front] if front else [])]
-    allv = np.concatenate([ly, *extra])
-    margin = np.log10(_Y_MARGIN)
-    ylo = max(allv.min(), ly.min() - margin)
-    yhi = min(allv.max(), ly.max() + margin)
-    ypad = max(0.03 * (yhi - ylo), 0.01)
-    ylim = (ylo - ypad, yhi + ypad)
-
+    ylim = _y_limits(ly, curves + ([front] if front else []))
     legend = _legend(groups, front is not None, width, color)
     plot_h = height - 1 - len(legend)
     if plot_h < 8:
@@ -134,6 +116,36 @@ def fit_plot(
                                 marker=plt.marker(_MARKERS[k], pix)))
         body = finish(fig, xlim, ylim, _x_ticks, "compute C (FLOPs)", width, plot_h, color)
     return assemble(header, body, legend, color)
+
+
+def _plottable(n_params, tokens, flops, loss):
+    """N, C, loss of the points that can sit on log axes (C = 6·N·D where it is missing)."""
+    import numpy as np
+
+    cols = [np.asarray(a, dtype=float).ravel() for a in (n_params, tokens, flops, loss)]
+    if len({c.size for c in cols}) != 1:
+        sizes = ", ".join(str(c.size) for c in cols)
+        raise ValueError(f"n_params, tokens, flops and loss differ in length ({sizes})")
+    n, d, c, y = cols
+    with np.errstate(invalid="ignore"):
+        c = np.where(np.isfinite(c) & (c > 0), c, 6.0 * n * d)
+        ok = np.isfinite(n) & np.isfinite(c) & np.isfinite(y) & (n > 0) & (c > 0) & (y > 0)
+    if not ok.any():
+        raise InputError("nothing to plot: no point has a positive, finite N, compute and loss")
+    return n[ok], c[ok], y[ok]
+
+
+def _y_limits(ly, lines) -> tuple[float, float]:
+    """The y range: the points, widened for the curves but never far past the points."""
+    import numpy as np
+
+    extra = [v[np.isfinite(v)] for _, v in lines]
+    allv = np.concatenate([ly, *extra])
+    margin = np.log10(_Y_MARGIN)
+    ylo = max(allv.min(), ly.min() - margin)
+    yhi = min(allv.max(), ly.max() + margin)
+    ypad = max(0.03 * (yhi - ylo), 0.01)
+    return ylo - ypad, yhi + ypad
 
 
 def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "x",
