@@ -9,10 +9,25 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Tests write only inside temporary folders: hypothesis keeps no example database and its caches
+# (constants it collects from the source) go to a folder removed when the session ends.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="scalecli-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+settings.register_profile("scalecli", database=None)
+settings.load_profile("scalecli")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_HYPOTHESIS_HOME, ignore_errors=True)
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
