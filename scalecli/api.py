@@ -121,7 +121,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         fixed: dict[str, float] | str | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, holdout: int | None = None,
-        save: str | Path | None = None) -> FitResult | Ranking:
+        save: str | Path | None = None,
+        weights: str | None = None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -143,6 +144,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         :mod:`scalecli.analyses.envelope`) along the law's variable (compute for N and D).
     holdout:
         With ``law="all"``: rank by error on the K largest runs by compute (default 3).
+    weights:
+        ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
+        (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
     strict:
         Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
     save:
@@ -155,9 +159,11 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         ``.warnings`` what may be wrong.
     """
     from .errors import ConfigError
+    from .fitting.seeds import check_weights
 
     fixed_values = _fixed(fixed)
     seed = _seed(seed)
+    weights = check_weights(weights)
     everything = law is not None and law.lower() == "all"
     if everything:
         for given, option in ((config, "--config"), (fixed_values, "--fix"),
@@ -175,7 +181,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
                                 target=target, mapping=maps, reduce=reduce, loss=loss,
                                 delta=delta, space=space, envelope=envelope, bins=bins,
-                                bin_pad=bin_pad, seed=seed)
+                                bin_pad=bin_pad, seed=seed, weights=weights)
     else:
         from .pipeline import fit as fit_one
         from .pipeline import fit_spec, roles_needed
@@ -186,7 +192,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         frames = _frames(data, store, reader, maps, strict,
                          need=roles_needed(spec.law.variables.values()))
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
-                         envelope=envelope, bins=bins, bin_pad=bin_pad)
+                         envelope=envelope, bins=bins, bin_pad=bin_pad, weights=weights)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:

@@ -182,6 +182,9 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
         save: Annotated[Path | None, typer.Option(
             help="Write the fit as JSON here (its folder is made).")] = None,
+        weights: Annotated[str | None, typer.Option(
+            help="Weight the runs: seed-variance (each (N, D) by the inverse of its seeds' "
+                 "variance) or none. [default: none]")] = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -193,7 +196,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
                      config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
                      delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
-                     bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save)
+                     bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
+                     weights=weights)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")

@@ -24,19 +24,22 @@ def fit_points(
     objective: Objective | None = None,
     fixed: dict[str, float] | None = None,
     seed: int = 0,
+    weights=None,
 ) -> FitResult:
     """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
 
     ``fixed`` values are checked (:meth:`Law.check_fixed`), ``seed`` must be an integer from 0
     to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
-    with the result is in its ``warnings``, what was done in its ``notes``.
+    with the result is in its ``warnings``, what was done in its ``notes``. ``weights``:
+    ``"seed-variance"`` (see :mod:`scalecli.fitting.seeds`), one weight per point, or None.
+    Where runs repeat an (N, D), the result's ``seeds`` describe their spread.
     """
     import time
 
     import numpy as np
 
     from .. import __version__
-    from . import diagnostics
+    from . import diagnostics, seeds
     from .search import search
 
     objective = objective or Objective()
@@ -52,6 +55,9 @@ def fit_points(
     warnings = list(points.warnings)
     notes = list(getattr(points, "notes", []))
     warnings += diagnostics.refusals(law, X, y, n_free)
+    keys = seeds.configuration(law, X, frame)  # runs sharing these are seeds
+    objective, weighting, weight_notes = seeds.weighted(objective, weights, keys, y)
+    notes += weight_notes
     t0 = time.perf_counter()
     opt = search(law, X, y, objective, fixed, seed=seed)
     seconds = time.perf_counter() - t0
@@ -62,6 +68,10 @@ def fit_points(
     warnings += diagnostics.at_bounds(law, opt.theta, fixed)
     warnings += diagnostics.rising(law, X, y, r2)
     notes += opt.notes
+    seed_info, seed_notes, seed_warnings = seeds.of_fit(law, X, keys, y, opt.theta, objective,
+                                                        n_free, points.target)
+    notes += seed_notes
+    warnings += seed_warnings
     return FitResult(
         law=law.name,
         params={**law.to_natural(opt.theta), **fixed},  # held values to the digit
@@ -76,8 +86,9 @@ def fit_points(
         target=points.target,
         fixed=fixed,
         fit={
-            "objective": objective.describe(),
+            "objective": objective.describe() + seeds.WEIGHTED.get(weighting, ""),
             **objective.to_dict(),
+            "weights": weighting,
             "starts": opt.n_starts,
             "refined": opt.n_refined,
             "agreeing": opt.agreeing,
@@ -97,6 +108,7 @@ def fit_points(
         notes=notes,
         version=__version__,
         points=frame,
+        seeds=seed_info,
     )
 
 

@@ -28,9 +28,10 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
     if objective.loss != "mse":
         raise FitError(f"{law.name}: a least-squares plan needs the mse objective")
     t = objective.transform(np.asarray(y, dtype=float))
+    root_w = objective.sqrt_weights(t.size)  # a weighted mean square: each residual × √w
     names = law.param_names
     free = [i for i, n in enumerate(names) if n not in fixed]
-    grids, parts = _score(law, plan, X, t, seed)
+    grids, parts = _score(law, plan, X, t, seed, objective.weights)
     scores = np.concatenate(parts)
     offsets = np.cumsum([0] + [p.size for p in parts])
 
@@ -46,12 +47,12 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
         return theta
 
     def resid(v):
-        r = objective.predicted(law, full(v)[None, :], X)[0] - t
+        r = (objective.predicted(law, full(v)[None, :], X)[0] - t) * root_w
         return np.where(np.isfinite(r), r, 1e10)
 
     def jac(v):
         _, J = objective.predicted_jac(law, full(v), X)
-        J = J[:, free]
+        J = J[:, free] * root_w[:, None]
         return np.where(np.isfinite(J), J, 0.0)
 
     order = np.argsort(scores, kind="stable")
@@ -93,11 +94,13 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
     )
 
 
-def _score(law, plan, X, t, seed):
+def _score(law, plan, X, t, seed, weights=None):
     """Every grid's starts scored (a seeded sample of each, in proportion to its size, when
-    together they pass the cap): ``(Starts per grid, scores per grid)``."""
+    together they pass the cap): ``(Starts per grid, scores per grid)``. Per-point
+    ``weights`` are handed to the law's scorer only when there are some."""
     import numpy as np
 
+    extra = {} if weights is None else {"weights": weights}
     grids = [Starts(g, t.size, seed) for g in plan.grids]
     total = sum(g.total for g in grids)
     cap = start_cap(t.size)
@@ -107,11 +110,11 @@ def _score(law, plan, X, t, seed):
     parts = []
     for g in grids:
         if not g.sampled:  # the whole grid: the law's scorer may factor the product
-            parts.append(np.asarray(plan.score(g.axes, X, t, None), dtype=float))
+            parts.append(np.asarray(plan.score(g.axes, X, t, None, **extra), dtype=float))
             continue
         scores = np.empty(g.count)
         for s0, s1, ix in g.blocks():
-            scores[s0:s1] = plan.score(g.axes, X, t, ix)
+            scores[s0:s1] = plan.score(g.axes, X, t, ix, **extra)
         parts.append(scores)
     scores = np.concatenate(parts)
     if not np.isfinite(scores).any():

@@ -4,12 +4,21 @@ Residuals are ``t(prediction) - t(target)`` with ``t`` = log (default: Chinchill
 log1p (Caballero et al.'s BNSL code) or identity. The default Huber loss with delta 1e-3 on
 log-residuals is Hoffmann et al.'s (2022) choice; its value is reported as the papers report
 it, the SUM over points. ``mse`` and ``mae`` report the MEAN, as their names say.
+
+An objective may carry per-point ``weights`` w (:meth:`Objective.weighted`, scaled to mean
+1): each residual is multiplied by sqrt(w) before the loss, i.e. divided by its point's noise
+relative to a typical one. Squared errors are then weighted by w (inverse-variance weights,
+for w = 1 / variance), the Huber loss sees residuals on one scale (its delta in units of a
+typical noise) and absolute errors are weighted by sqrt(w) (1 / standard deviation), each the
+consistent choice for its loss. Every search plan reads them from here (the start grid, least
+squares, the closed form).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError, FitError
 
@@ -23,6 +32,8 @@ class Objective:
     loss: str = "huber"
     delta: float = 1e-3
     space: str = "log"
+    # Per-point weights (a float array, mean 1) or None; data, not a setting: never compared.
+    weights: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -37,6 +48,31 @@ class Objective:
 
     def to_dict(self) -> dict:
         return {"loss": self.loss, "delta": self.delta, "space": self.space}
+
+    def weighted(self, weights) -> Objective:
+        """This objective with per-point ``weights`` (positive, finite; scaled to mean 1), or
+        unweighted for None."""
+        import dataclasses
+
+        import numpy as np
+
+        if weights is None:
+            return dataclasses.replace(self, weights=None)
+        w = np.asarray(weights, dtype=float).ravel()
+        if w.size == 0 or not np.all(np.isfinite(w) & (w > 0)):
+            raise FitError("weights must be positive, finite numbers, one per point")
+        return dataclasses.replace(self, weights=w / w.mean())
+
+    def sqrt_weights(self, n: int):
+        """The square roots of the weights (ones when unweighted), which multiply the
+        residuals. FitError when they are not one per point."""
+        import numpy as np
+
+        if self.weights is None:
+            return np.ones(n)
+        if self.weights.size != n:
+            raise FitError(f"{self.weights.size} weights for {n} points")
+        return np.sqrt(self.weights)
 
     # ---- transforms ------------------------------------------------------------------------
     def check_target(self, y) -> None:
@@ -115,6 +151,8 @@ class Objective:
 
         r = self.predicted(law, theta, X)
         r -= target[None, :]
+        if self.weights is not None:
+            r *= np.sqrt(self.weights)
         out = self.reduce(self.rho(r))
         return np.where(np.isfinite(out), out, np.inf)
 
@@ -123,10 +161,11 @@ class Objective:
         import numpy as np
 
         g, J = self.predicted_jac(law, theta, X)
-        r = g - target
+        root = 1.0 if self.weights is None else np.sqrt(self.weights)
+        r = (g - target) * root
         scale = 1.0 if self.loss == "huber" else 1.0 / r.size
         f = float(self.rho(r).sum() * scale)
-        grad = (self.psi(r) @ J) * scale
+        grad = ((self.psi(r) * root) @ J) * scale
         if not np.isfinite(f):
             return np.inf, np.zeros_like(grad)
         return f, grad

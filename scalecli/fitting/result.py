@@ -2,8 +2,9 @@
 
 The JSON written by :meth:`FitResult.save` (and printed by ``scalecli fit --format json``) is a
 stable contract: ``law``, ``params`` (name -> value, named as in the formula), ``objective``,
-``rmse_log``, ``r2``, ``n_points``, ``n_runs``, ``converged``, then details. Loading it needs
-only the standard library, so ``optimal`` and ``predict`` start fast.
+``rmse_log``, ``r2``, ``n_points``, ``n_runs``, ``converged``, then details (``seeds`` where
+runs repeat an (N, D)). Loading it needs only the standard library, so ``optimal`` and
+``predict`` start fast.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FitResult:
     notes: list[str] = field(default_factory=list)  # what was done (a scaling, a sample)
     version: str = ""
     points: Any = None  # the fitted points (polars DataFrame), not saved
+    seeds: dict[str, Any] | None = None  # runs repeating an (N, D): their spread (fitting.seeds)
 
     # ---- use ------------------------------------------------------------------------------
     def law_object(self):
@@ -89,6 +91,7 @@ class FitResult:
             "notes": list(self.notes),
             "version": self.version,
             "format_version": FORMAT_VERSION,
+            **({"seeds": dict(self.seeds)} if self.seeds is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -119,6 +122,8 @@ class FitResult:
         for key in ("fit", "data", "variables", "fixed"):
             if not isinstance(rest.get(key, {}), dict):
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
+        if not isinstance(rest.get("seeds") or {}, dict):
+            raise InputError("not a scalecli fit: 'seeds' must be a mapping", source)
         return cls(law=law, params=params, **rest)
 
     @classmethod

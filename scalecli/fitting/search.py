@@ -25,6 +25,7 @@ def search(law, X: dict, y, objective: Objective | None = None,
     X = {k: np.asarray(v, dtype=float) for k, v in X.items()}
     y = np.asarray(y, dtype=float)
     check_domain(law, X, y, objective)
+    objective.sqrt_weights(y.size)  # weights, if any, are one per point
     notes: list[str] = []
     scales = scaling.choose(law, X, y, objective)
     held = fixed
@@ -81,7 +82,8 @@ def _run(law, plan, X, y, objective, fixed, seed) -> Optimum:
 def _closed_form(law, plan, X, y, objective, fixed) -> Optimum:
     import numpy as np
 
-    theta = [float(v) for v in plan.solve(X, y)]
+    w = objective.weights
+    theta = [float(v) for v in (plan.solve(X, y) if w is None else plan.solve(X, y, weights=w))]
     for i, p in enumerate(law.parameters):
         if p.name in fixed:
             theta[i] = p.to_internal(fixed[p.name])

@@ -183,11 +183,14 @@ class BNSL(Law):
             rows[:, :2] *= scales["y"]
         return out
 
-    def _grid_scores(self, axes, X, t, ix=None):
+    def _grid_scores(self, axes, X, t, ix=None, weights=None):
         """Mean squared log1p error of the starts ``axes[p][ix[p]]`` (one index array per
         parameter, formula order), or with ``ix=None`` of the whole grid in C order, as
-        ``scipy.brute`` enumerates it. Built from tables: (b, c0) pairs, (c, d, f) per break."""
+        ``scipy.brute`` enumerates it. Built from tables: (b, c0) pairs, (c, d, f) per break.
+        ``weights`` (one per point) weight the squared errors."""
         import numpy as np
+
+        root = None if weights is None else np.sqrt(np.asarray(weights, dtype=float))
 
         logu = np.log(np.asarray(X["x"], dtype=float))[None, :]
         vals = [np.asarray(v, float) for v in axes]
@@ -200,7 +203,7 @@ class BNSL(Law):
                 e = c * f * _softplus((logu - np.log(d)) / f)
             tables.append(np.exp(-np.where(f == 0, 0.0, e)))
         if ix is None:
-            return _product_scores(vals[0], tables, t)
+            return _product_scores(vals[0], tables, t, root)
         T = tables[0][ix[1] * size[2] + ix[2]]
         for j, i in enumerate(range(3, len(vals), 3), start=1):
             T *= tables[j][(ix[i] * size[i + 1] + ix[i + 1]) * size[i + 2] + ix[i + 2]]
@@ -208,14 +211,17 @@ class BNSL(Law):
             T += vals[0][ix[0]][:, None]
             np.log1p(T, out=T)
             T -= t
+            if root is not None:
+                T *= root
             scores = np.einsum("ij,ij->i", T, T) / T.shape[1]
         scores[~np.isfinite(scores)] = np.inf
         return scores
 
 
-def _product_scores(a_vals, tables, t):
+def _product_scores(a_vals, tables, t, root=None):
     """Scores of every (a, table rows...) combination in C order: each product of table rows
-    is formed once and reused for every a (by blocks of _CHUNK elements)."""
+    is formed once and reused for every a (by blocks of _CHUNK elements); ``root``: the square
+    roots of the points' weights, if any."""
     import numpy as np
 
     M = t.size
@@ -235,6 +241,8 @@ def _product_scores(a_vals, tables, t):
                 np.add(T, a, out=out)
                 np.log1p(out, out=out)
                 out -= t
+                if root is not None:
+                    out *= root
                 scores[k, s0 : s0 + len(T)] = np.einsum("ij,ij->i", out, out) / M
     scores = scores.ravel()
     scores[~np.isfinite(scores)] = np.inf

@@ -33,7 +33,8 @@ class StartGrid:
 @dataclass(frozen=True)
 class ClosedForm:
     """An optimum in closed form: ``solve(X, y)`` returns theta in internal coordinates (fixed
-    parameters included). ``message`` says what was solved."""
+    parameters included); a weighted fit calls ``solve(X, y, weights=w)`` (one weight per
+    point, mean 1). ``message`` says what was solved."""
 
     solve: Callable[[dict, Any], list[float]]
     message: str
@@ -49,9 +50,11 @@ class GridLeastSquares:
         order; a fixed parameter has one value). The first grid's best start is refined first
         (the procedure a paper prescribes); then the lowest starts of all grids.
     score:
-        ``score(axes, X, t, ix)``: the objective of the starts ``axes[p][ix[p]]`` (``ix`` one
-        index array per parameter) on data ``X`` whose target in residual space is ``t``;
-        with ``ix=None``, of the whole grid in C order (the law may factor the product).
+        ``score(axes, X, t, ix, weights=None)``: the objective of the starts ``axes[p][ix[p]]``
+        (``ix`` one index array per parameter) on data ``X`` whose target in residual space is
+        ``t``; with ``ix=None``, of the whole grid in C order (the law may factor the product).
+        ``weights`` (one per point, mean 1) weight each point's squared residual; it is passed
+        only when the fit is weighted.
     labels:
         How each grid is named in the fit's message ("with the breaks' c negated").
     refine, first_nfev, nfev:

@@ -60,11 +60,13 @@ class PowerLaw(Law):
         return super().search_plan(objective, fixed)
 
 
-def _log_log_least_squares(X, y):
-    """(log E, log A, alpha) = (-inf, intercept, -slope) of the line through (log x, log y)."""
+def _log_log_least_squares(X, y, weights=None):
+    """(log E, log A, alpha) = (-inf, intercept, -slope) of the line through (log x, log y),
+    each point's squared error weighted by ``weights`` when given."""
     import numpy as np
 
-    slope, intercept = np.polyfit(np.log(X["x"]), np.log(np.asarray(y, float)), 1)
+    w = None if weights is None else np.sqrt(np.asarray(weights, float))  # polyfit's w: √w
+    slope, intercept = np.polyfit(np.log(X["x"]), np.log(np.asarray(y, float)), 1, w=w)
     return [-math.inf, float(intercept), float(-slope)]
 
 
