@@ -121,8 +121,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         fixed: dict[str, float] | str | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, holdout: int | None = None,
-        save: str | Path | None = None,
-        weights: str | None = None) -> FitResult | Ranking:
+        save: str | Path | None = None, weights: str | None = None,
+        residuals: bool = False) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -147,6 +147,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
+    residuals:
+        Attach one residual per run (``result.residuals``, see
+        :mod:`scalecli.analyses.residuals`); not with ``law="all"``.
     strict:
         Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
     save:
@@ -171,6 +174,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
             if given:
                 raise ConfigError(f"{option} describes one law; with --law all every law is "
                                   "fitted with its own settings (drop it, or fit one law)")
+        if residuals:
+            raise ConfigError("--residuals describes one fit; with --law all each law is "
+                              "fitted without its held-out runs (fit one law: --law NAME "
+                              "--residuals)")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
@@ -193,6 +200,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                          need=roles_needed(spec.law.variables.values()))
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad, weights=weights)
+        if residuals:
+            from .analyses.residuals import attach
+
+            attach(result, result.points)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:
@@ -284,15 +295,16 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
 def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,
               store: str | Path | None = None, reader: str | None = None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
-              reduce: str | None = None, x: str | None = None, strict: bool = False):
+              reduce: str | None = None, x: str | None = None, strict: bool = False,
+              residuals: bool = False):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
-    the runs it is drawn against."""
+    the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
     from .fitting import FitResult
     from .pipeline import points
 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
-                     reduce=reduce, x=x, strict=strict)
+                     reduce=reduce, x=x, strict=strict, residuals=residuals)
         return result, result.points
     result = FitResult.load(fit_file)
     maps = _mapping(mapping)
@@ -300,6 +312,10 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     pts = points(frames, target=result.target if result.target != "loss" else None,
                  mapping=maps, reduce=reduce or "last",
                  require=tuple(result.law_object().variables.values()))
+    if residuals:
+        from .analyses.residuals import attach
+
+        attach(result, pts.frame)
     _carry(result, frames)
     return result, pts.frame
 

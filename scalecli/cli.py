@@ -185,6 +185,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         weights: Annotated[str | None, typer.Option(
             help="Weight the runs: seed-variance (each (N, D) by the inverse of its seeds' "
                  "variance) or none. [default: none]")] = None,
+        residuals: Annotated[bool, typer.Option(
+            "--residuals", help="Also print each run's residual, outliers flagged.")] = False,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -197,7 +199,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                      config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
                      delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                      bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
-                     weights=weights)
+                     weights=weights, residuals=residuals)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -283,6 +285,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          color: Annotated[bool | None, typer.Option(
              "--color/--no-color", help="Colour (default: when stdout is a terminal).",
              show_default=False)] = None,
+         residuals: Annotated[bool, typer.Option(
+             "--residuals", help="Plot each run's residual against compute instead.")] = False,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -292,8 +296,14 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from .report.fit import plot_fit
 
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
-                                  config=config, mapping=map, reduce=reduce, x=x, strict=strict)
+                                  config=config, mapping=map, reduce=reduce, x=x, strict=strict,
+                                  residuals=residuals)
     _messages(result)
+    if residuals:
+        from .report.residuals import residual_plot
+
+        _out(residual_plot(result, width=width, height=height, color=_color(color)))
+        return
     _out(plot_fit(result, frame, width=width, height=height, color=_color(color)))
 
 

@@ -3,8 +3,8 @@
 The JSON written by :meth:`FitResult.save` (and printed by ``scalecli fit --format json``) is a
 stable contract: ``law``, ``params`` (name -> value, named as in the formula), ``objective``,
 ``rmse_log``, ``r2``, ``n_points``, ``n_runs``, ``converged``, then details (``seeds`` where
-runs repeat an (N, D)). Loading it needs only the standard library, so ``optimal`` and
-``predict`` start fast.
+runs repeat an (N, D), ``residuals`` when asked for). Loading it needs only the standard
+library, so ``optimal`` and ``predict`` start fast.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class FitResult:
     version: str = ""
     points: Any = None  # the fitted points (polars DataFrame), not saved
     seeds: dict[str, Any] | None = None  # runs repeating an (N, D): their spread (fitting.seeds)
+    residuals: list[dict[str, Any]] | None = None  # one row per run, when asked for
 
     # ---- use ------------------------------------------------------------------------------
     def law_object(self):
@@ -92,6 +93,7 @@ class FitResult:
             "version": self.version,
             "format_version": FORMAT_VERSION,
             **({"seeds": dict(self.seeds)} if self.seeds is not None else {}),
+            **({"residuals": list(self.residuals)} if self.residuals is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -124,6 +126,9 @@ class FitResult:
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
         if not isinstance(rest.get("seeds") or {}, dict):
             raise InputError("not a scalecli fit: 'seeds' must be a mapping", source)
+        rows = rest.get("residuals") or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InputError("not a scalecli fit: 'residuals' must be a list of rows", source)
         return cls(law=law, params=params, **rest)
 
     @classmethod

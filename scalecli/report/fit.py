@@ -19,6 +19,10 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
         return compare_output(result, fmt_name)
     if fmt_name == "json":
         return result.to_json() + "\n"
+    if fmt_name == "csv" and result.residuals is not None:  # a pipe asked for the rows
+        from .residuals import residual_table
+
+        return residual_table(result, "csv")
     params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else ""}
               for k, v in result.params.items()]
     stats = [{"name": k, "value": getattr(result, k), "note": label} for k, label in _STATS]
@@ -34,7 +38,17 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
                f"{result.fit.get('starts', 0)} starts refined; target {result.target}, "
                f"reduce {result.data.get('reduce', 'last')}")
     second = render(stats, [("note", "fit"), ("value", "value")], fmt_name, caption=caption)
-    return first + ("\n" if fmt_name == "markdown" else "") + second
+    return first + ("\n" if fmt_name == "markdown" else "") + second + _residuals(result,
+                                                                                  fmt_name)
+
+
+def _residuals(result, fmt_name: str) -> str:
+    """The residual table under the fit's, when the fit carries residuals."""
+    if result.residuals is None:
+        return ""
+    from .residuals import residual_table
+
+    return ("\n" if fmt_name == "markdown" else "") + residual_table(result, fmt_name)
 
 
 def compare_output(ranking, fmt_name: str) -> str:

@@ -206,12 +206,14 @@ def figure(width: int, plot_h: int):
             plt.terminal.limit()
 
 
-def finish(fig, xlim, ylim, xticks, xlabel: str, width: int, plot_h: int, color: bool) -> str:
-    """Axes limits, ticks (log10 axes) and the x label; the drawn figure as text."""
+def finish(fig, xlim, ylim, xticks, xlabel: str, width: int, plot_h: int, color: bool,
+           yticks=None) -> str:
+    """Axes limits, ticks (log10 axes unless ``yticks`` says otherwise) and the x label; the
+    drawn figure as text."""
     fig.ruler("x").lim(*xlim)
     fig.ruler("y").lim(*ylim)
     fig.ruler("x").ticks(*xticks(*xlim, max_ticks=max(2, (width - 8) // 9)))
-    fig.ruler("y").ticks(*_y_ticks(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
+    fig.ruler("y").ticks(*(yticks or _y_ticks)(*ylim, max_ticks=max(2, (plot_h - 4) // 3)))
     fig.label(xlabel, "x")
     return fig.build().string(colorless=not color)
 
@@ -313,11 +315,10 @@ def _y_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[st
     return [p for p, _ in best], [s for _, s in best]
 
 
-def _header(title: str, width: int, color: bool) -> str:
+def _header(title: str, width: int, color: bool, left: str = "loss") -> str:
     """The line above the plot: the y axis name on the left, the title centred."""
     import plotext as plt
 
-    left = "loss"
     title = title.strip()
     if len(title) > width - len(left) - 2:
         title = title[: max(0, width - len(left) - 3)] + "…"
