@@ -121,7 +121,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         fixed: dict[str, float] | str | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, holdout: int | None = None,
-        save: str | Path | None = None) -> FitResult | Ranking:
+        save: str | Path | None = None, bootstrap: int | None = None, ci: float = 0.95,
+        flops: float | list[float] | str | None = None, progress=None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -143,6 +144,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         :mod:`scalecli.analyses.envelope`) along the law's variable (compute for N and D).
     holdout:
         With ``law="all"``: rank by error on the K largest runs by compute (default 3).
+    bootstrap, ci, flops, progress:
+        Resample runs ``bootstrap`` times and refit: percentile intervals at level ``ci`` and
+        standard errors of every parameter, of the allocation exponents a and b and of N_opt,
+        D_opt and loss at each budget in ``flops``; ``progress(share)`` is told how far it got.
     strict:
         Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
     save:
@@ -158,6 +163,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
 
     fixed_values = _fixed(fixed)
     seed = _seed(seed)
+    budgets = _check_bootstrap(bootstrap, ci, flops)
     everything = law is not None and law.lower() == "all"
     if everything:
         for given, option in ((config, "--config"), (fixed_values, "--fix"),
@@ -175,7 +181,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
                                 target=target, mapping=maps, reduce=reduce, loss=loss,
                                 delta=delta, space=space, envelope=envelope, bins=bins,
-                                bin_pad=bin_pad, seed=seed)
+                                bin_pad=bin_pad, seed=seed, bootstrap=bootstrap or 0, ci=ci)
     else:
         from .pipeline import fit as fit_one
         from .pipeline import fit_spec, roles_needed
@@ -186,7 +192,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         frames = _frames(data, store, reader, maps, strict,
                          need=roles_needed(spec.law.variables.values()))
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
-                         envelope=envelope, bins=bins, bin_pad=bin_pad)
+                         envelope=envelope, bins=bins, bin_pad=bin_pad,
+                         bootstrap=bootstrap or 0, ci=ci, progress=progress)
+    _uncertainty(result, budgets)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:
@@ -331,6 +339,28 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D")):
         return data
     paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
     return load(*paths, store=store, reader=reader, mapping=mapping, strict=strict, need=need)
+
+
+def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
+    """The bootstrap options checked before any fitting; the budgets of ``flops``."""
+    from .errors import ConfigError
+    from .fitting.bootstrap import check_options
+
+    if bootstrap is not None:
+        check_options(bootstrap, ci)
+    elif flops is not None:
+        raise ConfigError("--flops in fit gives the intervals of N_opt, D_opt and loss at "
+                          "those budgets: it needs --bootstrap")
+    return parse_budgets(flops) if isinstance(flops, str) else (
+        [] if flops is None else [flops] if isinstance(flops, (int, float)) else list(flops))
+
+
+def _uncertainty(result, budgets) -> None:
+    """The allocation's intervals added to each fit that has bootstrap draws."""
+    from .analyses.uncertainty import add_derived
+
+    for fit_ in getattr(result, "fits", [result]):
+        add_derived(fit_, budgets)
 
 
 def _carry(result, frames) -> None:

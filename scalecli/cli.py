@@ -182,6 +182,12 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
         save: Annotated[Path | None, typer.Option(
             help="Write the fit as JSON here (its folder is made).")] = None,
+        bootstrap: Annotated[int | None, typer.Option(
+            help="Resample the runs B times and refit: intervals and standard errors.")] = None,
+        ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+        flops: Annotated[str | None, typer.Option(
+            help="With --bootstrap: intervals of N_opt, D_opt and loss at these budgets.")
+        ] = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -189,11 +195,14 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     """
     from . import api
     from .report.fit import fit_output
+    from .report.progress import Progress
 
-    result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
-                     config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
-                     delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
-                     bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save)
+    with Progress("bootstrap") as progress:
+        result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
+                         config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                         delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
+                         bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
+                         bootstrap=bootstrap, ci=ci, flops=flops, progress=progress)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")

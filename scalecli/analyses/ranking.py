@@ -53,7 +53,7 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
               mapping: dict[str, str] | None = None, reduce: str | None = None,
               loss: str | None = None, delta: float | None = None, space: str | None = None,
               envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
-              seed: int | None = None) -> Ranking:
+              seed: int | None = None, bootstrap: int = 0, ci: float = 0.95) -> Ranking:
     """Fit each law (every registered one by default) without the ``holdout`` runs of largest
     compute, and rank them by RMSE of log target on those runs. Each law goes through the same
     steps as a single fit (:mod:`scalecli.pipeline`), with these options applied to each."""
@@ -86,7 +86,7 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
                 continue
             pts = prepare(frames, spec, mapping=mapping, reduce=reduce, envelope=envelope,
                           bins=bins, bin_pad=bin_pad)
-            fits.append(_held_out_fit(pts, spec, holdout, seed))
+            fits.append(_held_out_fit(pts, spec, holdout, seed, bootstrap, ci))
         except ScaleCLIError as exc:
             if isinstance(exc, ConfigError) and not str(exc).startswith("law "):
                 raise  # an option that no law can take is the user's to fix
@@ -101,7 +101,8 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     return Ranking(fits=fits, holdout=holdout, skipped=skipped, notes=notes)
 
 
-def _held_out_fit(pts, spec, holdout: int, seed: int | None) -> FitResult:
+def _held_out_fit(pts, spec, holdout: int, seed: int | None, bootstrap: int = 0,
+                  ci: float = 0.95) -> FitResult:
     """The law fitted without the ``holdout`` points of largest compute, scored on them."""
     import dataclasses
 
@@ -120,7 +121,8 @@ def _held_out_fit(pts, spec, holdout: int, seed: int | None) -> FitResult:
     ranked = frame.with_columns(order.alias("_rank")).sort("_rank").drop("_rank")
     train, test = ranked.head(frame.height - holdout), ranked.tail(holdout)
     res = fit_points(dataclasses.replace(pts, frame=train), law, objective=spec.objective,
-                     fixed=spec.fixed, seed=spec.seed if seed is None else seed)
+                     fixed=spec.fixed, seed=spec.seed if seed is None else seed,
+                     resamples=bootstrap, ci=ci)
     theta = np.array([law.to_internal(res.params)])
     Xt = {sym: test[col].cast(float).to_numpy() for sym, col in law.variables.items()}
     with np.errstate(all="ignore"):

@@ -24,12 +24,17 @@ def fit_points(
     objective: Objective | None = None,
     fixed: dict[str, float] | None = None,
     seed: int = 0,
+    resamples: int = 0,
+    ci: float = 0.95,
+    progress=None,
 ) -> FitResult:
     """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
 
     ``fixed`` values are checked (:meth:`Law.check_fixed`), ``seed`` must be an integer from 0
     to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
-    with the result is in its ``warnings``, what was done in its ``notes``.
+    with the result is in its ``warnings``, what was done in its ``notes``. With
+    ``resamples``, runs are resampled that many times and refitted (:mod:`.bootstrap`): the
+    result then carries ``intervals`` and ``se`` at confidence ``ci``, and its draws.
     """
     import time
 
@@ -41,6 +46,10 @@ def fit_points(
 
     objective = objective or Objective()
     check_seed(seed)
+    if resamples:
+        from .bootstrap import check_options
+
+        check_options(resamples, ci)
     fixed = law.check_fixed(fixed or {}, "fixed")
     if len(fixed) == len(law.parameters):
         raise ConfigError(f"every parameter of {law.name} is held: nothing to fit")
@@ -62,7 +71,7 @@ def fit_points(
     warnings += diagnostics.at_bounds(law, opt.theta, fixed)
     warnings += diagnostics.rising(law, X, y, r2)
     notes += opt.notes
-    return FitResult(
+    result = FitResult(
         law=law.name,
         params={**law.to_natural(opt.theta), **fixed},  # held values to the digit
         objective=opt.objective,
@@ -98,6 +107,36 @@ def fit_points(
         version=__version__,
         points=frame,
     )
+    if resamples:
+        groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
+        _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
+                      progress)
+    return result
+
+
+def _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
+                  progress) -> None:
+    """Bootstrap draws of the parameters, their intervals and standard errors, and what the
+    resampling did, onto ``result``."""
+    import time
+
+    from .bootstrap import bootstrap
+
+    t0 = time.perf_counter()
+    draws = bootstrap(law, X, y, objective, fixed, opt, groups, resamples, seed,
+                      plan=law.search_plan(objective, fixed), progress=progress)
+    result.draws = draws
+    result.intervals, result.se = draws.summary(ci)
+    result.bootstrap = {"resamples": resamples, "ci": ci, "seed": seed, "failed": draws.failed,
+                        "moved": draws.moved, "starts": draws.starts,
+                        "seconds": round(time.perf_counter() - t0, 3)}
+    if draws.failed:
+        result.warnings.append(f"{draws.failed} of {resamples} bootstrap resamples could not be "
+                               "fitted (too few distinct runs or sizes drawn); the intervals "
+                               "rest on the others")
+    if draws.moved:
+        result.notes.append(f"{draws.moved} of {resamples} resamples ({draws.moved / resamples:.1%})"
+                            " fitted best in another basin than the point estimate's")
 
 
 def _goodness(law, X, y, theta, objective) -> tuple[float, float]:

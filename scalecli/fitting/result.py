@@ -9,13 +9,14 @@ only the standard library, so ``optimal`` and ``predict`` start fast.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: bootstrap intervals, se and draws
 
 
 @dataclass
@@ -37,6 +38,10 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)  # what may be wrong: --strict refuses
     notes: list[str] = field(default_factory=list)  # what was done (a scaling, a sample)
     version: str = ""
+    intervals: dict[str, list[float]] = field(default_factory=dict)  # name -> [low, high]
+    se: dict[str, float] = field(default_factory=dict)  # name -> bootstrap standard error
+    bootstrap: dict[str, Any] = field(default_factory=dict)  # resamples, ci, seed, failed, moved
+    draws: Any = None  # bootstrap draws (fitting.bootstrap.Draws), saved compactly
     points: Any = None  # the fitted points (polars DataFrame), not saved
 
     # ---- use ------------------------------------------------------------------------------
@@ -89,19 +94,38 @@ class FitResult:
             "notes": list(self.notes),
             "version": self.version,
             "format_version": FORMAT_VERSION,
+            **({"intervals": self.intervals, "se": self.se, "bootstrap": dict(self.bootstrap)}
+               if self.bootstrap else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
     def save(self, path: str | Path) -> None:
-        """Write the JSON atomically (a crash never leaves half a file)."""
+        """Write the JSON atomically (a crash never leaves half a file), with the bootstrap
+        draws when there are some, so ``optimal --fit`` and ``predict --fit`` give intervals
+        without refitting."""
         import os
 
         path = Path(path)
+        d = self.to_dict()
+        if self.draws is not None:
+            d["draws"] = pack_draws(self.draws.names, self.draws.values)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json() + "\n")
+        tmp.write_text(json.dumps(d, indent=2, allow_nan=True) + "\n")
         os.replace(tmp, path)
+
+    def draw_params(self) -> list[dict[str, float]]:
+        """The bootstrap draws as parameter dicts (failed resamples left out); [] without."""
+        if self.draws is None:
+            return []
+        names, rows = self.draws.names, self.draws.values
+        out = []
+        for row in rows:
+            values = [float(v) for v in row]
+            if all(math.isfinite(v) for v in values):
+                out.append({**dict(zip(names, values)), **self.fixed})
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "") -> FitResult:
@@ -116,9 +140,11 @@ class FitResult:
             value = rest.get(key, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise InputError(f"not a scalecli fit: {key!r} must be a list of texts", source)
-        for key in ("fit", "data", "variables", "fixed"):
+        for key in ("fit", "data", "variables", "fixed", "intervals", "se", "bootstrap"):
             if not isinstance(rest.get(key, {}), dict):
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
+        if "draws" in rest:
+            rest["draws"] = unpack_draws(rest["draws"], source)
         return cls(law=law, params=params, **rest)
 
     @classmethod
@@ -159,3 +185,49 @@ class FitResult:
 
     def __str__(self) -> str:
         return self.report()
+
+
+class SavedDraws:
+    """Bootstrap draws read back from a saved fit: ``names`` and ``values`` (rows of floats)."""
+
+    def __init__(self, names: list[str], values: list[list[float]]):
+        self.names, self.values = names, values
+
+
+def pack_draws(names, values) -> dict:
+    """Draws as float32 little-endian bytes in base64: 4,000 draws of 5 parameters in 107 KB
+    of JSON, to 7 significant digits (far below the draws' own spread)."""
+    import base64
+    from array import array
+
+    flat = array("f", (float(v) for row in values for v in row))
+    if flat.itemsize != 4:
+        raise RuntimeError("float32 arrays are not 4 bytes on this platform")
+    if __import__("sys").byteorder != "little":
+        flat.byteswap()
+    return {"names": list(names), "rows": len(values), "float32_le_base64":
+            base64.b64encode(flat.tobytes()).decode("ascii")}
+
+
+def unpack_draws(d: Any, source: str) -> SavedDraws | None:
+    """The inverse of :func:`pack_draws` (standard library only, so loading stays fast)."""
+    import base64
+    import binascii
+    import sys
+    from array import array
+
+    if d is None:
+        return None
+    try:
+        names = [str(n) for n in d["names"]]
+        rows = int(d["rows"])
+        flat = array("f")
+        flat.frombytes(base64.b64decode(d["float32_le_base64"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise InputError("not a scalecli fit: 'draws' is damaged", source) from None
+    if sys.byteorder != "little":
+        flat.byteswap()
+    if not names or len(flat) != rows * len(names):
+        raise InputError("not a scalecli fit: 'draws' has the wrong size", source)
+    k = len(names)
+    return SavedDraws(names, [list(flat[i * k:(i + 1) * k]) for i in range(rows)])
