@@ -222,8 +222,10 @@ def optimal_table(source: Any = None, flops: float | list[float] | str | None = 
                   law: str | None = None, steps: int = 5, **options: Any) -> Table:
     """:func:`optimal`'s allocations as the table ``scalecli optimal`` prints."""
     from .analyses.allocation import allocation_table, fit_warnings
+    from .analyses.uncertainty import allocation_bands
 
     table = allocation_table(optimal(source, flops, law=law, steps=steps, **options))
+    allocation_bands(table, source)
     table.warnings = fit_warnings(source)
     return table
 
@@ -244,8 +246,11 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     :func:`scalecli.analyses.prediction.prediction_table`)."""
     from .analyses.allocation import fit_warnings
     from .analyses.prediction import prediction_table
+    from .analyses.uncertainty import prediction_bands
 
     table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    if not then:
+        prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
     return table
 
@@ -383,7 +388,8 @@ def _refuse_if_strict(result, strict: bool) -> None:
 def _save(result, path) -> None:
     from .atomic import write_text
 
-    write_text(path, result.to_json() + "\n")
+    text = result.saved_text() if hasattr(result, "saved_text") else result.to_json() + "\n"
+    write_text(path, text)
 
 
 def _with_approach3(result, frames, budgets, mapping, wanted: bool, strict: bool):

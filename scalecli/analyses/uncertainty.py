@@ -66,3 +66,121 @@ def add_derived(result, flops: list[float] | None = None) -> None:
     result.se.update(se)
     result.bootstrap["derived"] = {k: v for k, v in allocation_values(
         law, result.params, budgets).items()}
+
+
+def _with_draws(source):
+    """The fit behind ``source`` (a FitResult or a saved fit's path) when it has draws."""
+    from ..fitting.result import FitResult
+
+    if source is None:
+        return None
+    fit = source if isinstance(source, FitResult) else FitResult.load(source)
+    return fit if fit.draw_params() else None
+
+
+def _band(values: list[float], ci: float) -> tuple[float, float]:
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return math.nan, math.nan
+    lo, hi = np.percentile(v, [50 * (1 - ci), 50 * (1 + ci)])
+    return float(lo), float(hi)
+
+
+def _insert_bands(table, keys: list[str], level: str) -> None:
+    """A ``low–high`` column after each of ``keys`` for people; the numbers for pipes."""
+    from ..numbers import fmt
+
+    for row in table.rows:
+        for key in keys:
+            lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
+            if lo is not None and hi is not None:
+                row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+    cols = []
+    for key, head in table.columns:
+        cols.append((key, head))
+        if key in keys:
+            cols.append((f"{key}_range", level))
+    table.columns = cols
+    table.csv_extra = [*table.csv_extra, *((f"{k}_{end}", f"{k}_{end}") for k in keys
+                                           for end in ("low", "high"))]
+
+
+def allocation_bands(table, source) -> None:
+    """Percentile intervals of N_opt, D_opt and loss per budget row of ``scalecli optimal``'s
+    table, from the bootstrap draws of the fit ``source`` (nothing without draws)."""
+    from .allocation import Allocator
+
+    fit = _with_draws(source)
+    if fit is None or not table.rows:
+        return
+    law, draws = fit.law_object(), fit.draw_params()
+    ci = float(fit.bootstrap.get("ci", 0.95))
+    done = False
+    for row in table.rows:
+        if row.get("method", "").startswith("planned") or row.get("target_loss") is not None:
+            continue
+        per = {"n_params": [], "tokens": [], "loss": []}
+        for p in draws:
+            alloc = Allocator(law, p, unique_tokens=row.get("unique_tokens"))
+            try:
+                n, d, _ = alloc.optimum(row["flops"])
+                loss = alloc.loss(n, d)
+            except (ArithmeticError, ValueError):
+                continue
+            per["n_params"].append(n)
+            per["tokens"].append(d)
+            per["loss"].append(loss)
+        for key, values in per.items():
+            row[f"{key}_low"], row[f"{key}_high"] = _band(values, ci)
+        done = True
+    if done:
+        _insert_bands(table, ["n_params", "tokens", "loss"], f"{100 * ci:g}%")
+        table.caption = (f"{table.caption}; intervals: {100 * ci:g}% of "
+                         f"{len(draws)} bootstrap draws")
+
+
+def prediction_bands(table, source, law) -> None:
+    """For each prediction row: the interval of the fitted curve (``conf``: the law at each
+    bootstrap draw) and the interval for a new run (``pred``: each draw's prediction with a
+    residual of the fit's scatter added in log space, as a run scatters around the curve)."""
+    import numpy as np
+
+    fit = _with_draws(source)
+    if fit is None or not table.rows:
+        return
+    law_obj, draws = fit.law_object(), fit.draw_params()
+    ci = float(fit.bootstrap.get("ci", 0.95))
+    scatter = float(fit.rmse_log) if math.isfinite(fit.rmse_log) else 0.0
+    rng = np.random.default_rng(int(fit.bootstrap.get("seed", 0)))
+    level = f"{100 * ci:g}%"
+    for row in table.rows:
+        point = {s: row[s] for s in law_obj.variables if s in row}
+        if len(point) != len(law_obj.variables):
+            continue
+        values = np.array([_value(law_obj, p, point) for p in draws])
+        row["conf_low"], row["conf_high"] = _band(values, ci)
+        noisy = values * np.exp(scatter * rng.standard_normal(values.size))
+        row["pred_low"], row["pred_high"] = _band(noisy, ci)
+    table.columns = [*table.columns]
+    _insert_bands(table, [], level)
+    from ..numbers import fmt
+
+    for row in table.rows:
+        if "conf_low" in row:
+            row["conf_range"] = f"{fmt(row['conf_low'])}–{fmt(row['conf_high'])}"
+            row["pred_range"] = f"{fmt(row['pred_low'])}–{fmt(row['pred_high'])}"
+    table.columns += [("conf_range", f"curve {level}"), ("pred_range", f"new run {level}")]
+    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
+                                                             "pred_high"))]
+    table.caption = (f"{table.caption}; curve: {level} of {len(draws)} bootstrap draws; new run: "
+                     f"adds the fit's scatter (RMSE of log loss {scatter:.3g})")
+
+
+def _value(law, params, point) -> float:
+    try:
+        return float(law.value(params, point))
+    except (ArithmeticError, ValueError):
+        return math.nan

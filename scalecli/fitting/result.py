@@ -101,19 +101,19 @@ class FitResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
-    def save(self, path: str | Path) -> None:
-        """Write the JSON atomically (a crash never leaves half a file), with the bootstrap
-        draws when there are some, so ``optimal --fit`` and ``predict --fit`` give intervals
-        without refitting."""
-        import os
-
-        path = Path(path)
+    def saved_text(self) -> str:
+        """The JSON a saved fit holds: :meth:`to_dict` and, when there are some, the bootstrap
+        draws (so ``optimal --fit`` and ``predict --fit`` give intervals without refitting)."""
         d = self.to_dict()
         if self.draws is not None:
             d["draws"] = pack_draws(self.draws.names, self.draws.values)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(d, indent=2, allow_nan=True) + "\n")
-        os.replace(tmp, path)
+        return json.dumps(d, indent=2, allow_nan=True) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`saved_text` atomically (a crash never leaves half a file)."""
+        from ..atomic import write_text
+
+        write_text(Path(path), self.saved_text())
 
     def draw_params(self) -> list[dict[str, float]]:
         """The bootstrap draws as parameter dicts (failed resamples left out); [] without."""
