@@ -325,6 +325,12 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                 "--group-by", help="A run column: one a, b per value.")] = None,
             weighted: Annotated[bool, typer.Option(
                 help="Weight each budget by its number of runs in the exponent fit.")] = False,
+            bootstrap: Annotated[int | None, typer.Option(
+                help="Resample the runs within each budget B times: intervals on a and b.")
+            ] = None,
+            ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+            seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
+                                              help="Seed of the resampling.")] = 0,
             plot: PlotOpt = False, color: ColorOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
@@ -333,11 +339,14 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
     """
     from . import api
     from .report.isoplots import approach_output
+    from .report.progress import Progress
 
-    res = api.isoflop(paths or None, store=store, reader=reader, mapping=map, strict=strict,
-                      flops=flops, steps=steps, approach3=not plot, tolerance=tolerance,
-                      optimum=optimum, weighted=weighted, group_by=group_by,
-                      reduce=reduce or "last")
+    with Progress("bootstrap") as progress:
+        res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
+                          strict=strict, flops=flops, steps=steps, approach3=not plot,
+                          tolerance=tolerance, optimum=optimum, weighted=weighted,
+                          group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
+                          ci=ci, seed=seed, progress=progress)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 

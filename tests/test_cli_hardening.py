@@ -262,7 +262,7 @@ def test_spline_keeps_a_budget_whose_spline_minimum_is_inside():
 
 # ---- one error boundary ------------------------------------------------------------------
 def test_an_unexpected_failure_is_one_line_naming_itself_a_bug(monkeypatch):
-    import scalecli.api as api
+    from scalecli import api
 
     def boom(*a, **k):
         raise ZeroDivisionError("inside")
