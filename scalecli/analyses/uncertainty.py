@@ -68,14 +68,19 @@ def add_derived(result, flops: list[float] | None = None) -> None:
         law, result.params, budgets).items()}
 
 
-def _with_draws(source):
-    """The fit behind ``source`` (a FitResult or a saved fit's path) when it has draws."""
+def _fit_of(source):
+    """The fit behind ``source`` (a FitResult or a saved fit's path); None for defaults."""
     from ..fitting.result import FitResult
 
     if source is None:
         return None
-    fit = source if isinstance(source, FitResult) else FitResult.load(source)
-    return fit if fit.draw_params() else None
+    return source if isinstance(source, FitResult) else FitResult.load(source)
+
+
+def _with_draws(source):
+    """The fit behind ``source`` when it has bootstrap draws."""
+    fit = _fit_of(source)
+    return fit if fit is not None and fit.draw_params() else None
 
 
 def _band(values: list[float], ci: float) -> tuple[float, float]:
@@ -148,8 +153,12 @@ def prediction_bands(table, source, law) -> None:
     residual of the fit's scatter added in log space, as a run scatters around the curve)."""
     import numpy as np
 
-    fit = _with_draws(source)
+    fit = _fit_of(source)
     if fit is None or not table.rows:
+        return
+    if not fit.draw_params():
+        if fit.covariance:
+            _lack_of_fit_bands(table, fit)
         return
     law_obj, draws = fit.law_object(), fit.draw_params()
     ci = float(fit.bootstrap.get("ci", 0.95))
@@ -184,3 +193,50 @@ def _value(law, params, point) -> float:
         return float(law.value(params, point))
     except (ArithmeticError, ValueError):
         return math.nan
+
+
+LACK_OF_FIT_LEVEL = 0.95
+
+
+def _lack_of_fit_bands(table, fit) -> None:
+    """Without draws: Student-t intervals (n - p degrees of freedom) from the fit's lack-of-fit
+    covariance, carried to each prediction by the delta method through the law's gradient."""
+    import numpy as np
+    from scipy.special import stdtrit
+
+    from ..fitting.objective import Objective
+    from ..numbers import fmt
+
+    law = fit.law_object()
+    cov = fit.covariance
+    idx = [law.param_names.index(n) for n in cov["names"]]
+    C = np.asarray(cov["matrix"], dtype=float)
+    obj = Objective(space=cov.get("space", "log"))
+    theta = np.asarray(law.to_internal(fit.params), dtype=float)
+    t = float(stdtrit(int(cov["dof"]), 0.5 + LACK_OF_FIT_LEVEL / 2))
+    back = {"log": np.exp, "log1p": np.expm1}.get(obj.space, lambda v: v)
+    for row in table.rows:
+        point = {s: np.array([float(row[s])]) for s in law.variables if s in row}
+        if len(point) != len(law.variables):
+            continue
+        g0 = float(obj.predicted(law, theta[None, :], point)[0, 0])
+        grad = np.empty(len(idx))
+        for j, k in enumerate(idx):
+            h = 1e-6 * max(1.0, abs(theta[k]))
+            moved = theta.copy()
+            moved[k] += h
+            grad[j] = (float(obj.predicted(law, moved[None, :], point)[0, 0]) - g0) / h
+        var = float(grad @ C @ grad)
+        for key, extra in (("conf", 0.0), ("pred", float(cov["scale"]) ** 2)):
+            half = t * np.sqrt(max(var, 0.0) + extra)
+            lo, hi = float(back(g0 - half)), float(back(g0 + half))
+            row[f"{key}_low"], row[f"{key}_high"] = lo, hi
+            row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+    level = f"{100 * LACK_OF_FIT_LEVEL:g}%"
+    table.columns = [*table.columns, ("conf_range", f"curve {level}*"),
+                     ("pred_range", f"new run {level}*")]
+    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
+                                                             "pred_high"))]
+    table.caption = (f"{table.caption}; * lack-of-fit intervals: Student-t with {cov['dof']} "
+                     "degrees of freedom from the residuals, the delta method through the law's "
+                     "gradient (no bootstrap draws: fit --bootstrap B for those)")

@@ -107,6 +107,9 @@ def fit_points(
         version=__version__,
         points=frame,
     )
+    from .covariance import lack_of_fit
+
+    result.covariance = lack_of_fit(law, X, y, objective, opt.theta, fixed)
     if resamples:
         groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
         _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,

@@ -42,6 +42,7 @@ class FitResult:
     se: dict[str, float] = field(default_factory=dict)  # name -> bootstrap standard error
     bootstrap: dict[str, Any] = field(default_factory=dict)  # resamples, ci, seed, failed, moved
     draws: Any = None  # bootstrap draws (fitting.bootstrap.Draws), saved compactly
+    covariance: dict[str, Any] = field(default_factory=dict)  # lack-of-fit (fitting.covariance)
     points: Any = None  # the fitted points (polars DataFrame), not saved
 
     # ---- use ------------------------------------------------------------------------------
@@ -96,6 +97,7 @@ class FitResult:
             "format_version": FORMAT_VERSION,
             **({"intervals": self.intervals, "se": self.se, "bootstrap": dict(self.bootstrap)}
                if self.bootstrap else {}),
+            **({"covariance": self.covariance} if self.covariance else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -140,7 +142,8 @@ class FitResult:
             value = rest.get(key, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise InputError(f"not a scalecli fit: {key!r} must be a list of texts", source)
-        for key in ("fit", "data", "variables", "fixed", "intervals", "se", "bootstrap"):
+        for key in ("fit", "data", "variables", "fixed", "intervals", "se", "bootstrap",
+                    "covariance"):
             if not isinstance(rest.get(key, {}), dict):
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
         if "draws" in rest:
