@@ -122,7 +122,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, holdout: int | None = None,
         save: str | Path | None = None, bootstrap: int | None = None, ci: float = 0.95,
-        flops: float | list[float] | str | None = None, progress=None) -> FitResult | Ranking:
+        flops: float | list[float] | str | None = None, progress=None,
+        tolerance: float | None = None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -148,6 +149,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Resample runs ``bootstrap`` times and refit: percentile intervals at level ``ci`` and
         standard errors of every parameter, of the allocation exponents a and b and of N_opt,
         D_opt and loss at each budget in ``flops``; ``progress(share)`` is told how far it got.
+    tolerance:
+        Other optima the search reached within this objective margin (default 0.005) at
+        different parameters are listed as ``alternatives``, with what each implies.
     strict:
         Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
     save:
@@ -193,7 +197,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                          need=roles_needed(spec.law.variables.values()))
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
-                         bootstrap=bootstrap or 0, ci=ci, progress=progress)
+                         bootstrap=bootstrap or 0, ci=ci, progress=progress,
+                         tolerance=tolerance)
     _uncertainty(result, budgets)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
@@ -361,11 +366,13 @@ def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
 
 
 def _uncertainty(result, budgets) -> None:
-    """The allocation's intervals added to each fit that has bootstrap draws."""
-    from .analyses.uncertainty import add_derived
+    """The allocation's intervals added to each fit that has bootstrap draws; what each
+    alternative optimum implies."""
+    from .analyses.uncertainty import add_derived, describe_alternatives
 
     for fit_ in getattr(result, "fits", [result]):
         add_derived(fit_, budgets)
+        describe_alternatives(fit_, budgets)
 
 
 def _carry(result, frames) -> None:

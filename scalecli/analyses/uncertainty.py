@@ -240,3 +240,41 @@ def _lack_of_fit_bands(table, fit) -> None:
     table.caption = (f"{table.caption}; * lack-of-fit intervals: Student-t with {cov['dof']} "
                      "degrees of freedom from the residuals, the delta method through the law's "
                      "gradient (no bootstrap draws: fit --bootstrap B for those)")
+
+
+def describe_alternatives(result, flops: list[float] | None = None) -> None:
+    """For a fit with other near-best optima: the allocation each implies, which quantities
+    all of them agree on (``result.data["identified"]``), and a warning saying so."""
+    from ..fitting.alternatives import identified
+
+    alts = result.alternatives
+    if not alts:
+        return
+    law = result.law_object()
+    cols = set(law.variables.values())
+    budgets = list(flops or []) or [EXPONENT_BUDGET]
+    allocation = {"n_params", "tokens"} <= cols and len(cols) == 2
+    free = [p for p in law.param_names if p not in result.fixed]
+
+    def quantities(params):
+        q = {k: params[k] for k in free}
+        if allocation:
+            alloc = allocation_values(law, params, budgets)
+            q.update(alloc)
+        return q
+
+    best = quantities(result.params)
+    for alt in alts:
+        q = quantities(alt["params"])
+        alt["allocation"] = {k: v for k, v in q.items() if k not in free}
+    agree = identified([best, *(quantities(a["params"]) for a in alts)])
+    result.data["identified"] = agree
+    loose = [k for k in free if not agree[k]]
+    firm = [k for k, ok in agree.items() if ok and k not in free]
+    text = (f"{len(alts)} other optimum(s) within {result.fit.get('tolerance', 0.005):.2%} of "
+            f"the best objective at different parameters: {', '.join(loose) or 'none'} not "
+            "identified")
+    if allocation:
+        text += (f"; the allocation agrees across them ({', '.join(firm)})" if firm else
+                 "; the allocation differs between them too")
+    result.warnings.append(text + " (see alternatives)")

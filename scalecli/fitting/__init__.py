@@ -27,6 +27,7 @@ def fit_points(
     resamples: int = 0,
     ci: float = 0.95,
     progress=None,
+    tolerance: float | None = None,
 ) -> FitResult:
     """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
 
@@ -34,7 +35,8 @@ def fit_points(
     to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
     with the result is in its ``warnings``, what was done in its ``notes``. With
     ``resamples``, runs are resampled that many times and refitted (:mod:`.bootstrap`): the
-    result then carries ``intervals`` and ``se`` at confidence ``ci``, and its draws.
+    result then carries ``intervals`` and ``se`` at confidence ``ci``, and its draws. Other
+    optima within ``tolerance`` of the best objective are its ``alternatives``.
     """
     import time
 
@@ -94,6 +96,7 @@ def fit_points(
             "message": opt.message,
             "seed": seed,
             "seconds": round(seconds, 4),
+            "tolerance": 0.005 if tolerance is None else tolerance,
         },
         data={
             "reduce": points.reduce,
@@ -107,14 +110,24 @@ def fit_points(
         version=__version__,
         points=frame,
     )
+    from .alternatives import DEFAULT_TOLERANCE, alternatives
     from .covariance import lack_of_fit
 
     result.covariance = lack_of_fit(law, X, y, objective, opt.theta, fixed)
+    result.alternatives = alternatives(law, opt, fixed, DEFAULT_TOLERANCE if tolerance is None
+                                       else _tolerance(tolerance))
     if resamples:
         groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
         _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
                       progress)
     return result
+
+
+def _tolerance(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"--tolerance {value}: give the objective margin as a fraction in "
+                          "[0, 1), e.g. 0.005 for 0.5%")
+    return float(value)
 
 
 def _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,

@@ -43,6 +43,7 @@ class FitResult:
     bootstrap: dict[str, Any] = field(default_factory=dict)  # resamples, ci, seed, failed, moved
     draws: Any = None  # bootstrap draws (fitting.bootstrap.Draws), saved compactly
     covariance: dict[str, Any] = field(default_factory=dict)  # lack-of-fit (fitting.covariance)
+    alternatives: list[dict[str, Any]] = field(default_factory=list)  # other near-best optima
     points: Any = None  # the fitted points (polars DataFrame), not saved
 
     # ---- use ------------------------------------------------------------------------------
@@ -98,6 +99,7 @@ class FitResult:
             **({"intervals": self.intervals, "se": self.se, "bootstrap": dict(self.bootstrap)}
                if self.bootstrap else {}),
             **({"covariance": self.covariance} if self.covariance else {}),
+            **({"alternatives": self.alternatives} if self.alternatives else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

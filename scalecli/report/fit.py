@@ -46,11 +46,26 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
         first += ("\n" if fmt_name == "markdown" else "") + render(
             derived, [("name", "derived"), ("value", "value"), ("low", f"{level} low"),
                       ("high", f"{level} high"), ("se", "se")], fmt_name)
+    if result.alternatives:
+        first += ("\n" if fmt_name == "markdown" else "") + _alternatives_table(result, fmt_name)
     caption = (f"{result.fit.get('objective', '')}; {result.fit.get('refined', 0)} of "
                f"{result.fit.get('starts', 0)} starts refined; target {result.target}, "
                f"reduce {result.data.get('reduce', 'last')}")
     second = render(stats, [("note", "fit"), ("value", "value")], fmt_name, caption=caption)
     return first + ("\n" if fmt_name == "markdown" else "") + second
+
+
+def _alternatives_table(result, fmt_name: str) -> str:
+    """The best optimum and the others within the tolerance, side by side."""
+    free = [k for k in result.params if k not in result.fixed]
+    rows = [{"which": "best", "objective": result.objective, **result.params}]
+    rows += [{"which": f"#{i}", "objective": a["objective"], **a["params"]}
+             for i, a in enumerate(result.alternatives, 1)]
+    ok = result.data.get("identified", {})
+    cols = [("which", "optimum"), ("objective", "objective")]
+    cols += [(k, k if ok.get(k, True) else f"{k} (?)") for k in free]
+    return render(rows, cols, fmt_name, title="optima within the tolerance",
+                  caption="(?) not identified: the optima disagree on it")
 
 
 def _bootstrap_caption(result) -> str:
