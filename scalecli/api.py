@@ -123,7 +123,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         breaks: int | None = None, holdout: int | None = None,
         save: str | Path | None = None, bootstrap: int | None = None, ci: float = 0.95,
         flops: float | list[float] | str | None = None, progress=None,
-        tolerance: float | None = None) -> FitResult | Ranking:
+        tolerance: float | None = None, jobs: int = 1) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -148,7 +148,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     bootstrap, ci, flops, progress:
         Resample runs ``bootstrap`` times and refit: percentile intervals at level ``ci`` and
         standard errors of every parameter, of the allocation exponents a and b and of N_opt,
-        D_opt and loss at each budget in ``flops``; ``progress(share)`` is told how far it got.
+        D_opt and loss at each budget in ``flops``; ``progress(share)`` is told how far it got;
+        ``jobs`` threads share the refits.
     tolerance:
         Other optima the search reached within this objective margin (default 0.005) at
         different parameters are listed as ``alternatives``, with what each implies.
@@ -198,7 +199,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
-                         tolerance=tolerance)
+                         tolerance=tolerance, jobs=jobs)
     _uncertainty(result, budgets)
     _carry(result, frames)
     _refuse_if_strict(result, strict)

@@ -185,6 +185,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         bootstrap: Annotated[int | None, typer.Option(
             help="Resample the runs B times and refit: intervals and standard errors.")] = None,
         ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+        jobs: Annotated[int, typer.Option(
+            min=1, max=256, help="Threads for the bootstrap refits.")] = 1,
         tolerance: Annotated[float | None, typer.Option(
             help="List other optima within this objective margin. [default: 0.005]")] = None,
         flops: Annotated[str | None, typer.Option(
@@ -205,7 +207,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
                          bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
-                         tolerance=tolerance)
+                         tolerance=tolerance, jobs=jobs)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")

@@ -192,7 +192,7 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         fixed: dict[str, float] | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, bootstrap: int = 0, ci: float = 0.95,
-        progress=None, tolerance: float | None = None) -> FitResult:
+        progress=None, tolerance: float | None = None, jobs: int = 1) -> FitResult:
     """Fit one law to runs (see :func:`scalecli.api.fit` for the parameters)."""
     from .fitting import fit_points
 
@@ -202,7 +202,7 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
                   bin_pad=bin_pad)
     result = fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
                         seed=spec.seed if seed is None else seed, resamples=bootstrap, ci=ci,
-                        progress=progress, tolerance=tolerance)
+                        progress=progress, tolerance=tolerance, jobs=jobs)
     have = list(getattr(result, "notes", None) or [])
     result.notes = [*(n for n in pts.notes if n not in have), *have]
     return result

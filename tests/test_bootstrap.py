@@ -210,3 +210,12 @@ def test_lack_of_fit_intervals_without_draws_cover_the_true_curve():
         hits += row["conf_low"] <= truth <= row["conf_high"]
         assert row["pred_low"] < row["conf_low"] and row["pred_high"] > row["conf_high"]
     assert hits >= 24, hits
+
+
+def test_jobs_share_the_refits_and_change_nothing():
+    rng = np.random.default_rng(8)
+    N, D, L = _sweep(rng)
+    law = get_law("chinchilla")
+    one = fit_points(as_points(N, D, L), law, resamples=120, seed=3)
+    two = fit_points(as_points(N, D, L), law, resamples=120, seed=3, jobs=2)
+    assert one.intervals == two.intervals and one.se == two.se

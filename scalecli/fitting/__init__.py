@@ -28,6 +28,7 @@ def fit_points(
     ci: float = 0.95,
     progress=None,
     tolerance: float | None = None,
+    jobs: int = 1,
 ) -> FitResult:
     """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
 
@@ -119,7 +120,7 @@ def fit_points(
     if resamples:
         groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
         _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
-                      progress)
+                      progress, jobs)
     return result
 
 
@@ -131,7 +132,7 @@ def _tolerance(value: float) -> float:
 
 
 def _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
-                  progress) -> None:
+                  progress, jobs=1) -> None:
     """Bootstrap draws of the parameters, their intervals and standard errors, and what the
     resampling did, onto ``result``."""
     import time
@@ -140,7 +141,7 @@ def _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, s
 
     t0 = time.perf_counter()
     draws = bootstrap(law, X, y, objective, fixed, opt, groups, resamples, seed,
-                      plan=law.search_plan(objective, fixed), progress=progress)
+                      plan=law.search_plan(objective, fixed), jobs=jobs, progress=progress)
     result.draws = draws
     result.intervals, result.se = draws.summary(ci)
     result.bootstrap = {"resamples": resamples, "ci": ci, "seed": seed, "failed": draws.failed,

@@ -103,7 +103,7 @@ def identifiable(law, X: dict, weights, n_free: int):
 
 
 def bootstrap(law, X: dict, y, objective: Objective, fixed: dict[str, float], opt, groups,
-              resamples: int, seed: int = 0, *, plan=None,
+              resamples: int, seed: int = 0, *, plan=None, jobs: int = 1,
               progress: Callable[[float], None] | None = None) -> Draws:
     """Draws of ``law``'s parameters over ``resamples`` bootstrap resamples of the runs
     ``groups`` (one label per point), around the optimum ``opt`` of the full data."""
@@ -119,17 +119,45 @@ def bootstrap(law, X: dict, y, objective: Objective, fixed: dict[str, float], op
     values = np.full((resamples, len(law.parameters)), np.nan)
     starts = _starts(opt, free, prob)
     moved = 0
-    if ok.any() and isinstance(plan, StartGrid):
-        thetas, moved = _batched(prob, weights[ok], starts, progress)
+    if ok.any():
+        def work(chunk, report):
+            if isinstance(plan, StartGrid):
+                return _batched(prob, chunk, starts, report)
+            return _one_by_one(law, X, y, objective, fixed, chunk, seed, report), 0
+
+        thetas, moved = _in_parallel(work, weights[ok], jobs, progress)
         values[ok] = thetas
-    elif ok.any():
-        values[ok] = _one_by_one(law, X, y, objective, fixed, weights[ok], seed, progress)
     names = [p.name for p in law.parameters]
     natural = np.column_stack([np.exp(np.minimum(values[:, i], 709.0)) if p.log else values[:, i]
                                for i, p in enumerate(law.parameters)])
     failed = int(np.sum(~np.all(np.isfinite(natural), axis=1)))
     return Draws(names=names, values=natural, resamples=resamples, seed=seed, failed=failed,
                  moved=moved, starts=len(starts))
+
+
+def _in_parallel(work, weights, jobs: int, progress):
+    """``work(weights chunk, progress)`` over ``jobs`` threads (NumPy and L-BFGS-B release the
+    interpreter lock in their loops), the chunks' results stacked in order."""
+    import numpy as np
+
+    jobs = max(1, min(int(jobs), weights.shape[0]))
+    if jobs == 1:
+        return work(weights, progress)
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = np.array_split(weights, jobs)
+    shares = [0.0] * jobs
+
+    def report(k):
+        def tell(share):
+            shares[k] = share
+            if progress is not None:
+                progress(sum(shares) / jobs)
+        return tell
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = list(pool.map(lambda kc: work(kc[1], report(kc[0])), enumerate(chunks)))
+    return np.vstack([d[0] for d in done]), sum(d[1] for d in done)
 
 
 def _starts(opt, free, prob) -> list:
