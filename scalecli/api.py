@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analyses.allocation import Allocation
+    from .analyses.compare import Comparison
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .pipeline import fit_spec, load, points, roles_needed
     from .store import Store
 
-__all__ = ["Allocation", "check_store", "default_store", "fit", "fit_spec", "frontier",
+__all__ = ["Allocation", "check_store", "compare", "default_store", "fit", "fit_spec", "frontier",
            "ingest", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
            "optimal_table", "parse_budgets", "plot_data", "points", "predict", "predict_table",
            "prune_store", "roles_needed", "runs"]
@@ -292,6 +293,84 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
+
+
+def compare(data: Any = None, *, group_by: str | None = None, baseline: str | None = None,
+            store: str | Path | None = None, reader: str | None = None, strict: bool = False,
+            law: str | None = None, config: str | Path | FitSpec | None = None,
+            mapping: dict[str, str] | str | None = None, reduce: str | None = None,
+            target: str | None = None, loss: str | None = None, delta: float | None = None,
+            space: str | None = None, fixed: dict[str, float] | str | None = None,
+            seed: int | None = None, flops: float | list[float] | str | None = None,
+            steps: int = 5) -> Comparison:
+    """One law fitted to each group of runs, their compute-optimal frontiers weighed against
+    the first group's (see :mod:`scalecli.analyses.compare`).
+
+    Parameters
+    ----------
+    data:
+        With ``group_by``: the runs (log paths, Frames or Points; ``store`` adds a store's).
+        Without: two or more log paths (or a mapping name -> Frames), one group each, named
+        by the file's stem or the directory's name (the whole path when two names agree).
+    group_by, baseline:
+        A run column whose values are the groups; the group the others are weighed against
+        (default: the first path, or the column's first value in sorted order).
+    law, config, mapping, reduce, target, loss, delta, space, fixed, seed:
+        The fit, as for :func:`fit`, the same for every group.
+    flops, steps:
+        Budgets (as for :func:`optimal`); default: powers of ten across the compute the groups
+        share and two decades past it.
+
+    Returns
+    -------
+    Comparison
+        ``groups``, ``budgets`` (loss per group, compute multiplier), ``crossover_flops``,
+        ``pairs``; ``.notes`` and ``.warnings``.
+    """
+    from .analyses.compare import compare as weigh
+    from .errors import ConfigError
+    from .ingest import Frames
+    from .pipeline import fit_spec, roles_needed
+
+    spec = fit_spec(law, config, target=target, loss=loss, delta=delta, space=space,
+                    fixed=_fixed(fixed))
+    maps = {**spec.mapping, **_mapping(mapping)}
+    need = roles_needed(spec.law.variables.values())
+    if group_by is not None:
+        frames = [_frames(data, store, reader, maps, strict, need=need)]
+        parts: Any = frames[0]
+    elif isinstance(data, dict):
+        parts = dict(data)
+        frames = [f for f in parts.values() if isinstance(f, Frames)]
+    else:
+        if store is not None:
+            raise ConfigError("--store gives one set of runs: compare its groups with "
+                              "--group-by COLUMN")
+        paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
+        if len(paths) < 2:
+            raise ConfigError("compare needs two groups: give two paths (compare A/ B/), or "
+                              "--group-by COLUMN")
+        given = [str(p) for p in paths]
+        if len(set(given)) < len(given):
+            raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
+        names = _group_names(paths)
+        baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
+        frames = [_frames(p, None, reader, maps, strict, need=need) for p in paths]
+        parts = dict(zip(names, frames, strict=True))
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
+                   reduce=reduce, seed=_seed(seed), flops=budgets)
+    for f in reversed(frames):
+        _carry(result, f)
+    _refuse_if_strict(result, strict)
+    return result
+
+
+def _group_names(paths) -> list[str]:
+    """A group per path, named by its file's stem or its directory's name (``dense.csv`` ->
+    ``dense``), or by the whole path when two names would agree."""
+    names = [Path(p).stem if Path(p).is_file() else Path(p).name or str(p) for p in paths]
+    return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
 def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,

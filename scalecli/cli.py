@@ -382,6 +382,46 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
+@app.command()
+@handles_errors
+def compare(paths: Paths = None, store: StoreOpt = None,
+            group_by: Annotated[str | None, typer.Option(
+                "--group-by", help="A run column whose values are the groups (else each path "
+                                   "is a group).")] = None,
+            baseline: Annotated[str | None, typer.Option(
+                "--baseline", help="The group the others are weighed against. "
+                                   "[default: the first path, or the first value]")] = None,
+            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None,
+            map: MapOpt = None, reduce: ReduceOpt = None,
+            loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
+            delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
+            space: Annotated[str | None, typer.Option(
+                help="Residual space: log, log1p or linear.")] = None,
+            fix: Annotated[str | None, typer.Option(
+                "--fix", help="Hold parameters in every group: NAME=VALUE[,...].")] = None,
+            seed: Annotated[int | None, typer.Option(
+                min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
+            flops: Annotated[str | None, typer.Option(
+                "--flops", help="Budgets: 1e21, 1e20,1e21, 1e19..1e25, or -. [default: powers "
+                                "of ten over the shared compute and two decades past]")] = None,
+            steps: StepsOpt = 5, plot: PlotOpt = False, color: ColorOpt = None,
+            strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
+    side by side, the compute multiplier at each budget, where the frontiers cross.
+
+    Example: scalecli compare runs/ --group-by arch   (or: scalecli compare dense/ moe/)
+    """
+    from . import api
+    from .report.compare import compare_output
+
+    res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
+                      reader=reader, strict=strict, law=law, config=config, mapping=map,
+                      reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
+                      flops=flops, steps=steps)
+    _messages(res)
+    _out(compare_output(res, format.value, plot=plot, color=_color(color)))
+
+
 laws_app = typer.Typer(help="The law catalogue; `laws show NAME` prints a law's YAML config.",
                        invoke_without_command=True, no_args_is_help=False)
 app.add_typer(laws_app, name="laws")
