@@ -302,7 +302,7 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             target: str | None = None, loss: str | None = None, delta: float | None = None,
             space: str | None = None, fixed: dict[str, float] | str | None = None,
             seed: int | None = None, flops: float | list[float] | str | None = None,
-            steps: int = 5) -> Comparison:
+            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95) -> Comparison:
     """One law fitted to each group of runs, their compute-optimal frontiers weighed against
     the first group's (see :mod:`scalecli.analyses.compare`).
 
@@ -320,6 +320,9 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     flops, steps:
         Budgets (as for :func:`optimal`); default: powers of ten across the compute the groups
         share and two decades past it.
+    bootstrap, ci:
+        Resample each group's runs and refit: parameters and losses with intervals at ``ci``,
+        and whether their overlap leaves a ranking unsupported.
 
     Returns
     -------
@@ -358,8 +361,13 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
         frames = [_frames(p, None, reader, maps, strict, need=need) for p in paths]
         parts = dict(zip(names, frames, strict=True))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    if bootstrap is not None:
+        from .fitting.bootstrap import check_options
+
+        check_options(bootstrap, ci)
     result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
-                   reduce=reduce, seed=_seed(seed), flops=budgets)
+                   reduce=reduce, seed=_seed(seed), flops=budgets, bootstrap=bootstrap or 0,
+                   level=ci)
     for f in reversed(frames):
         _carry(result, f)
     _refuse_if_strict(result, strict)

@@ -404,7 +404,12 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             flops: Annotated[str | None, typer.Option(
                 "--flops", help="Budgets: 1e21, 1e20,1e21, 1e19..1e25, or -. [default: powers "
                                 "of ten over the shared compute and two decades past]")] = None,
-            steps: StepsOpt = 5, plot: PlotOpt = False, color: ColorOpt = None,
+            steps: StepsOpt = 5,
+            bootstrap: Annotated[int | None, typer.Option(
+                help="Resample each group's runs B times: intervals, and whether the data "
+                     "support a ranking.")] = None,
+            ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+            plot: PlotOpt = False, color: ColorOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -417,7 +422,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
-                      flops=flops, steps=steps)
+                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
     _messages(res)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
 

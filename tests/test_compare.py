@@ -318,3 +318,30 @@ def test_an_empty_path_is_refused(tmp_path, sweeps):
 def test_the_same_path_twice_and_a_store_without_group_by_are_refused(tmp_path, sweeps):
     refused(invoke("compare", sweeps[0], sweeps[0]), "given twice")
     refused(invoke("compare", *sweeps, "--store", tmp_path / "st"), "--store", "--group-by")
+
+
+def test_bootstrap_says_where_the_data_do_not_support_a_ranking():
+    """Each group's runs resampled: at the crossing the two frontiers' loss intervals overlap
+    (no ranking), four decades before it they do not; the groups carry parameter intervals."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from scalecli.cli import app
+
+    ex = Path(__file__).resolve().parent.parent / "examples" / "compare"
+    r = CliRunner().invoke(app, ["compare", str(ex / "dense.csv"), str(ex / "moe.csv"),
+                                 "--bootstrap", "100", "--flops", "3.85e19,1e15",
+                                 "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    at = {row["flops"]: row for row in out["budgets"]}
+    assert at[3.85e19]["ranking"]["moe"] == "not supported"
+    assert at[1e15]["ranking"]["moe"] == "supported"
+    for g in (out["groups"].values() if isinstance(out["groups"], dict) else out["groups"]):
+        lo, hi = g["intervals"]["alpha"]
+        assert lo < g["params"]["alpha"] < hi
+    r = CliRunner().invoke(app, ["compare", str(ex / "dense.csv"), str(ex / "moe.csv"),
+                                 "--bootstrap", "-1"])
+    assert r.exit_code == 1 and "--bootstrap -1" in r.stderr

@@ -105,13 +105,14 @@ def compare(data: Any, spec: FitSpec, *, group_by: str | None = None,
             baseline: str | None = None, mapping: dict[str, str] | None = None,
             reduce: str | None = None, seed: int | None = None, flops=None,
             samples: dict[str, list[dict[str, float]]] | None = None,
-            level: float = 0.95) -> Comparison:
+            level: float = 0.95, bootstrap: int = 0) -> Comparison:
     """Fit ``spec``'s law to each group and weigh the frontiers against the baseline's.
 
     data: Frames (or Points) split by the run column ``group_by``; or, without it, a mapping
     group name -> Frames or Points. flops: budgets (default: powers of ten across the compute
     the groups share and :data:`EXTRAPOLATE` decades past it). samples: group -> parameter
-    resamples, for intervals at ``level``.
+    resamples, for intervals at ``level``; ``bootstrap`` resamples each group's runs that many
+    times and takes the samples from its draws.
     """
     from ..pipeline import prepare
 
@@ -132,7 +133,9 @@ def compare(data: Any, spec: FitSpec, *, group_by: str | None = None,
     def label(name: str) -> str:
         return f"{group_by}={name}" if group_by else name
 
-    groups = {n: _fit_group(parts[n], spec, seed, label(n)) for n in names}
+    groups = {n: _fit_group(parts[n], spec, seed, label(n), bootstrap, level) for n in names}
+    if bootstrap:
+        samples = {n: g.fit.draw_params() for n, g in groups.items()}
     shared = _shared(groups, label)
     budgets = _budgets(flops, shared)
     law = groups[names[0]].fit.law_object()
@@ -230,7 +233,8 @@ def _about(label: str):
         raise
 
 
-def _fit_group(pts: Points, spec: FitSpec, seed: int | None, label: str) -> GroupFit:
+def _fit_group(pts: Points, spec: FitSpec, seed: int | None, label: str, bootstrap: int = 0,
+               ci: float = 0.95) -> GroupFit:
     """One group's fit through the pipeline, refused when it has too few runs to fit."""
     from ..pipeline import fit
 
@@ -240,7 +244,7 @@ def _fit_group(pts: Points, spec: FitSpec, seed: int | None, label: str) -> Grou
         raise FitError(f"{label}: {runs} usable run(s) for the {n_free} free parameters of "
                        f"{spec.law.name}: a group needs at least {n_free + 1}")
     with _about(label):
-        result = fit(pts, config=spec, seed=seed)
+        result = fit(pts, config=spec, seed=seed, bootstrap=bootstrap, ci=ci)
     c = pts.frame[S.C].cast(float) if S.C in pts.frame.columns else None
     c = c.filter(c.is_finite() & (c > 0)) if c is not None else None
     if c is None or c.is_empty():
