@@ -234,8 +234,8 @@ def _analyse(frame: pl.DataFrame, opts: dict, flops, boot=(None, 0.95, 0, None)
     if boot[0]:
         from .isoflop_bootstrap import bootstrap_exponents
 
-        uncertainty = bootstrap_exponents(kept, opts["optimum"], opts["weighted"], boot[0],
-                                          boot[2], boot[1], boot[3])
+        uncertainty = bootstrap_exponents(kept, lambda b: _locate(b, opts["optimum"]),
+                                          opts["weighted"], boot[0], boot[2], boot[1], boot[3])
     return IsoflopResult(n_fit, d_fit, kept, dropped, warnings,
                          predictions(n_fit, d_fit, flops), {**opts, "compute": compute},
                          notes=[b.note for b in kept if b.note], uncertainty=uncertainty)

@@ -13,15 +13,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 
-def bootstrap_exponents(kept, how: str, weighted: bool, resamples: int, seed: int,
+def bootstrap_exponents(kept, locate, weighted: bool, resamples: int, seed: int,
                         ci: float, progress=None) -> dict:
     """``{"intervals", "se", "bootstrap"}`` for a and b over ``resamples`` resamples of the
-    budgets ``kept`` (each with its optimum located by ``how``)."""
+    budgets ``kept``, each resampled budget's optimum found by ``locate(budget)``."""
     import numpy as np
 
     from ..fitting.bootstrap import check_options, summarize
     from .exponents import fit_power
-    from .isoflop import _locate
 
     check_options(resamples, ci)
     rng = np.random.RandomState(seed)
@@ -33,7 +32,7 @@ def bootstrap_exponents(kept, how: str, weighted: bool, resamples: int, seed: in
             pick = np.unique(rng.randint(0, k, size=k))
             sub = replace(b, sizes=b.sizes[pick], losses=b.losses[pick], tokens=b.tokens[pick],
                           curve=None, reason=None, note=None)
-            _locate(sub, how)
+            locate(sub)
             if sub.reason is None:
                 lc.append(np.log10(b.flops))
                 ln.append(np.log10(sub.n_opt))
