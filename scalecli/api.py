@@ -173,11 +173,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     budgets = _check_bootstrap(bootstrap, ci, flops)
     everything = law is not None and law.lower() == "all"
     if everything:
-        for given, option in ((config, "--config"), (fixed_values, "--fix"),
-                              (breaks, "--breaks")):
-            if given:
-                raise ConfigError(f"{option} describes one law; with --law all every law is "
-                                  "fitted with its own settings (drop it, or fit one law)")
+        _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
@@ -380,14 +376,13 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              ) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
-    fit on rungs 1..k and predict every larger run;
-    ``holdout_largest=K`` fits once without the K largest rungs; ``min_rungs=K`` starts the
-    roll at rung K (default: the first rung that passes the fit's checks). ``law="all"`` ranks every
-    applicable law by its mean relative error. The fit options mean what they mean for
-    :func:`fit`; runs whose ``by`` value is within ``tolerance`` (a fraction) of the next
-    smaller run's share a rung. Returns a
-    :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``) or, for
-    ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
+    fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
+    the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
+    that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
+    relative error. The fit options mean what they mean for :func:`fit`; runs whose ``by``
+    value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
+    Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
+    or, for ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
     from .errors import ConfigError
 
     if envelope not in (None, "none"):
@@ -399,11 +394,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
     fixed_values, seed = _fixed(fixed), _seed(seed)
     maps = _mapping(mapping)
     if law is not None and law.lower() == "all":
-        for given, option in ((config, "--config"), (fixed_values, "--fix"),
-                              (breaks, "--breaks")):
-            if given:
-                raise ConfigError(f"{option} describes one law; with --law all every law is "
-                                  "backtested with its own settings (drop it, or give one law)")
+        _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
         from .analyses.backtest import rank_backtests
 
         frames = _frames(data, store, reader, maps, strict, need=())
@@ -524,6 +515,16 @@ def _carry(result, frames) -> None:
     if hasattr(frames, "runs"):
         have = set(result.warnings)
         result.warnings[:0] = [w for w in frames.warnings if w not in have]
+
+
+def _one_law_only(config, fixed, breaks, done: str, instead: str) -> None:
+    """--config, --fix and --breaks describe one law: refused with --law all."""
+    for given, option in ((config, "--config"), (fixed, "--fix"), (breaks, "--breaks")):
+        if given:
+            from .errors import ConfigError
+
+            raise ConfigError(f"{option} describes one law; with --law all every law is {done} "
+                              f"with its own settings (drop it, or {instead})")
 
 
 def _refuse_if_strict(result, strict: bool) -> None:

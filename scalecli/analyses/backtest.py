@@ -6,13 +6,16 @@ size (or compute; runs whose value differs by at most ``tolerance`` from the nex
 run's share a rung, as IsoFLOP budgets do), and for each rung k the law is fitted on rungs
 1..k and predicts every larger run, as the next rung of a real ladder would be predicted. Each
 prediction is scored by its relative error and its extrapolation factor (the run's size over
-the largest size fitted); the summary gives the error per band of factor. ``holdout_largest``
-is the one split: fitted once without the K largest rungs.
+the largest size fitted); the summary gives the error per fit and per band of factor.
+``holdout_largest`` is the one split: fitted once without the K largest rungs.
 
-A rung that cannot identify the law (too few points for its parameters, one model size) is
-skipped with the fit's own reason. Every fit goes through :func:`scalecli.fitting.fit_points`
-on a subset of the points :func:`scalecli.pipeline.prepare` made once, as ``--law all``'s
-held-out ranking does.
+A rung that the fit refuses (too few points for its parameters, one model size) is skipped with
+the fit's own reason. Those checks are necessary, not sufficient: two sizes pass them, yet give
+Chinchilla's E + A/N^alpha two values for three parameters; the backtest shows such a fit as
+large errors, and ``min_rungs`` starts the roll later. Every fit goes through
+:func:`scalecli.fitting.fit_points` on a subset of the points :func:`scalecli.pipeline.prepare`
+made once, as ``--law all``'s held-out ranking does. :func:`rank_backtests` ranks the laws on
+the predictions all of them made.
 """
 
 from __future__ import annotations
