@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analyses.allocation import Allocation
+    from .analyses.backtest import Backtest, BacktestRanking
     from .analyses.compare import Comparison
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
     from .pipeline import fit_spec, load, points, roles_needed
     from .store import Store
 
-__all__ = ["Allocation", "check_store", "compare", "default_store", "fit", "fit_spec", "frontier",
-           "ingest", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
-           "optimal_table", "parse_budgets", "plot_data", "points", "predict", "predict_table",
-           "prune_store", "roles_needed", "runs"]
+__all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
+           "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
+           "open_store", "optimal", "optimal_table", "parse_budgets", "plot_data", "points",
+           "predict", "predict_table", "prune_store", "roles_needed", "runs"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -172,11 +173,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     budgets = _check_bootstrap(bootstrap, ci, flops)
     everything = law is not None and law.lower() == "all"
     if everything:
-        for given, option in ((config, "--config"), (fixed_values, "--fix"),
-                              (breaks, "--breaks")):
-            if given:
-                raise ConfigError(f"{option} describes one law; with --law all every law is "
-                                  "fitted with its own settings (drop it, or fit one law)")
+        _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
@@ -374,6 +371,61 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     return result
 
 
+def backtest(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
+             reader: str | None = None, strict: bool = False,
+             config: str | Path | FitSpec | None = None,
+             mapping: dict[str, str] | str | None = None, reduce: str | None = None,
+             target: str | None = None, x: str | None = None, loss: str | None = None,
+             delta: float | None = None, space: str | None = None,
+             fixed: dict[str, float] | str | None = None, seed: int | None = None,
+             breaks: int | None = None, by: str | None = None, tolerance: float = 0.1,
+             holdout_largest: int | None = None, min_rungs: int | None = None,
+             envelope: str | None = None, holdout: int | None = None
+             ) -> Backtest | BacktestRanking:
+    """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
+    model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
+    fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
+    the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
+    that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
+    relative error. The fit options mean what they mean for :func:`fit`; runs whose ``by``
+    value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
+    Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
+    or, for ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
+    from .errors import ConfigError
+
+    if envelope not in (None, "none"):
+        raise ConfigError("--envelope does not apply to a backtest: the envelope of all runs "
+                          "depends on the larger runs it would be asked to predict")
+    if holdout is not None:
+        raise ConfigError("--holdout is fit --law all's split by run; a backtest holds out whole "
+                          "rungs: use --holdout-largest K")
+    fixed_values, seed = _fixed(fixed), _seed(seed)
+    maps = _mapping(mapping)
+    if law is not None and law.lower() == "all":
+        _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
+        from .analyses.backtest import rank_backtests
+
+        frames = _frames(data, store, reader, maps, strict, need=())
+        result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
+                                     loss=loss, delta=delta, space=space, seed=seed, by=by,
+                                     tolerance=tolerance, holdout_largest=holdout_largest,
+                                     min_rungs=min_rungs)
+    else:
+        from .analyses.backtest import backtest as run
+        from .pipeline import fit_spec, roles_needed
+
+        spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
+                        fixed=fixed_values, breaks=breaks)
+        maps = {**spec.mapping, **maps}
+        frames = _frames(data, store, reader, maps, strict,
+                         need=roles_needed(spec.law.variables.values()))
+        result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
+                     holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed)
+    _carry(result, frames)
+    _refuse_if_strict(result, strict)
+    return result
+
+
 def _group_names(paths) -> list[str]:
     """A group per path, named by its file's stem or its directory's name (``dense.csv`` ->
     ``dense``), or by the whole path when two names would agree."""
@@ -471,6 +523,16 @@ def _carry(result, frames) -> None:
     if hasattr(frames, "runs"):
         have = set(result.warnings)
         result.warnings[:0] = [w for w in frames.warnings if w not in have]
+
+
+def _one_law_only(config, fixed, breaks, done: str, instead: str) -> None:
+    """--config, --fix and --breaks describe one law: refused with --law all."""
+    for given, option in ((config, "--config"), (fixed, "--fix"), (breaks, "--breaks")):
+        if given:
+            from .errors import ConfigError
+
+            raise ConfigError(f"{option} describes one law; with --law all every law is {done} "
+                              f"with its own settings (drop it, or {instead})")
 
 
 def _refuse_if_strict(result, strict: bool) -> None:

@@ -48,6 +48,20 @@ ReduceOpt = Annotated[str | None, typer.Option(
     "--reduce", help="Per-run target value: last, min or mean-last:K. [default: last]")]
 FitFileOpt = Annotated[Path | None, typer.Option(
     "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
+XOpt = Annotated[str | None, typer.Option(
+    "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")]
+YOpt = Annotated[str | None, typer.Option(
+    "--y", help="Column or metric to fit. [default: the loss]")]
+LossOpt = Annotated[str | None, typer.Option("--loss", help="Objective: huber, mse or mae.")]
+DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Huber delta.")]
+SpaceOpt = Annotated[str | None, typer.Option(
+    "--space", help="Residual space: log, log1p or linear.")]
+FixOpt = Annotated[str | None, typer.Option(
+    "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")]
+BreaksOpt = Annotated[int | None, typer.Option(
+    "--breaks", min=1, max=10, help="Breaks of a broken neural scaling law (--law bnsl).")]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", min=0, max=2**32 - 1, help="Seed of the random extra starts.")]
 
 
 def _err(text: str) -> None:
@@ -158,18 +172,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
         reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
-        x: Annotated[str | None, typer.Option(
-            "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")] = None,
-        y: Annotated[str | None, typer.Option(
-            "--y", help="Column or metric to fit. [default: the loss]")] = None,
-        loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
-        delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
-        space: Annotated[str | None, typer.Option(
-            help="Residual space: log, log1p or linear.")] = None,
-        fix: Annotated[str | None, typer.Option(
-            "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
-        breaks: Annotated[int | None, typer.Option(
-            min=1, max=10, help="Breaks of a broken neural scaling law (--law bnsl).")] = None,
+        x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
+        space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
         envelope: Annotated[str | None, typer.Option(
             help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
         bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
@@ -178,8 +182,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         holdout: Annotated[int | None, typer.Option(
             help="With --law all: rank laws by error on the K largest runs by compute, "
                  "each law fitted without them. [default: 3]")] = None,
-        seed: Annotated[int | None, typer.Option(
-            min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
+        seed: SeedOpt = None,
         save: Annotated[Path | None, typer.Option(
             help="Write the fit as JSON here (its folder is made).")] = None,
         bootstrap: Annotated[int | None, typer.Option(
@@ -425,6 +428,45 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
     _messages(res)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
+
+
+@app.command()
+@handles_errors
+def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+             reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
+             delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
+             breaks: BreaksOpt = None, seed: SeedOpt = None,
+             by: Annotated[str | None, typer.Option(
+                 "--by", help="Order the ladder by model size (n_params), compute (flops) or "
+                              "another column. [default: n_params]")] = None,
+             tolerance: Annotated[float, typer.Option(
+                 help="Runs whose --by value is within this fraction of the next smaller "
+                      "run's share a rung.")] = 0.1,
+             holdout_largest: Annotated[int | None, typer.Option(
+                 "--holdout-largest", min=1,
+                 help="One split: fit without the K largest rungs and predict them.")] = None,
+             min_rungs: Annotated[int | None, typer.Option(
+                 "--min-rungs", min=1, help="Fit on at least K rungs. [default: as few as "
+                                            "pass the fit's checks]")] = None,
+             envelope: Annotated[str | None, typer.Option(hidden=True)] = None,
+             holdout: Annotated[int | None, typer.Option(hidden=True)] = None,
+             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
+    larger run (--law all: rank the laws by that error).
+
+    Example: scalecli backtest runs/ --law chinchilla --by flops
+    """
+    from . import api
+    from .report.backtest import backtest_output
+
+    result = api.backtest(paths or None, law, store=store, reader=reader, strict=strict,
+                          config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                          delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
+                          tolerance=tolerance, holdout_largest=holdout_largest,
+                          min_rungs=min_rungs, envelope=envelope, holdout=holdout)
+    _messages(result)
+    _out(backtest_output(result, format.value))
 
 
 laws_app = typer.Typer(help="The law catalogue; `laws show NAME` prints a law's YAML config.",

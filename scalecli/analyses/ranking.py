@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import ScaleCLIError
 
 if TYPE_CHECKING:
+    from ..config import FitSpec
     from ..fitting import FitResult
     from ..ingest import Frames
 
@@ -58,8 +59,8 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     compute, and rank them by RMSE of log target on those runs. Each law goes through the same
     steps as a single fit (:mod:`scalecli.pipeline`), with these options applied to each."""
     from ..errors import ConfigError
-    from ..laws import all_laws, get_law
-    from ..pipeline import fit_spec, normalized_columns, prepare
+    from ..laws import all_laws
+    from ..pipeline import prepare
 
     if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 1:
         raise ConfigError(f"--holdout must be a whole number of runs, at least 1, got {holdout}"
@@ -67,22 +68,11 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     names = laws or [law.name for law in all_laws()]
     fits, skipped = [], {}
     for name in names:
-        law = get_law(name)
-        if x is None and list(law.variables) == ["x"]:
-            skipped[name] = "a law of one free variable x: give --x COLUMN to include it"
-            continue
-        try:  # --x names the generic x; laws of N, D (or one of them) keep their columns
-            spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target,
-                            loss=loss, delta=delta, space=space)
-            if spec.law.target != "loss" and target is None:
-                skipped[name] = f"fits {spec.law.target}, not the loss (give --y)"
-                continue
-            spec.law = normalized_columns(spec.law, frames)
-            have = set(frames.runs.columns)
-            missing = [c for c in spec.law.variables.values()
-                       if c not in have and c not in spec.law.derivable]
-            if missing:
-                skipped[name] = f"the runs have no {', '.join(missing)} column"
+        try:
+            spec, reason = applicable(name, frames, x=x, target=target, loss=loss, delta=delta,
+                                      space=space)
+            if spec is None:
+                skipped[name] = reason
                 continue
             pts = prepare(frames, spec, mapping=mapping, reduce=reduce, envelope=envelope,
                           bins=bins, bin_pad=bin_pad)
@@ -99,6 +89,32 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
             f"{k}: {v}" for k, v in skipped.items()))
     notes = [f"{k} skipped: {v}" for k, v in skipped.items()]
     return Ranking(fits=fits, holdout=holdout, skipped=skipped, notes=notes)
+
+
+def applicable(name: str, frames: Frames, *, x: str | None = None, target: str | None = None,
+               loss: str | None = None, delta: float | None = None,
+               space: str | None = None) -> tuple[FitSpec | None, str | None]:
+    """``(spec, None)`` when law ``name`` can be fitted to these runs' loss, else
+    ``(None, reason)``: a law of a generic x without ``--x``, a law of another target without
+    ``--y``, or runs without the law's columns. Shared by every analysis that tries all laws."""
+    from ..laws import get_law
+    from ..pipeline import fit_spec, normalized_columns
+
+    law = get_law(name)
+    if x is None and list(law.variables) == ["x"]:
+        return None, "a law of one free variable x: give --x COLUMN to include it"
+    # --x names the generic x; laws of N, D (or one of them) keep their columns
+    spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target,
+                    loss=loss, delta=delta, space=space)
+    if spec.law.target != "loss" and target is None:
+        return None, f"fits {spec.law.target}, not the loss (give --y)"
+    spec.law = normalized_columns(spec.law, frames)
+    have = set(frames.runs.columns)
+    missing = [c for c in spec.law.variables.values()
+               if c not in have and c not in spec.law.derivable]
+    if missing:
+        return None, f"the runs have no {', '.join(missing)} column"
+    return spec, None
 
 
 def _held_out_fit(pts, spec, holdout: int, seed: int | None, bootstrap: int = 0,
