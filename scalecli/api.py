@@ -522,7 +522,10 @@ def _carry(result, frames) -> None:
     result.notes = [*cols, *getattr(result, "notes", [])]
     if hasattr(frames, "runs"):
         have = set(result.warnings)
-        result.warnings[:0] = [w for w in frames.warnings if w not in have]
+        # a ranking's warnings are its fits' (a property): the reading's get their own list
+        into = getattr(result, "reading_warnings", None)
+        into = result.warnings if into is None else into
+        into[:0] = [w for w in frames.warnings if w not in have]
 
 
 def _one_law_only(config, fixed, breaks, done: str, instead: str) -> None:

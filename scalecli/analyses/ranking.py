@@ -29,11 +29,12 @@ class Ranking:
     holdout: int
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reading_warnings: list[str] = field(default_factory=list)  # the runs' (skipped lines, ...)
 
     @property
     def warnings(self) -> list[str]:
-        """What may be wrong with any of the fits, each prefixed by its law."""
-        return [f"{f.law}: {w}" for f in self.fits for w in f.warnings]
+        """What may be wrong with the runs read, then with any of the fits (by law)."""
+        return [*self.reading_warnings, *(f"{f.law}: {w}" for f in self.fits for w in f.warnings)]
 
     def to_list(self) -> list[dict]:
         return [f.to_dict() | {"holdout_error": f.data.get("holdout_error"),
