@@ -8,7 +8,8 @@ Prints medians of paired, alternating runs (A then B, repeated), so machine nois
      ingest's peak memory;
   4. `scalecli fit sample_runs/ --law all` (every applicable law, held-out ranking);
   5. a custom-formula Chinchilla (YAML) against the built-in law on the Epoch points;
-  6. a one-break BNSL fit with the authors' full start grid on 50 points.
+  6. a one-break BNSL fit with the authors' full start grid on 50 points;
+  7. 1,000 bootstrap refits against the plain fit command (and a serial L-BFGS-B loop).
 Pass section numbers to run only some: ``python benchmarks/bench.py 1 3``.
 """
 
@@ -194,6 +195,47 @@ def bench_bnsl(tmp: Path) -> None:
           f"{statistics.median(times):.3f} s per fit (first fit in the process {times[0]:.3f} s)")
 
 
+def bench_bootstrap(tmp: Path) -> None:
+    """1,000 bootstrap refits on the Epoch points against the plain fit command, a serial loop
+    of warm-started L-BFGS-B refits for scale, and the bootstrap's peak memory."""
+    import numpy as np
+
+    import scalecli
+    from scalecli.fitting.bootstrap import draw_weights
+    from scalecli.fitting.multistart import Problem
+    from scalecli.laws import get_law
+
+    path = epoch_csv(tmp)
+    plain = [EXE, "fit", str(path), "--law", "chinchilla", "--format", "json"]
+    boot = [*plain, "--bootstrap", "1000", "--seed", "0"]
+    a, b, r = paired(boot, plain, runs=3)
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    peak = int(subprocess.run([PY, "-c", probe, *boot], capture_output=True, text=True,
+                              check=True).stdout) * 1024
+    res = scalecli.fit(scalecli.load(path), law="chinchilla")
+    law, pts = get_law("chinchilla"), res.points
+    X = {"N": pts["n_params"].to_numpy(), "D": pts["tokens"].to_numpy()}
+    y = pts["y"].to_numpy()
+    theta = np.array(law.to_internal(res.params))
+    weights = draw_weights(np.arange(y.size), 50, 0)
+    t0 = time.perf_counter()
+    for w in weights:  # the loop the batched refits replace: L-BFGS-B per resample
+        idx = np.repeat(np.arange(y.size), w.astype(int))
+        Problem(law, {k: v[idx] for k, v in X.items()}, y[idx], res_objective(),
+                {}).refine(theta)
+    loop = (time.perf_counter() - t0) / 50 * 1000
+    print(f"7. bootstrap, 1,000 resamples of the 240 Epoch points: {a:.2f} s whole command = "
+          f"{r:.2f}x the plain fit ({b:.2f} s); peak RSS {peak / 2**20:.0f} MiB; a serial "
+          f"L-BFGS-B loop would take {loop:.1f} s for the refits alone")
+
+
+def res_objective():
+    from scalecli.fitting import Objective
+
+    return Objective()
+
+
 def _bnsl_objective(law):
     from scalecli.fitting import Objective
 
@@ -201,7 +243,7 @@ def _bnsl_objective(law):
 
 
 def main(argv: list[str]) -> None:
-    wanted = set(argv) or {"1", "2", "3", "4", "5", "6"}
+    wanted = set(argv) or {"1", "2", "3", "4", "5", "6", "7"}
     print(f"scalecli benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -217,6 +259,8 @@ def main(argv: list[str]) -> None:
             bench_custom(tmp)
         if "6" in wanted:
             bench_bnsl(tmp)
+        if "7" in wanted:
+            bench_bootstrap(tmp)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analyses.allocation import Allocation
+    from .analyses.backtest import Backtest, BacktestRanking
+    from .analyses.compare import Comparison
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
@@ -24,10 +26,10 @@ if TYPE_CHECKING:
     from .pipeline import fit_spec, load, points, roles_needed
     from .store import Store
 
-__all__ = ["Allocation", "check_store", "default_store", "fit", "fit_spec", "frontier",
-           "ingest", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
-           "optimal_table", "parse_budgets", "plot_data", "points", "predict", "predict_table",
-           "prune_store", "roles_needed", "runs"]
+__all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
+           "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
+           "open_store", "optimal", "optimal_table", "parse_budgets", "plot_data", "points",
+           "predict", "predict_table", "prune_store", "roles_needed", "runs"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -121,7 +123,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         fixed: dict[str, float] | str | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, holdout: int | None = None,
-        save: str | Path | None = None, weights: str | None = None,
+        save: str | Path | None = None, bootstrap: int | None = None, ci: float = 0.95,
+        flops: float | list[float] | str | None = None, progress=None,
+        tolerance: float | None = None, jobs: int = 1, weights: str | None = None,
         residuals: bool = False) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
@@ -144,6 +148,14 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         :mod:`scalecli.analyses.envelope`) along the law's variable (compute for N and D).
     holdout:
         With ``law="all"``: rank by error on the K largest runs by compute (default 3).
+    bootstrap, ci, flops, progress:
+        Resample runs ``bootstrap`` times and refit: percentile intervals at level ``ci`` and
+        standard errors of every parameter, of the allocation exponents a and b and of N_opt,
+        D_opt and loss at each budget in ``flops``; ``progress(share)`` is told how far it got;
+        ``jobs`` threads share the refits.
+    tolerance:
+        Other optima the search reached within this objective margin (default 0.005) at
+        different parameters are listed as ``alternatives``, with what each implies.
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
@@ -166,14 +178,11 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
 
     fixed_values = _fixed(fixed)
     seed = _seed(seed)
+    budgets = _check_bootstrap(bootstrap, ci, flops)
     weights = check_weights(weights)
     everything = law is not None and law.lower() == "all"
     if everything:
-        for given, option in ((config, "--config"), (fixed_values, "--fix"),
-                              (breaks, "--breaks")):
-            if given:
-                raise ConfigError(f"{option} describes one law; with --law all every law is "
-                                  "fitted with its own settings (drop it, or fit one law)")
+        _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
         if residuals:
             raise ConfigError("--residuals describes one fit; with --law all each law is "
                               "fitted without its held-out runs (fit one law: --law NAME "
@@ -188,7 +197,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
                                 target=target, mapping=maps, reduce=reduce, loss=loss,
                                 delta=delta, space=space, envelope=envelope, bins=bins,
-                                bin_pad=bin_pad, seed=seed, weights=weights)
+                                bin_pad=bin_pad, seed=seed, bootstrap=bootstrap or 0, ci=ci,
+                                weights=weights)
     else:
         from .pipeline import fit as fit_one
         from .pipeline import fit_spec, roles_needed
@@ -199,11 +209,14 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         frames = _frames(data, store, reader, maps, strict,
                          need=roles_needed(spec.law.variables.values()))
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
-                         envelope=envelope, bins=bins, bin_pad=bin_pad, weights=weights)
+                         envelope=envelope, bins=bins, bin_pad=bin_pad,
+                         bootstrap=bootstrap or 0, ci=ci, progress=progress,
+                         tolerance=tolerance, jobs=jobs, weights=weights)
         if residuals:
             from .analyses.residuals import attach
 
             attach(result, result.points)
+    _uncertainty(result, budgets)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:
@@ -231,8 +244,10 @@ def optimal_table(source: Any = None, flops: float | list[float] | str | None = 
                   law: str | None = None, steps: int = 5, **options: Any) -> Table:
     """:func:`optimal`'s allocations as the table ``scalecli optimal`` prints."""
     from .analyses.allocation import allocation_table, fit_warnings
+    from .analyses.uncertainty import allocation_bands
 
     table = allocation_table(optimal(source, flops, law=law, steps=steps, **options))
+    allocation_bands(table, source)
     table.warnings = fit_warnings(source)
     return table
 
@@ -253,8 +268,11 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     :func:`scalecli.analyses.prediction.prediction_table`)."""
     from .analyses.allocation import fit_warnings
     from .analyses.prediction import prediction_table
+    from .analyses.uncertainty import prediction_bands
 
     table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    if not then:
+        prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
     return table
 
@@ -290,6 +308,147 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
+
+
+def compare(data: Any = None, *, group_by: str | None = None, baseline: str | None = None,
+            store: str | Path | None = None, reader: str | None = None, strict: bool = False,
+            law: str | None = None, config: str | Path | FitSpec | None = None,
+            mapping: dict[str, str] | str | None = None, reduce: str | None = None,
+            target: str | None = None, loss: str | None = None, delta: float | None = None,
+            space: str | None = None, fixed: dict[str, float] | str | None = None,
+            seed: int | None = None, flops: float | list[float] | str | None = None,
+            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95) -> Comparison:
+    """One law fitted to each group of runs, their compute-optimal frontiers weighed against
+    the first group's (see :mod:`scalecli.analyses.compare`).
+
+    Parameters
+    ----------
+    data:
+        With ``group_by``: the runs (log paths, Frames or Points; ``store`` adds a store's).
+        Without: two or more log paths (or a mapping name -> Frames), one group each, named
+        by the file's stem or the directory's name (the whole path when two names agree).
+    group_by, baseline:
+        A run column whose values are the groups; the group the others are weighed against
+        (default: the first path, or the column's first value in sorted order).
+    law, config, mapping, reduce, target, loss, delta, space, fixed, seed:
+        The fit, as for :func:`fit`, the same for every group.
+    flops, steps:
+        Budgets (as for :func:`optimal`); default: powers of ten across the compute the groups
+        share and two decades past it.
+    bootstrap, ci:
+        Resample each group's runs and refit: parameters and losses with intervals at ``ci``,
+        and whether their overlap leaves a ranking unsupported.
+
+    Returns
+    -------
+    Comparison
+        ``groups``, ``budgets`` (loss per group, compute multiplier), ``crossover_flops``,
+        ``pairs``; ``.notes`` and ``.warnings``.
+    """
+    from .analyses.compare import compare as weigh
+    from .errors import ConfigError
+    from .ingest import Frames
+    from .pipeline import fit_spec, roles_needed
+
+    spec = fit_spec(law, config, target=target, loss=loss, delta=delta, space=space,
+                    fixed=_fixed(fixed))
+    maps = {**spec.mapping, **_mapping(mapping)}
+    need = roles_needed(spec.law.variables.values())
+    if group_by is not None:
+        frames = [_frames(data, store, reader, maps, strict, need=need)]
+        parts: Any = frames[0]
+    elif isinstance(data, dict):
+        parts = dict(data)
+        frames = [f for f in parts.values() if isinstance(f, Frames)]
+    else:
+        if store is not None:
+            raise ConfigError("--store gives one set of runs: compare its groups with "
+                              "--group-by COLUMN")
+        paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
+        if len(paths) < 2:
+            raise ConfigError("compare needs two groups: give two paths (compare A/ B/), or "
+                              "--group-by COLUMN")
+        given = [str(p) for p in paths]
+        if len(set(given)) < len(given):
+            raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
+        names = _group_names(paths)
+        baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
+        frames = [_frames(p, None, reader, maps, strict, need=need) for p in paths]
+        parts = dict(zip(names, frames, strict=True))
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    if bootstrap is not None:
+        from .fitting.bootstrap import check_options
+
+        check_options(bootstrap, ci)
+    result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
+                   reduce=reduce, seed=_seed(seed), flops=budgets, bootstrap=bootstrap or 0,
+                   level=ci)
+    for f in reversed(frames):
+        _carry(result, f)
+    _refuse_if_strict(result, strict)
+    return result
+
+
+def backtest(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
+             reader: str | None = None, strict: bool = False,
+             config: str | Path | FitSpec | None = None,
+             mapping: dict[str, str] | str | None = None, reduce: str | None = None,
+             target: str | None = None, x: str | None = None, loss: str | None = None,
+             delta: float | None = None, space: str | None = None,
+             fixed: dict[str, float] | str | None = None, seed: int | None = None,
+             breaks: int | None = None, by: str | None = None, tolerance: float = 0.1,
+             holdout_largest: int | None = None, min_rungs: int | None = None,
+             envelope: str | None = None, holdout: int | None = None
+             ) -> Backtest | BacktestRanking:
+    """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
+    model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
+    fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
+    the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
+    that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
+    relative error. The fit options mean what they mean for :func:`fit`; runs whose ``by``
+    value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
+    Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
+    or, for ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
+    from .errors import ConfigError
+
+    if envelope not in (None, "none"):
+        raise ConfigError("--envelope does not apply to a backtest: the envelope of all runs "
+                          "depends on the larger runs it would be asked to predict")
+    if holdout is not None:
+        raise ConfigError("--holdout is fit --law all's split by run; a backtest holds out whole "
+                          "rungs: use --holdout-largest K")
+    fixed_values, seed = _fixed(fixed), _seed(seed)
+    maps = _mapping(mapping)
+    if law is not None and law.lower() == "all":
+        _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
+        from .analyses.backtest import rank_backtests
+
+        frames = _frames(data, store, reader, maps, strict, need=())
+        result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
+                                     loss=loss, delta=delta, space=space, seed=seed, by=by,
+                                     tolerance=tolerance, holdout_largest=holdout_largest,
+                                     min_rungs=min_rungs)
+    else:
+        from .analyses.backtest import backtest as run
+        from .pipeline import fit_spec, roles_needed
+
+        spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
+                        fixed=fixed_values, breaks=breaks)
+        maps = {**spec.mapping, **maps}
+        frames = _frames(data, store, reader, maps, strict,
+                         need=roles_needed(spec.law.variables.values()))
+        result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
+                     holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed)
+    _carry(result, frames)
+    _refuse_if_strict(result, strict)
+    return result
+
+
+def _group_names(paths) -> list[str]:
+    """A group per path, named by its file's stem or its directory's name (``dense.csv`` ->
+    ``dense``), or by the whole path when two names would agree."""
+    names = [Path(p).stem if Path(p).is_file() else Path(p).name or str(p) for p in paths]
+    return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
 def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,
@@ -355,6 +514,30 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D")):
     return load(*paths, store=store, reader=reader, mapping=mapping, strict=strict, need=need)
 
 
+def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
+    """The bootstrap options checked before any fitting; the budgets of ``flops``."""
+    from .errors import ConfigError
+    from .fitting.bootstrap import check_options
+
+    if bootstrap is not None:
+        check_options(bootstrap, ci)
+    elif flops is not None:
+        raise ConfigError("--flops in fit gives the intervals of N_opt, D_opt and loss at "
+                          "those budgets: it needs --bootstrap")
+    return parse_budgets(flops) if isinstance(flops, str) else (
+        [] if flops is None else [flops] if isinstance(flops, (int, float)) else list(flops))
+
+
+def _uncertainty(result, budgets) -> None:
+    """The allocation's intervals added to each fit that has bootstrap draws; what each
+    alternative optimum implies."""
+    from .analyses.uncertainty import add_derived, describe_alternatives
+
+    for fit_ in getattr(result, "fits", [result]):
+        add_derived(fit_, budgets)
+        describe_alternatives(fit_, budgets)
+
+
 def _carry(result, frames) -> None:
     """The reading's messages travel with the result: columns used as notes, skipped lines
     and files as warnings."""
@@ -362,7 +545,20 @@ def _carry(result, frames) -> None:
     result.notes = [*cols, *getattr(result, "notes", [])]
     if hasattr(frames, "runs"):
         have = set(result.warnings)
-        result.warnings[:0] = [w for w in frames.warnings if w not in have]
+        # a ranking's warnings are its fits' (a property): the reading's get their own list
+        into = getattr(result, "reading_warnings", None)
+        into = result.warnings if into is None else into
+        into[:0] = [w for w in frames.warnings if w not in have]
+
+
+def _one_law_only(config, fixed, breaks, done: str, instead: str) -> None:
+    """--config, --fix and --breaks describe one law: refused with --law all."""
+    for given, option in ((config, "--config"), (fixed, "--fix"), (breaks, "--breaks")):
+        if given:
+            from .errors import ConfigError
+
+            raise ConfigError(f"{option} describes one law; with --law all every law is {done} "
+                              f"with its own settings (drop it, or {instead})")
 
 
 def _refuse_if_strict(result, strict: bool) -> None:
@@ -375,7 +571,8 @@ def _refuse_if_strict(result, strict: bool) -> None:
 def _save(result, path) -> None:
     from .atomic import write_text
 
-    write_text(path, result.to_json() + "\n")
+    text = result.saved_text() if hasattr(result, "saved_text") else result.to_json() + "\n"
+    write_text(path, text)
 
 
 def _with_approach3(result, frames, budgets, mapping, wanted: bool, strict: bool):

@@ -48,6 +48,20 @@ ReduceOpt = Annotated[str | None, typer.Option(
     "--reduce", help="Per-run target value: last, min or mean-last:K. [default: last]")]
 FitFileOpt = Annotated[Path | None, typer.Option(
     "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
+XOpt = Annotated[str | None, typer.Option(
+    "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")]
+YOpt = Annotated[str | None, typer.Option(
+    "--y", help="Column or metric to fit. [default: the loss]")]
+LossOpt = Annotated[str | None, typer.Option("--loss", help="Objective: huber, mse or mae.")]
+DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Huber delta.")]
+SpaceOpt = Annotated[str | None, typer.Option(
+    "--space", help="Residual space: log, log1p or linear.")]
+FixOpt = Annotated[str | None, typer.Option(
+    "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")]
+BreaksOpt = Annotated[int | None, typer.Option(
+    "--breaks", min=1, max=10, help="Breaks of a broken neural scaling law (--law bnsl).")]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", min=0, max=2**32 - 1, help="Seed of the random extra starts.")]
 
 
 def _err(text: str) -> None:
@@ -158,18 +172,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
         reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
-        x: Annotated[str | None, typer.Option(
-            "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")] = None,
-        y: Annotated[str | None, typer.Option(
-            "--y", help="Column or metric to fit. [default: the loss]")] = None,
-        loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
-        delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
-        space: Annotated[str | None, typer.Option(
-            help="Residual space: log, log1p or linear.")] = None,
-        fix: Annotated[str | None, typer.Option(
-            "--fix", help="Hold parameters: NAME=VALUE[,NAME=VALUE...].")] = None,
-        breaks: Annotated[int | None, typer.Option(
-            min=1, max=10, help="Breaks of a broken neural scaling law (--law bnsl).")] = None,
+        x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
+        space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
         envelope: Annotated[str | None, typer.Option(
             help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
         bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
@@ -178,10 +182,19 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         holdout: Annotated[int | None, typer.Option(
             help="With --law all: rank laws by error on the K largest runs by compute, "
                  "each law fitted without them. [default: 3]")] = None,
-        seed: Annotated[int | None, typer.Option(
-            min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
+        seed: SeedOpt = None,
         save: Annotated[Path | None, typer.Option(
             help="Write the fit as JSON here (its folder is made).")] = None,
+        bootstrap: Annotated[int | None, typer.Option(
+            help="Resample the runs B times and refit: intervals and standard errors.")] = None,
+        ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+        jobs: Annotated[int, typer.Option(
+            min=1, max=256, help="Threads for the bootstrap refits.")] = 1,
+        tolerance: Annotated[float | None, typer.Option(
+            help="List other optima within this objective margin. [default: 0.005]")] = None,
+        flops: Annotated[str | None, typer.Option(
+            help="With --bootstrap: intervals of N_opt, D_opt and loss at these budgets.")
+        ] = None,
         weights: Annotated[str | None, typer.Option(
             help="Weight the runs: seed-variance (each (N, D) by the inverse of its seeds' "
                  "variance) or none. [default: none]")] = None,
@@ -194,12 +207,15 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     """
     from . import api
     from .report.fit import fit_output
+    from .report.progress import Progress
 
-    result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
-                     config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
-                     delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
-                     bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
-                     weights=weights, residuals=residuals)
+    with Progress("bootstrap") as progress:
+        result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
+                         config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                         delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
+                         bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
+                         bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
+                         tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -330,6 +346,12 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                 "--group-by", help="A run column: one a, b per value.")] = None,
             weighted: Annotated[bool, typer.Option(
                 help="Weight each budget by its number of runs in the exponent fit.")] = False,
+            bootstrap: Annotated[int | None, typer.Option(
+                help="Resample the runs within each budget B times: intervals on a and b.")
+            ] = None,
+            ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+            seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
+                                              help="Seed of the resampling.")] = 0,
             plot: PlotOpt = False, color: ColorOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
@@ -338,11 +360,14 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
     """
     from . import api
     from .report.isoplots import approach_output
+    from .report.progress import Progress
 
-    res = api.isoflop(paths or None, store=store, reader=reader, mapping=map, strict=strict,
-                      flops=flops, steps=steps, approach3=not plot, tolerance=tolerance,
-                      optimum=optimum, weighted=weighted, group_by=group_by,
-                      reduce=reduce or "last")
+    with Progress("bootstrap") as progress:
+        res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
+                          strict=strict, flops=flops, steps=steps, approach3=not plot,
+                          tolerance=tolerance, optimum=optimum, weighted=weighted,
+                          group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
+                          ci=ci, seed=seed, progress=progress)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -371,6 +396,90 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
                        regress=regress)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
+
+
+@app.command()
+@handles_errors
+def compare(paths: Paths = None, store: StoreOpt = None,
+            group_by: Annotated[str | None, typer.Option(
+                "--group-by", help="A run column whose values are the groups (else each path "
+                                   "is a group).")] = None,
+            baseline: Annotated[str | None, typer.Option(
+                "--baseline", help="The group the others are weighed against. "
+                                   "[default: the first path, or the first value]")] = None,
+            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None,
+            map: MapOpt = None, reduce: ReduceOpt = None,
+            loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
+            delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
+            space: Annotated[str | None, typer.Option(
+                help="Residual space: log, log1p or linear.")] = None,
+            fix: Annotated[str | None, typer.Option(
+                "--fix", help="Hold parameters in every group: NAME=VALUE[,...].")] = None,
+            seed: Annotated[int | None, typer.Option(
+                min=0, max=2**32 - 1, help="Seed of the random extra starts.")] = None,
+            flops: Annotated[str | None, typer.Option(
+                "--flops", help="Budgets: 1e21, 1e20,1e21, 1e19..1e25, or -. [default: powers "
+                                "of ten over the shared compute and two decades past]")] = None,
+            steps: StepsOpt = 5,
+            bootstrap: Annotated[int | None, typer.Option(
+                help="Resample each group's runs B times: intervals, and whether the data "
+                     "support a ranking.")] = None,
+            ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+            plot: PlotOpt = False, color: ColorOpt = None,
+            strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
+    side by side, the compute multiplier at each budget, where the frontiers cross.
+
+    Example: scalecli compare runs/ --group-by arch   (or: scalecli compare dense/ moe/)
+    """
+    from . import api
+    from .report.compare import compare_output
+
+    res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
+                      reader=reader, strict=strict, law=law, config=config, mapping=map,
+                      reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
+                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
+    _messages(res)
+    _out(compare_output(res, format.value, plot=plot, color=_color(color)))
+
+
+@app.command()
+@handles_errors
+def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+             reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
+             delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
+             breaks: BreaksOpt = None, seed: SeedOpt = None,
+             by: Annotated[str | None, typer.Option(
+                 "--by", help="Order the ladder by model size (n_params), compute (flops) or "
+                              "another column. [default: n_params]")] = None,
+             tolerance: Annotated[float, typer.Option(
+                 help="Runs whose --by value is within this fraction of the next smaller "
+                      "run's share a rung.")] = 0.1,
+             holdout_largest: Annotated[int | None, typer.Option(
+                 "--holdout-largest", min=1,
+                 help="One split: fit without the K largest rungs and predict them.")] = None,
+             min_rungs: Annotated[int | None, typer.Option(
+                 "--min-rungs", min=1, help="Fit on at least K rungs. [default: as few as "
+                                            "pass the fit's checks]")] = None,
+             envelope: Annotated[str | None, typer.Option(hidden=True)] = None,
+             holdout: Annotated[int | None, typer.Option(hidden=True)] = None,
+             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
+    larger run (--law all: rank the laws by that error).
+
+    Example: scalecli backtest runs/ --law chinchilla --by flops
+    """
+    from . import api
+    from .report.backtest import backtest_output
+
+    result = api.backtest(paths or None, law, store=store, reader=reader, strict=strict,
+                          config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                          delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
+                          tolerance=tolerance, holdout_largest=holdout_largest,
+                          min_rungs=min_rungs, envelope=envelope, holdout=holdout)
+    _messages(result)
+    _out(backtest_output(result, format.value))
 
 
 laws_app = typer.Typer(help="The law catalogue; `laws show NAME` prints a law's YAML config.",

@@ -191,7 +191,9 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         delta: float | None = None, space: str | None = None,
         fixed: dict[str, float] | None = None, seed: int | None = None,
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
-        breaks: int | None = None, weights: str | None = None) -> FitResult:
+        breaks: int | None = None, bootstrap: int = 0, ci: float = 0.95,
+        progress=None, tolerance: float | None = None, jobs: int = 1,
+        weights: str | None = None) -> FitResult:
     """Fit one law to runs (see :func:`scalecli.api.fit` for the parameters)."""
     from .fitting import fit_points
 
@@ -200,7 +202,8 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
     pts = prepare(data, spec, mapping=mapping, reduce=reduce, envelope=envelope, bins=bins,
                   bin_pad=bin_pad)
     result = fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
-                        seed=spec.seed if seed is None else seed, weights=weights)
+                        seed=spec.seed if seed is None else seed, resamples=bootstrap, ci=ci,
+                        progress=progress, tolerance=tolerance, jobs=jobs, weights=weights)
     have = list(getattr(result, "notes", None) or [])
     result.notes = [*(n for n in pts.notes if n not in have), *have]
     return result

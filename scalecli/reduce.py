@@ -123,6 +123,23 @@ def _per_run_target(frames: Frames):
     )
 
 
+def _check_numeric(runs, column: str) -> None:
+    """A target column whose values are not numbers is refused, naming a run and the value."""
+    import polars as pl
+
+    col = runs.get_column(column)
+    if col.dtype.is_numeric() or col.dtype == pl.Null:
+        return
+    as_number = col.cast(pl.Float64, strict=False)
+    bad = col.is_not_null() & as_number.is_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        run = runs.get_column(S.NAME)[i] if S.NAME in runs.columns else i + 1
+        raise ColumnError(f"column {clip(column)!r} is not a number in every run: run "
+                          f"{clip(str(run))!r} has {clip(str(col[i]))!r} (fit a numeric metric "
+                          "with --y)")
+
+
 def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                 require: Sequence[str] = (S.N, S.D)) -> Points:
     """One point per run: the run's columns and its reduced ``target`` as ``y`` (``target``
@@ -148,8 +165,9 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     summary = pl.lit(None, pl.Float64)
     for m in metrics:  # the final (summary) value of the run's own metric, one column each
         if m in runs.columns:
-            summary = (pl.when(pl.col("_metric") == m).then(pl.col(m).cast(pl.Float64))
-                       .otherwise(summary))
+            _check_numeric(runs, m)
+            summary = (pl.when(pl.col("_metric") == m)
+                       .then(pl.col(m).cast(pl.Float64, strict=False)).otherwise(summary))
     base = runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
     base = base.with_columns(summary.alias("_summary"))
     joined = base.join(reduced, on=S.RUN_ID, how="left").with_columns(

@@ -262,7 +262,7 @@ def test_spline_keeps_a_budget_whose_spline_minimum_is_inside():
 
 # ---- one error boundary ------------------------------------------------------------------
 def test_an_unexpected_failure_is_one_line_naming_itself_a_bug(monkeypatch):
-    import scalecli.api as api
+    from scalecli import api
 
     def boom(*a, **k):
         raise ZeroDivisionError("inside")
@@ -271,3 +271,23 @@ def test_an_unexpected_failure_is_one_line_naming_itself_a_bug(monkeypatch):
     r = invoke("laws")
     refused(r, "internal error", "ZeroDivisionError", "SCALECLI_TRACEBACK")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_text_target_is_refused_naming_run_and_value(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("run,n_params,tokens,loss,opt\nr1,1e7,1e9,3.1,adam\nr2,1e8,1e9,2.9,adam\n"
+                    "r3,1e9,1e10,2.5,sgd\nr4,3e9,1e11,2.2,sgd\nr5,1e10,1e11,2.1,adam\n"
+                    "r6,2e10,3e11,2.0,adam\n")
+    refused(invoke("fit", path, "--y", "opt"), "'opt' is not a number", "'r1'", "'adam'")
+
+
+def test_law_all_keeps_the_reading_warnings_and_strict_refuses_on_them(tmp_path):
+    path = tmp_path / "w.csv"
+    rows = [(1e7, 1e9, 3.1), (3e7, 1e9, "nan"), (1e8, 3e9, 2.7), (3e8, 1e10, 2.4),
+            (1e9, 3e10, 2.2), (3e9, 1e11, 2.05), (1e10, 3e11, 1.95), (3e10, 1e12, 1.9),
+            (1e8, 1e10, 2.5), (1e9, 1e11, 2.1)]
+    path.write_text("run,n_params,tokens,loss\n" + "".join(
+        f"r{i},{n},{d},{y}\n" for i, (n, d, y) in enumerate(rows)))
+    r = invoke("fit", path, "--law", "all")
+    assert r.exit_code == 0 and "non-finite loss" in r.stderr
+    refused(invoke("fit", path, "--law", "all", "--strict"), "non-finite loss", "--strict")

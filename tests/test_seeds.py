@@ -302,3 +302,35 @@ def test_bad_weights_are_refused(tmp_path, seeds_csv):
     plain = write_csv(tmp_path / "plain.csv", *synthetic_sweep(0))
     refused(invoke("fit", plain, "--weights", "seed-variance"), "needs seeds", "(N, D)")
     refused(invoke("fit", plain, "--law", "all", "--weights", "seed-variance"), "needs seeds")
+
+
+@pytest.mark.parametrize("law_name", ["chinchilla", "power"])
+def test_bootstrap_refits_keep_the_weights(law_name):
+    """Under squared error, weight 3 on a run is the run three times; repeated rows keep their
+    run, so the bootstrap draws the same runs for both, and each resample's refit (batched
+    for the start grid, one by one for the closed form) must agree."""
+    copies = np.ones(30, dtype=int)
+    copies[[1, 5, 9]] = [3, 2, 4]
+    once = np.arange(30)
+    if law_name == "chinchilla":
+        N, D, L = synthetic_sweep(3, noise=0.01)
+        data = lambda idx: as_points(N[idx], D[idx], L[idx])
+        options = {"objective": Objective("mse")}
+    else:
+        rng = np.random.default_rng(0)
+        x = np.logspace(18, 22, 30)
+        y = 3e3 * x ** -0.15 * np.exp(0.02 * rng.standard_normal(30))
+        data = lambda idx: _points_x(x[idx], y[idx])
+        options = {"objective": Objective("mse"), "fixed": {"E": 0.0}}
+    def runs(idx):  # the rows of one run keep its id
+        pts = data(idx)
+        pts.frame = pts.frame.with_columns(pl.Series("run_id", [f"r{i}" for i in idx]))
+        return pts
+
+    weighted = fit_points(runs(once), get_law(law_name), weights=copies.astype(float),
+                          resamples=20, seed=1, **options)
+    repeated = fit_points(runs(np.repeat(once, copies)), get_law(law_name), resamples=20,
+                          seed=1, **options)
+    assert weighted.se and set(weighted.se) == set(repeated.se)
+    for k, (lo, hi) in repeated.intervals.items():
+        assert weighted.intervals[k] == pytest.approx([lo, hi], rel=1e-4), k

@@ -88,16 +88,18 @@ class IsoflopResult(Exponents):
     error: str | None = None  # a group that could not be fitted says why
     method: str = "isoflop"
     notes: list[str] = field(default_factory=list)
+    uncertainty: dict = field(default_factory=dict)  # intervals, se, bootstrap (--bootstrap)
 
     def to_dict(self) -> dict:
-        return result_dict(self, "budgets", [b.to_dict() for b in self.budgets],
-                           [b.to_dict() for b in self.dropped])
+        return {**result_dict(self, "budgets", [b.to_dict() for b in self.budgets],
+                              [b.to_dict() for b in self.dropped]), **self.uncertainty}
 
 
 def isoflop(data: Any, *, flops: float | list[float] | None = None, tolerance: float = 0.1,
             optimum: str = "spline", weighted: bool = False, group_by: str | None = None,
             target: str | None = None, reduce: str = "last",
-            mapping: dict[str, str] | None = None) -> IsoflopResult:
+            mapping: dict[str, str] | None = None, bootstrap: int | None = None,
+            ci: float = 0.95, seed: int = 0, progress=None) -> IsoflopResult:
     """Chinchilla approach 2 on final losses.
 
     data: :class:`~scalecli.ingest.Frames`, :class:`~scalecli.reduce.Points`, a polars frame
@@ -107,6 +109,8 @@ def isoflop(data: Any, *, flops: float | list[float] | None = None, tolerance: f
     optimum: ``spline`` | ``window`` | ``parabola`` | ``lowest`` (see the module doc).
     weighted: weight each budget's optimum by its number of runs in the exponent fit.
     group_by: a run-level column; one a, b per value. flops: budgets to predict N_opt, D_opt at.
+    bootstrap, ci, seed: percentile intervals of a and b from that many resamples of the runs
+    within each budget (:mod:`.isoflop_bootstrap`).
     """
     import numpy as np
     import polars as pl
@@ -115,10 +119,15 @@ def isoflop(data: Any, *, flops: float | list[float] | None = None, tolerance: f
         raise ConfigError(f"--optimum {optimum!r}: use one of {', '.join(OPTIMA)}")
     if not (0 <= tolerance < 1):
         raise ConfigError(f"--tolerance {tolerance:g}: give a fraction in [0, 1), e.g. 0.1")
+    if bootstrap is not None:
+        from ..fitting.bootstrap import check_options
+
+        check_options(bootstrap, ci)
     frame, notes, name = _points_frame(data, target, reduce, mapping, group_by)
     opts = {"optimum": optimum, "tolerance": tolerance, "weighted": weighted, "target": name}
+    boot = (bootstrap, ci, seed, progress)
     if group_by is None:
-        res = _analyse(frame, opts, flops)
+        res = _analyse(frame, opts, flops, boot)
         res.warnings[:0] = notes
         return res
     nulls = frame.filter(pl.col(group_by).is_null()).height
@@ -132,7 +141,7 @@ def isoflop(data: Any, *, flops: float | list[float] | None = None, tolerance: f
     for v in values:  # one analysis per group: few, and each is vectorized inside
         sub = frame.filter(pl.col(group_by).cast(pl.Utf8) == v)
         try:
-            groups[str(v)] = _analyse(sub, opts, flops)
+            groups[str(v)] = _analyse(sub, opts, flops, boot)
         except FitError as exc:
             groups[str(v)] = IsoflopResult(None, None, [], [], error=str(exc), options=opts)
             notes.append(f"{group_by}={v}: {exc}")
@@ -185,8 +194,9 @@ def _points_frame(data, target, reduce, mapping, group_by) -> tuple[pl.DataFrame
     return frame, notes, name
 
 
-def _analyse(frame: pl.DataFrame, opts: dict, flops) -> IsoflopResult:
-    """Budgets, per-budget optima, then the two power-law fits."""
+def _analyse(frame: pl.DataFrame, opts: dict, flops, boot=(None, 0.95, 0, None)
+             ) -> IsoflopResult:
+    """Budgets, per-budget optima, then the two power-law fits (and their bootstrap)."""
     import numpy as np
 
     budgets, compute, note = _group_budgets(frame, opts["tolerance"])
@@ -220,9 +230,15 @@ def _analyse(frame: pl.DataFrame, opts: dict, flops) -> IsoflopResult:
                 warnings.append(f"{opts['optimum']} gives a={n_fit.slope:.3f} but window gives "
                                 f"a={a_win:.3f}: the per-budget minima follow the loss noise "
                                 "(--optimum window averages it)")
+    uncertainty = {}
+    if boot[0]:
+        from .isoflop_bootstrap import bootstrap_exponents
+
+        uncertainty = bootstrap_exponents(kept, lambda b: _locate(b, opts["optimum"]),
+                                          opts["weighted"], boot[0], boot[2], boot[1], boot[3])
     return IsoflopResult(n_fit, d_fit, kept, dropped, warnings,
                          predictions(n_fit, d_fit, flops), {**opts, "compute": compute},
-                         notes=[b.note for b in kept if b.note])
+                         notes=[b.note for b in kept if b.note], uncertainty=uncertainty)
 
 
 def _group_budgets(frame: pl.DataFrame, tolerance: float) -> tuple[list[Budget], str, str | None]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import ScaleCLIError
 
 if TYPE_CHECKING:
+    from ..config import FitSpec
     from ..fitting import FitResult
     from ..ingest import Frames
 
@@ -28,11 +29,12 @@ class Ranking:
     holdout: int
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reading_warnings: list[str] = field(default_factory=list)  # the runs' (skipped lines, ...)
 
     @property
     def warnings(self) -> list[str]:
-        """What may be wrong with any of the fits, each prefixed by its law."""
-        return [f"{f.law}: {w}" for f in self.fits for w in f.warnings]
+        """What may be wrong with the runs read, then with any of the fits (by law)."""
+        return [*self.reading_warnings, *(f"{f.law}: {w}" for f in self.fits for w in f.warnings)]
 
     def to_list(self) -> list[dict]:
         return [f.to_dict() | {"holdout_error": f.data.get("holdout_error"),
@@ -53,14 +55,15 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
               mapping: dict[str, str] | None = None, reduce: str | None = None,
               loss: str | None = None, delta: float | None = None, space: str | None = None,
               envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
-              seed: int | None = None, weights: str | None = None) -> Ranking:
+              seed: int | None = None, bootstrap: int = 0, ci: float = 0.95,
+              weights: str | None = None) -> Ranking:
     """Fit each law (every registered one by default) without the ``holdout`` runs of largest
     compute, and rank them by RMSE of log target on those runs. Each law goes through the same
     steps as a single fit (:mod:`scalecli.pipeline`), with these options applied to each
     (``weights`` too: each law's training runs weighted alike)."""
     from ..errors import ConfigError
-    from ..laws import all_laws, get_law
-    from ..pipeline import fit_spec, normalized_columns, prepare
+    from ..laws import all_laws
+    from ..pipeline import prepare
 
     if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 1:
         raise ConfigError(f"--holdout must be a whole number of runs, at least 1, got {holdout}"
@@ -68,26 +71,15 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     names = laws or [law.name for law in all_laws()]
     fits, skipped = [], {}
     for name in names:
-        law = get_law(name)
-        if x is None and list(law.variables) == ["x"]:
-            skipped[name] = "a law of one free variable x: give --x COLUMN to include it"
-            continue
-        try:  # --x names the generic x; laws of N, D (or one of them) keep their columns
-            spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target,
-                            loss=loss, delta=delta, space=space)
-            if spec.law.target != "loss" and target is None:
-                skipped[name] = f"fits {spec.law.target}, not the loss (give --y)"
-                continue
-            spec.law = normalized_columns(spec.law, frames)
-            have = set(frames.runs.columns)
-            missing = [c for c in spec.law.variables.values()
-                       if c not in have and c not in spec.law.derivable]
-            if missing:
-                skipped[name] = f"the runs have no {', '.join(missing)} column"
+        try:
+            spec, reason = applicable(name, frames, x=x, target=target, loss=loss, delta=delta,
+                                      space=space)
+            if spec is None:
+                skipped[name] = reason
                 continue
             pts = prepare(frames, spec, mapping=mapping, reduce=reduce, envelope=envelope,
                           bins=bins, bin_pad=bin_pad)
-            fits.append(_held_out_fit(pts, spec, holdout, seed, weights))
+            fits.append(_held_out_fit(pts, spec, holdout, seed, bootstrap, ci, weights))
         except ScaleCLIError as exc:
             if (isinstance(exc, ConfigError) and not str(exc).startswith("law ")) or str(
                     exc).startswith("--weights"):
@@ -103,7 +95,34 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     return Ranking(fits=fits, holdout=holdout, skipped=skipped, notes=notes)
 
 
-def _held_out_fit(pts, spec, holdout: int, seed: int | None, weights=None) -> FitResult:
+def applicable(name: str, frames: Frames, *, x: str | None = None, target: str | None = None,
+               loss: str | None = None, delta: float | None = None,
+               space: str | None = None) -> tuple[FitSpec | None, str | None]:
+    """``(spec, None)`` when law ``name`` can be fitted to these runs' loss, else
+    ``(None, reason)``: a law of a generic x without ``--x``, a law of another target without
+    ``--y``, or runs without the law's columns. Shared by every analysis that tries all laws."""
+    from ..laws import get_law
+    from ..pipeline import fit_spec, normalized_columns
+
+    law = get_law(name)
+    if x is None and list(law.variables) == ["x"]:
+        return None, "a law of one free variable x: give --x COLUMN to include it"
+    # --x names the generic x; laws of N, D (or one of them) keep their columns
+    spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target,
+                    loss=loss, delta=delta, space=space)
+    if spec.law.target != "loss" and target is None:
+        return None, f"fits {spec.law.target}, not the loss (give --y)"
+    spec.law = normalized_columns(spec.law, frames)
+    have = set(frames.runs.columns)
+    missing = [c for c in spec.law.variables.values()
+               if c not in have and c not in spec.law.derivable]
+    if missing:
+        return None, f"the runs have no {', '.join(missing)} column"
+    return spec, None
+
+
+def _held_out_fit(pts, spec, holdout: int, seed: int | None, bootstrap: int = 0,
+                  ci: float = 0.95, weights=None) -> FitResult:
     """The law fitted without the ``holdout`` points of largest compute, scored on them."""
     import dataclasses
 
@@ -123,7 +142,7 @@ def _held_out_fit(pts, spec, holdout: int, seed: int | None, weights=None) -> Fi
     train, test = ranked.head(frame.height - holdout), ranked.tail(holdout)
     res = fit_points(dataclasses.replace(pts, frame=train), law, objective=spec.objective,
                      fixed=spec.fixed, seed=spec.seed if seed is None else seed,
-                     weights=weights)
+                     resamples=bootstrap, ci=ci, weights=weights)
     theta = np.array([law.to_internal(res.params)])
     Xt = {sym: test[col].cast(float).to_numpy() for sym, col in law.variables.items()}
     with np.errstate(all="ignore"):

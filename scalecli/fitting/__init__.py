@@ -24,15 +24,23 @@ def fit_points(
     objective: Objective | None = None,
     fixed: dict[str, float] | None = None,
     seed: int = 0,
+    resamples: int = 0,
+    ci: float = 0.95,
+    progress=None,
+    tolerance: float | None = None,
+    jobs: int = 1,
     weights=None,
 ) -> FitResult:
     """Fit ``law`` to ``points`` (see :mod:`scalecli.reduce`) and describe the result.
 
     ``fixed`` values are checked (:meth:`Law.check_fixed`), ``seed`` must be an integer from 0
     to 2**32 - 1; data that cannot identify the law are refused (FitError); what may be wrong
-    with the result is in its ``warnings``, what was done in its ``notes``. ``weights``:
-    ``"seed-variance"`` (see :mod:`scalecli.fitting.seeds`), one weight per point, or None.
-    Where runs repeat an (N, D), the result's ``seeds`` describe their spread.
+    with the result is in its ``warnings``, what was done in its ``notes``. With
+    ``resamples``, runs are resampled that many times and refitted (:mod:`.bootstrap`): the
+    result then carries ``intervals`` and ``se`` at confidence ``ci``, and its draws. Other
+    optima within ``tolerance`` of the best objective are its ``alternatives``.
+    ``weights``: ``"seed-variance"`` (see :mod:`scalecli.fitting.seeds`), one weight per
+    point, or None. Where runs repeat an (N, D), the result's ``seeds`` describe their spread.
     """
     import time
 
@@ -44,6 +52,10 @@ def fit_points(
 
     objective = objective or Objective()
     check_seed(seed)
+    if resamples:
+        from .bootstrap import check_options
+
+        check_options(resamples, ci)
     fixed = law.check_fixed(fixed or {}, "fixed")
     if len(fixed) == len(law.parameters):
         raise ConfigError(f"every parameter of {law.name} is held: nothing to fit")
@@ -72,7 +84,7 @@ def fit_points(
                                                         n_free, points.target)
     notes += seed_notes
     warnings += seed_warnings
-    return FitResult(
+    result = FitResult(
         law=law.name,
         params={**law.to_natural(opt.theta), **fixed},  # held values to the digit
         objective=opt.objective,
@@ -96,6 +108,7 @@ def fit_points(
             "message": opt.message,
             "seed": seed,
             "seconds": round(seconds, 4),
+            "tolerance": 0.005 if tolerance is None else tolerance,
         },
         data={
             "reduce": points.reduce,
@@ -110,6 +123,49 @@ def fit_points(
         points=frame,
         seeds=seed_info,
     )
+    from .alternatives import DEFAULT_TOLERANCE, alternatives
+    from .covariance import lack_of_fit
+
+    result.covariance = lack_of_fit(law, X, y, objective, opt.theta, fixed)
+    result.alternatives = alternatives(law, opt, fixed, DEFAULT_TOLERANCE if tolerance is None
+                                       else _tolerance(tolerance))
+    if resamples:
+        groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
+        _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
+                      progress, jobs)
+    return result
+
+
+def _tolerance(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"--tolerance {value}: give the objective margin as a fraction in "
+                          "[0, 1), e.g. 0.005 for 0.5%")
+    return float(value)
+
+
+def _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
+                  progress, jobs=1) -> None:
+    """Bootstrap draws of the parameters, their intervals and standard errors, and what the
+    resampling did, onto ``result``."""
+    import time
+
+    from .bootstrap import bootstrap
+
+    t0 = time.perf_counter()
+    draws = bootstrap(law, X, y, objective, fixed, opt, groups, resamples, seed,
+                      plan=law.search_plan(objective, fixed), jobs=jobs, progress=progress)
+    result.draws = draws
+    result.intervals, result.se = draws.summary(ci)
+    result.bootstrap = {"resamples": resamples, "ci": ci, "seed": seed, "failed": draws.failed,
+                        "moved": draws.moved, "starts": draws.starts,
+                        "seconds": round(time.perf_counter() - t0, 3)}
+    if draws.failed:
+        result.warnings.append(f"{draws.failed} of {resamples} bootstrap resamples could not be "
+                               "fitted (too few distinct runs or sizes drawn); the intervals "
+                               "rest on the others")
+    if draws.moved:
+        result.notes.append(f"{draws.moved} of {resamples} resamples ({draws.moved / resamples:.1%})"
+                            " fitted best in another basin than the point estimate's")
 
 
 def _goodness(law, X, y, theta, objective) -> tuple[float, float]:

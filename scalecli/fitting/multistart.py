@@ -34,6 +34,7 @@ class Optimum:
     agreeing: int = 0  # refinements that reached the optimum (to 1e-6 relative)
     history: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the search did (a sample, a scale)
+    ends: list[list[float]] = field(default_factory=list)  # each refinement's end (internal)
 
 
 class Problem:
@@ -137,11 +138,12 @@ def fit_multistart(law, X: dict, y, objective: Objective, fixed: dict[str, float
         starts.append(rng.uniform(span_lo, span_hi))
 
     scale = 1.0 / max(float(scores[order[0]]), 1e-300)
-    best, best_f, since_improved, n_eval, history = None, np.inf, 0, 0, []
+    best, best_f, since_improved, n_eval, history, ends = None, np.inf, 0, 0, [], []
     for x0 in starts:
         res, f, nfev = prob.refine(x0, scale)
         n_eval += nfev
         history.append(f)
+        ends.append([float(v) for v in prob.full(np.asarray(res.x))])
         if f < best_f * (1 - 1e-9):
             best, best_f, since_improved = res, f, 0
         else:
@@ -166,6 +168,7 @@ def fit_multistart(law, X: dict, y, objective: Objective, fixed: dict[str, float
         agreeing=agreeing,
         history=history,
         notes=[note] if note else [],
+        ends=ends,
     )
 
 

@@ -10,13 +10,14 @@ library, so ``optimal`` and ``predict`` start fast.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: bootstrap intervals, se and draws
 
 
 @dataclass
@@ -38,6 +39,12 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)  # what may be wrong: --strict refuses
     notes: list[str] = field(default_factory=list)  # what was done (a scaling, a sample)
     version: str = ""
+    intervals: dict[str, list[float]] = field(default_factory=dict)  # name -> [low, high]
+    se: dict[str, float] = field(default_factory=dict)  # name -> bootstrap standard error
+    bootstrap: dict[str, Any] = field(default_factory=dict)  # resamples, ci, seed, failed, moved
+    draws: Any = None  # bootstrap draws (fitting.bootstrap.Draws), saved compactly
+    covariance: dict[str, Any] = field(default_factory=dict)  # lack-of-fit (fitting.covariance)
+    alternatives: list[dict[str, Any]] = field(default_factory=list)  # other near-best optima
     points: Any = None  # the fitted points (polars DataFrame), not saved
     seeds: dict[str, Any] | None = None  # runs repeating an (N, D): their spread (fitting.seeds)
     residuals: list[dict[str, Any]] | None = None  # one row per run, when asked for
@@ -92,6 +99,10 @@ class FitResult:
             "notes": list(self.notes),
             "version": self.version,
             "format_version": FORMAT_VERSION,
+            **({"intervals": self.intervals, "se": self.se, "bootstrap": dict(self.bootstrap)}
+               if self.bootstrap else {}),
+            **({"covariance": self.covariance} if self.covariance else {}),
+            **({"alternatives": self.alternatives} if self.alternatives else {}),
             **({"seeds": dict(self.seeds)} if self.seeds is not None else {}),
             **({"residuals": list(self.residuals)} if self.residuals is not None else {}),
         }
@@ -99,14 +110,31 @@ class FitResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
 
-    def save(self, path: str | Path) -> None:
-        """Write the JSON atomically (a crash never leaves half a file)."""
-        import os
+    def saved_text(self) -> str:
+        """The JSON a saved fit holds: :meth:`to_dict` and, when there are some, the bootstrap
+        draws (so ``optimal --fit`` and ``predict --fit`` give intervals without refitting)."""
+        d = self.to_dict()
+        if self.draws is not None:
+            d["draws"] = pack_draws(self.draws.names, self.draws.values)
+        return json.dumps(d, indent=2, allow_nan=True) + "\n"
 
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json() + "\n")
-        os.replace(tmp, path)
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`saved_text` atomically (a crash never leaves half a file)."""
+        from ..atomic import write_text
+
+        write_text(Path(path), self.saved_text())
+
+    def draw_params(self) -> list[dict[str, float]]:
+        """The bootstrap draws as parameter dicts (failed resamples left out); [] without."""
+        if self.draws is None:
+            return []
+        names, rows = self.draws.names, self.draws.values
+        out = []
+        for row in rows:
+            values = [float(v) for v in row]
+            if all(math.isfinite(v) for v in values):
+                out.append({**dict(zip(names, values)), **self.fixed})
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "") -> FitResult:
@@ -121,7 +149,8 @@ class FitResult:
             value = rest.get(key, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise InputError(f"not a scalecli fit: {key!r} must be a list of texts", source)
-        for key in ("fit", "data", "variables", "fixed"):
+        for key in ("fit", "data", "variables", "fixed", "intervals", "se", "bootstrap",
+                    "covariance"):
             if not isinstance(rest.get(key, {}), dict):
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
         if not isinstance(rest.get("seeds") or {}, dict):
@@ -129,6 +158,8 @@ class FitResult:
         rows = rest.get("residuals") or []
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InputError("not a scalecli fit: 'residuals' must be a list of rows", source)
+        if "draws" in rest:
+            rest["draws"] = unpack_draws(rest["draws"], source)
         return cls(law=law, params=params, **rest)
 
     @classmethod
@@ -169,3 +200,49 @@ class FitResult:
 
     def __str__(self) -> str:
         return self.report()
+
+
+class SavedDraws:
+    """Bootstrap draws read back from a saved fit: ``names`` and ``values`` (rows of floats)."""
+
+    def __init__(self, names: list[str], values: list[list[float]]):
+        self.names, self.values = names, values
+
+
+def pack_draws(names, values) -> dict:
+    """Draws as float32 little-endian bytes in base64: 4,000 draws of 5 parameters in 107 KB
+    of JSON, to 7 significant digits (far below the draws' own spread)."""
+    import base64
+    from array import array
+
+    flat = array("f", (float(v) for row in values for v in row))
+    if flat.itemsize != 4:
+        raise RuntimeError("float32 arrays are not 4 bytes on this platform")
+    if __import__("sys").byteorder != "little":
+        flat.byteswap()
+    return {"names": list(names), "rows": len(values), "float32_le_base64":
+            base64.b64encode(flat.tobytes()).decode("ascii")}
+
+
+def unpack_draws(d: Any, source: str) -> SavedDraws | None:
+    """The inverse of :func:`pack_draws` (standard library only, so loading stays fast)."""
+    import base64
+    import binascii
+    import sys
+    from array import array
+
+    if d is None:
+        return None
+    try:
+        names = [str(n) for n in d["names"]]
+        rows = int(d["rows"])
+        flat = array("f")
+        flat.frombytes(base64.b64decode(d["float32_le_base64"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise InputError("not a scalecli fit: 'draws' is damaged", source) from None
+    if sys.byteorder != "little":
+        flat.byteswap()
+    if not names or len(flat) != rows * len(names):
+        raise InputError("not a scalecli fit: 'draws' has the wrong size", source)
+    k = len(names)
+    return SavedDraws(names, [list(flat[i * k:(i + 1) * k]) for i in range(rows)])

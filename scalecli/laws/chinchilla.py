@@ -58,6 +58,30 @@ class Chinchilla(Law):
         J = np.stack([w[0], w[1], -w[1] * logN, w[2], -w[2] * logD], axis=1)
         return g, J
 
+    def log_predict_jac_many(self, theta, X):
+        """:meth:`log_predict_jac` for every row of ``theta`` ``(S, P)`` at once: ``(S, M)``
+        and the Jacobian as ``(S, P, M)`` (the batched refits of a bootstrap)."""
+        import numpy as np
+
+        theta = np.atleast_2d(theta)
+        e, a, alpha, b, beta = (theta[:, k : k + 1] for k in range(5))
+        logN, logD = np.log(X["N"])[None, :], np.log(X["D"])[None, :]
+        t_n = a - alpha * logN
+        t_d = b - beta * logD
+        top = np.maximum(np.maximum(t_n, t_d), e)
+        w_n = np.exp(t_n - top)
+        w_d = np.exp(t_d - top)
+        w_e = np.exp(e - top)
+        total = w_n + w_d + w_e
+        g = top + np.log(total)
+        J = np.empty((theta.shape[0], 5, logN.shape[1]))
+        np.divide(w_e, total, out=J[:, 0])
+        np.divide(w_n, total, out=J[:, 1])
+        np.multiply(J[:, 1], -logN, out=J[:, 2])
+        np.divide(w_d, total, out=J[:, 3])
+        np.multiply(J[:, 3], -logD, out=J[:, 4])
+        return g, J
+
     def value(self, params, values):
         p = params
         return p["E"] + p["A"] / values["N"] ** p["alpha"] + p["B"] / values["D"] ** p["beta"]

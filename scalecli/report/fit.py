@@ -23,17 +23,35 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
         from .residuals import residual_table
 
         return residual_table(result, "csv")
-    params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else ""}
-              for k, v in result.params.items()]
+    iv, se = result.intervals, result.se
+    params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else "",
+               "low": iv.get(k, [None, None])[0], "high": iv.get(k, [None, None])[1],
+               "se": se.get(k)} for k, v in result.params.items()]
     stats = [{"name": k, "value": getattr(result, k), "note": label} for k, label in _STATS]
     if fmt_name == "csv":
-        rows = [{**r, "kind": "param"} for r in params] + [{**r, "kind": "stat"} for r in stats]
-        return render(rows, [("kind", "kind"), ("name", "name"), ("value", "value")], "csv")
+        rows = ([{**r, "kind": "param"} for r in params]
+                + [{**r, "kind": "derived"} for r in _derived_rows(result)]
+                + [{**r, "kind": "stat"} for r in stats])
+        cols = [("kind", "kind"), ("name", "name"), ("value", "value")]
+        if result.bootstrap:
+            cols += [("low", "low"), ("high", "high"), ("se", "se")]
+        return render(rows, cols, "csv")
     title = f"{result.law}: L = {result.formula}"
     cols = [("name", "parameter"), ("value", "value")]
+    level = f"{100 * float(result.bootstrap.get('ci', 0.95)):g}%" if result.bootstrap else ""
+    if result.bootstrap:
+        cols += [("low", f"{level} low"), ("high", f"{level} high"), ("se", "se")]
     if result.fixed:
         cols.append(("note", ""))
-    first = render(params, cols, fmt_name, title=title)
+    first = render(params, cols, fmt_name, title=title,
+                   caption=_bootstrap_caption(result) if result.bootstrap else None)
+    derived = _derived_rows(result)
+    if derived:
+        first += ("\n" if fmt_name == "markdown" else "") + render(
+            derived, [("name", "derived"), ("value", "value"), ("low", f"{level} low"),
+                      ("high", f"{level} high"), ("se", "se")], fmt_name)
+    if result.alternatives:
+        first += ("\n" if fmt_name == "markdown" else "") + _alternatives_table(result, fmt_name)
     caption = (f"{result.fit.get('objective', '')}; {result.fit.get('refined', 0)} of "
                f"{result.fit.get('starts', 0)} starts refined; target {result.target}, "
                f"reduce {result.data.get('reduce', 'last')}")
@@ -49,6 +67,38 @@ def _residuals(result, fmt_name: str) -> str:
     from .residuals import residual_table
 
     return ("\n" if fmt_name == "markdown" else "") + residual_table(result, fmt_name)
+
+
+def _alternatives_table(result, fmt_name: str) -> str:
+    """The best optimum and the others within the tolerance, side by side."""
+    free = [k for k in result.params if k not in result.fixed]
+    rows = [{"which": "best", "objective": result.objective, **result.params}]
+    rows += [{"which": f"#{i}", "objective": a["objective"], **a["params"]}
+             for i, a in enumerate(result.alternatives, 1)]
+    ok = result.data.get("identified", {})
+    cols = [("which", "optimum"), ("objective", "objective")]
+    cols += [(k, k if ok.get(k, True) else f"{k} (?)") for k in free]
+    return render(rows, cols, fmt_name, title="optima within the tolerance",
+                  caption="(?) not identified: the optima disagree on it")
+
+
+def _bootstrap_caption(result) -> str:
+    b = result.bootstrap
+    text = (f"percentile intervals from {b.get('resamples')} bootstrap resamples of the runs "
+            f"(seed {b.get('seed')})")
+    if b.get("failed"):
+        text += f"; {b['failed']} could not be fitted"
+    if b.get("moved"):
+        text += f"; {b['moved']} fitted best in another basin"
+    return text
+
+
+def _derived_rows(result) -> list[dict]:
+    """a, b and the allocation at the asked budgets, with their bootstrap intervals."""
+    values = result.bootstrap.get("derived", {}) if result.bootstrap else {}
+    return [{"name": k, "value": v, "low": result.intervals.get(k, [None, None])[0],
+             "high": result.intervals.get(k, [None, None])[1], "se": result.se.get(k)}
+            for k, v in values.items()]
 
 
 def compare_output(ranking, fmt_name: str) -> str:

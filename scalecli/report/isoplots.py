@@ -203,8 +203,16 @@ def render_tables(res, fmt_name: str = "table") -> str:
         opts = ", ".join(f"{k} {fmt(g[k])}" for k in ("optimum", "regress", "tolerance",
                                                        "weighted", "compute", "buckets",
                                                        "buckets_used") if k in g)
-        out.append(render(ex, [("q", "exponent"), ("v", "value"), ("se", "std err")], fmt_name,
-                          title=head, caption=opts or None))
+        cols = [("q", "exponent"), ("v", "value"), ("se", "std err")]
+        if g.get("intervals"):
+            level = f"{100 * g['bootstrap']['ci']:g}%"
+            for row, k in zip(ex[:2], ("a", "b")):
+                row["lo"], row["hi"] = g["intervals"].get(k, [None, None])
+                row["bse"] = g["se"].get(k)
+            cols += [("lo", f"{level} low"), ("hi", f"{level} high"), ("bse", "bootstrap se")]
+            opts += (f"; intervals from {g['bootstrap']['resamples']} resamples of the runs "
+                     f"within each budget")
+        out.append(render(ex, cols, fmt_name, title=head, caption=opts or None))
         out.append(render(g[key], pcols, fmt_name, title=f"{len(g[key])} {_LABEL[key]}",
                           caption="; ".join(_dropped(x) for x in g["dropped"][:8]) or None))
         if g["predictions"]:

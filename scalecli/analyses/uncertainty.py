@@ -1,0 +1,280 @@
+"""What a fit's bootstrap draws say about the quantities people act on: the allocation exponents
+a and b (N_opt ∝ C^a, D_opt ∝ C^b), and N_opt, D_opt and the loss at chosen budgets.
+
+Each draw is a complete set of parameters, so each quantity is computed per draw exactly as for
+the point estimate (:class:`~scalecli.analyses.allocation.Allocator`), and its interval is the
+percentile interval of those values: no linearisation.
+"""
+
+from __future__ import annotations
+
+import math
+
+EXPONENT_BUDGET = 1e21  # where a and b are read when the law gives no closed form
+_DECADE = 10.0
+
+
+def allocation_values(law, params: dict[str, float], flops: list[float]) -> dict[str, float]:
+    """a, b and, per budget, N_opt, D_opt and the loss there, for one parameter set (NaN
+    where the law has no optimum for these parameters)."""
+    from .allocation import Allocator
+
+    alloc = Allocator(law, params)
+    out: dict[str, float] = {}
+    try:
+        c0 = EXPONENT_BUDGET
+        n0, d0, _ = alloc.optimum(c0)
+        n1, d1, _ = alloc.optimum(c0 * _DECADE)
+        out["a"] = math.log(n1 / n0) / math.log(_DECADE)
+        out["b"] = math.log(d1 / d0) / math.log(_DECADE)
+    except (ArithmeticError, ValueError):
+        out["a"] = out["b"] = math.nan
+    for C in flops:
+        try:
+            n, d, _ = alloc.optimum(C)
+            loss = alloc.loss(n, d)
+        except (ArithmeticError, ValueError):
+            n = d = loss = math.nan
+        out[f"N_opt@{C:g}"], out[f"D_opt@{C:g}"], out[f"loss@{C:g}"] = n, d, loss
+    return out
+
+
+def allocation_draws(law, draws: list[dict[str, float]], flops: list[float]):
+    """``(names, rows)``: :func:`allocation_values` for every draw."""
+    rows = [allocation_values(law, p, flops) for p in draws]
+    names = list(rows[0]) if rows else []
+    return names, [[r[k] for k in names] for r in rows]
+
+
+def add_derived(result, flops: list[float] | None = None) -> None:
+    """Intervals and standard errors of a, b and the allocation at ``flops`` from the draws
+    of ``result`` (a fit of a law of N and D with bootstrap draws), added to its own."""
+    from ..fitting.bootstrap import summarize
+    from .allocation import check_budget
+
+    draws = result.draw_params()
+    if not draws:
+        return
+    law = result.law_object()
+    cols = set(law.variables.values())
+    if not {"n_params", "tokens"} <= cols or len(cols) != 2:
+        return  # allocation is defined for a law of N and D alone
+    budgets = [check_budget(float(C)) for C in (flops or [])]
+    names, rows = allocation_draws(law, draws, budgets)
+    intervals, se = summarize(names, rows, float(result.bootstrap.get("ci", 0.95)))
+    result.intervals.update(intervals)
+    result.se.update(se)
+    result.bootstrap["derived"] = {k: v for k, v in allocation_values(
+        law, result.params, budgets).items()}
+
+
+def _fit_of(source):
+    """The fit behind ``source`` (a FitResult or a saved fit's path); None for defaults."""
+    from ..fitting.result import FitResult
+
+    if source is None:
+        return None
+    return source if isinstance(source, FitResult) else FitResult.load(source)
+
+
+def _with_draws(source):
+    """The fit behind ``source`` when it has bootstrap draws."""
+    fit = _fit_of(source)
+    return fit if fit is not None and fit.draw_params() else None
+
+
+def _band(values: list[float], ci: float) -> tuple[float, float]:
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return math.nan, math.nan
+    lo, hi = np.percentile(v, [50 * (1 - ci), 50 * (1 + ci)])
+    return float(lo), float(hi)
+
+
+def _insert_bands(table, keys: list[str], level: str) -> None:
+    """A ``low–high`` column after each of ``keys`` for people; the numbers for pipes."""
+    from ..numbers import fmt
+
+    for row in table.rows:
+        for key in keys:
+            lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
+            if lo is not None and hi is not None:
+                row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+    cols = []
+    for key, head in table.columns:
+        cols.append((key, head))
+        if key in keys:
+            cols.append((f"{key}_range", level))
+    table.columns = cols
+    table.csv_extra = [*table.csv_extra, *((f"{k}_{end}", f"{k}_{end}") for k in keys
+                                           for end in ("low", "high"))]
+
+
+def allocation_bands(table, source) -> None:
+    """Percentile intervals of N_opt, D_opt and loss per budget row of ``scalecli optimal``'s
+    table, from the bootstrap draws of the fit ``source`` (nothing without draws)."""
+    from .allocation import Allocator
+
+    fit = _with_draws(source)
+    if fit is None or not table.rows:
+        return
+    law, draws = fit.law_object(), fit.draw_params()
+    ci = float(fit.bootstrap.get("ci", 0.95))
+    done = False
+    for row in table.rows:
+        if row.get("method", "").startswith("planned") or row.get("target_loss") is not None:
+            continue
+        per = {"n_params": [], "tokens": [], "loss": []}
+        for p in draws:
+            alloc = Allocator(law, p, unique_tokens=row.get("unique_tokens"))
+            try:
+                n, d, _ = alloc.optimum(row["flops"])
+                loss = alloc.loss(n, d)
+            except (ArithmeticError, ValueError):
+                continue
+            per["n_params"].append(n)
+            per["tokens"].append(d)
+            per["loss"].append(loss)
+        for key, values in per.items():
+            row[f"{key}_low"], row[f"{key}_high"] = _band(values, ci)
+        done = True
+    if done:
+        _insert_bands(table, ["n_params", "tokens", "loss"], f"{100 * ci:g}%")
+        table.caption = (f"{table.caption}; intervals: {100 * ci:g}% of "
+                         f"{len(draws)} bootstrap draws")
+
+
+def prediction_bands(table, source, law) -> None:
+    """For each prediction row: the interval of the fitted curve (``conf``: the law at each
+    bootstrap draw) and the interval for a new run (``pred``: each draw's prediction with a
+    residual of the fit's scatter added in log space, as a run scatters around the curve)."""
+    import numpy as np
+
+    fit = _fit_of(source)
+    if fit is None or not table.rows:
+        return
+    if not fit.draw_params():
+        if fit.covariance:
+            _lack_of_fit_bands(table, fit)
+        return
+    law_obj, draws = fit.law_object(), fit.draw_params()
+    ci = float(fit.bootstrap.get("ci", 0.95))
+    scatter = float(fit.rmse_log) if math.isfinite(fit.rmse_log) else 0.0
+    rng = np.random.default_rng(int(fit.bootstrap.get("seed", 0)))
+    level = f"{100 * ci:g}%"
+    for row in table.rows:
+        point = {s: row[s] for s in law_obj.variables if s in row}
+        if len(point) != len(law_obj.variables):
+            continue
+        values = np.array([_value(law_obj, p, point) for p in draws])
+        row["conf_low"], row["conf_high"] = _band(values, ci)
+        noisy = values * np.exp(scatter * rng.standard_normal(values.size))
+        row["pred_low"], row["pred_high"] = _band(noisy, ci)
+    table.columns = [*table.columns]
+    _insert_bands(table, [], level)
+    from ..numbers import fmt
+
+    for row in table.rows:
+        if "conf_low" in row:
+            row["conf_range"] = f"{fmt(row['conf_low'])}–{fmt(row['conf_high'])}"
+            row["pred_range"] = f"{fmt(row['pred_low'])}–{fmt(row['pred_high'])}"
+    table.columns += [("conf_range", f"curve {level}"), ("pred_range", f"new run {level}")]
+    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
+                                                             "pred_high"))]
+    table.caption = (f"{table.caption}; curve: {level} of {len(draws)} bootstrap draws; new run: "
+                     f"adds the fit's scatter (RMSE of log loss {scatter:.3g})")
+
+
+def _value(law, params, point) -> float:
+    try:
+        return float(law.value(params, point))
+    except (ArithmeticError, ValueError):
+        return math.nan
+
+
+LACK_OF_FIT_LEVEL = 0.95
+
+
+def _lack_of_fit_bands(table, fit) -> None:
+    """Without draws: Student-t intervals (n - p degrees of freedom) from the fit's lack-of-fit
+    covariance, carried to each prediction by the delta method through the law's gradient."""
+    import numpy as np
+    from scipy.special import stdtrit
+
+    from ..fitting.objective import Objective
+    from ..numbers import fmt
+
+    law = fit.law_object()
+    cov = fit.covariance
+    idx = [law.param_names.index(n) for n in cov["names"]]
+    C = np.asarray(cov["matrix"], dtype=float)
+    obj = Objective(space=cov.get("space", "log"))
+    theta = np.asarray(law.to_internal(fit.params), dtype=float)
+    t = float(stdtrit(int(cov["dof"]), 0.5 + LACK_OF_FIT_LEVEL / 2))
+    back = {"log": np.exp, "log1p": np.expm1}.get(obj.space, lambda v: v)
+    for row in table.rows:
+        point = {s: np.array([float(row[s])]) for s in law.variables if s in row}
+        if len(point) != len(law.variables):
+            continue
+        g0 = float(obj.predicted(law, theta[None, :], point)[0, 0])
+        grad = np.empty(len(idx))
+        for j, k in enumerate(idx):
+            h = 1e-6 * max(1.0, abs(theta[k]))
+            moved = theta.copy()
+            moved[k] += h
+            grad[j] = (float(obj.predicted(law, moved[None, :], point)[0, 0]) - g0) / h
+        var = float(grad @ C @ grad)
+        for key, extra in (("conf", 0.0), ("pred", float(cov["scale"]) ** 2)):
+            half = t * np.sqrt(max(var, 0.0) + extra)
+            lo, hi = float(back(g0 - half)), float(back(g0 + half))
+            row[f"{key}_low"], row[f"{key}_high"] = lo, hi
+            row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+    level = f"{100 * LACK_OF_FIT_LEVEL:g}%"
+    table.columns = [*table.columns, ("conf_range", f"curve {level}*"),
+                     ("pred_range", f"new run {level}*")]
+    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
+                                                             "pred_high"))]
+    table.caption = (f"{table.caption}; * lack-of-fit intervals: Student-t with {cov['dof']} "
+                     "degrees of freedom from the residuals, the delta method through the law's "
+                     "gradient (no bootstrap draws: fit --bootstrap B for those)")
+
+
+def describe_alternatives(result, flops: list[float] | None = None) -> None:
+    """For a fit with other near-best optima: the allocation each implies, which quantities
+    all of them agree on (``result.data["identified"]``), and a warning saying so."""
+    from ..fitting.alternatives import identified
+
+    alts = result.alternatives
+    if not alts:
+        return
+    law = result.law_object()
+    cols = set(law.variables.values())
+    budgets = list(flops or []) or [EXPONENT_BUDGET]
+    allocation = {"n_params", "tokens"} <= cols and len(cols) == 2
+    free = [p for p in law.param_names if p not in result.fixed]
+
+    def quantities(params):
+        q = {k: params[k] for k in free}
+        if allocation:
+            alloc = allocation_values(law, params, budgets)
+            q.update(alloc)
+        return q
+
+    best = quantities(result.params)
+    for alt in alts:
+        q = quantities(alt["params"])
+        alt["allocation"] = {k: v for k, v in q.items() if k not in free}
+    agree = identified([best, *(quantities(a["params"]) for a in alts)])
+    result.data["identified"] = agree
+    loose = [k for k in free if not agree[k]]
+    firm = [k for k, ok in agree.items() if ok and k not in free]
+    text = (f"{len(alts)} other optimum(s) within {result.fit.get('tolerance', 0.005):.2%} of "
+            f"the best objective at different parameters: {', '.join(loose) or 'none'} not "
+            "identified")
+    if allocation:
+        text += (f"; the allocation agrees across them ({', '.join(firm)})" if firm else
+                 "; the allocation differs between them too")
+    result.warnings.append(text + " (see alternatives)")
