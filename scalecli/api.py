@@ -201,13 +201,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                                 weights=weights)
     else:
         from .pipeline import fit as fit_one
-        from .pipeline import fit_spec, roles_needed
 
-        spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
-                        fixed=fixed_values, breaks=breaks)
-        maps = {**spec.mapping, **maps}
-        frames = _frames(data, store, reader, maps, strict,
-                         need=roles_needed(spec.law.variables.values()))
+        options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
+                   "fixed": fixed_values, "breaks": breaks}
+        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict)
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -430,13 +427,10 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                                      min_rungs=min_rungs)
     else:
         from .analyses.backtest import backtest as run
-        from .pipeline import fit_spec, roles_needed
 
-        spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
-                        fixed=fixed_values, breaks=breaks)
-        maps = {**spec.mapping, **maps}
-        frames = _frames(data, store, reader, maps, strict,
-                         need=roles_needed(spec.law.variables.values()))
+        options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
+                   "fixed": fixed_values, "breaks": breaks}
+        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict)
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed)
     _carry(result, frames)
@@ -512,6 +506,18 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D")):
         return data
     paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
     return load(*paths, store=store, reader=reader, mapping=mapping, strict=strict, need=need)
+
+
+def _one_law(law, config, options: dict, maps, data, store, reader, strict):
+    """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``), the
+    columns it maps, and the runs read with the columns it needs."""
+    from .pipeline import fit_spec, roles_needed
+
+    spec = fit_spec(law, config, **options)
+    maps = {**spec.mapping, **maps}
+    frames = _frames(data, store, reader, maps, strict,
+                     need=roles_needed(spec.law.variables.values()))
+    return spec, maps, frames
 
 
 def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
