@@ -525,9 +525,8 @@ def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
     from .errors import ConfigError
     from .fitting.bootstrap import check_options
 
-    if bootstrap is not None:
-        check_options(bootstrap, ci)
-    elif flops is not None:
+    check_options(1 if bootstrap is None else bootstrap, ci)  # --ci is checked even alone
+    if bootstrap is None and flops is not None:
         raise ConfigError("--flops in fit gives the intervals of N_opt, D_opt and loss at "
                           "those budgets: it needs --bootstrap")
     return parse_budgets(flops) if isinstance(flops, str) else (

@@ -219,3 +219,10 @@ def test_jobs_share_the_refits_and_change_nothing():
     one = fit_points(as_points(N, D, L), law, resamples=120, seed=3)
     two = fit_points(as_points(N, D, L), law, resamples=120, seed=3, jobs=2)
     assert one.intervals == two.intervals and one.se == two.se
+
+
+def test_ci_alone_is_checked_and_the_caption_gives_the_share_that_moved():
+    r = invoke("fit", EPOCH, "--config", "chinchilla", "--ci", "2")
+    assert r.exit_code == 1 and "--ci 2" in r.stderr
+    r = invoke("fit", EPOCH, "--config", "chinchilla", "--bootstrap", "50")
+    assert r.exit_code == 0 and "fitted best in another basin" in r.stdout

@@ -88,8 +88,8 @@ def _bootstrap_caption(result) -> str:
             f"(seed {b.get('seed')})")
     if b.get("failed"):
         text += f"; {b['failed']} could not be fitted"
-    if b.get("moved"):
-        text += f"; {b['moved']} fitted best in another basin"
+    share = b.get("moved", 0) / max(int(b.get("resamples") or 1), 1)
+    text += f"; {b.get('moved', 0)} ({share:.1%}) fitted best in another basin"
     return text
 
 
