@@ -19,6 +19,7 @@ from .objective import Objective
 
 MAX_RESAMPLES = 100_000
 MAX_BASINS = 3  # optima besides the point estimate each resample also starts from
+CELLS = 8_000_000  # floats in one slice of batched refits (a Jacobian of 64 MB)
 
 
 @dataclass
@@ -125,8 +126,23 @@ def bootstrap(law, X: dict, y, objective: Objective, fixed: dict[str, float], op
                 return _batched(prob, chunk, starts, report)
             return _one_by_one(law, X, y, objective, fixed, chunk, seed, report), 0
 
-        thetas, moved = _in_parallel(work, weights[ok], jobs, progress)
-        values[ok] = thetas
+        drawn = weights[ok]
+        # the batched refits hold (resamples x starts x parameters x points) arrays: in
+        # slices of at most CELLS cells, memory stays bounded however many resamples
+        rows = max(1, CELLS // (len(starts) * len(law.parameters) * max(drawn.shape[1], 1)
+                                * max(int(jobs), 1)))
+        out, moved = [], 0
+        for lo in range(0, drawn.shape[0], rows):
+            part = drawn[lo:lo + rows]
+
+            def report(share, lo=lo, n=part.shape[0]):
+                if progress is not None:
+                    progress((lo + share * n) / drawn.shape[0])
+
+            thetas, m = _in_parallel(work, part, jobs, report)
+            out.append(thetas)
+            moved += m
+        values[ok] = np.vstack(out)
     names = [p.name for p in law.parameters]
     natural = np.column_stack([np.exp(np.minimum(values[:, i], 709.0)) if p.log else values[:, i]
                                for i, p in enumerate(law.parameters)])
