@@ -106,12 +106,18 @@ def _wait(wait: float | None) -> dict[str, float]:
 
 
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
-         mapping: dict[str, str] | str | None = None, strict: bool = False) -> Table:
-    """One row per run: N, D, C, the final loss, the source (``scalecli runs``)."""
+         mapping: dict[str, str] | str | None = None, strict: bool = False,
+         include_runs=None, exclude_runs=None) -> Table:
+    """One row per run: N, D, C, the final loss, the source (``scalecli runs``); the runs
+    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns)."""
     from .analyses.runs import runs_table
 
     maps = _mapping(mapping)
-    return runs_table(_frames(data, store, reader, maps, strict, need=("N", "D")), maps)
+    frames = _frames(data, store, reader, maps, strict, need=("N", "D"),
+                     select=_select(include_runs, exclude_runs))
+    table = runs_table(frames, maps)
+    table.notes = [*getattr(frames, "notes", []), *table.notes]
+    return table
 
 
 def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
@@ -125,7 +131,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         breaks: int | None = None, holdout: int | None = None,
         save: str | Path | None = None, bootstrap: int | None = None, ci: float = 0.95,
         flops: float | list[float] | str | None = None, progress=None,
-        tolerance: float | None = None, jobs: int = 1, weights: str | None = None,
+        tolerance: float | None = None, jobs: int = 1, include_runs=None,
+        exclude_runs=None, weights: str | None = None,
         residuals: bool = False) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
@@ -156,6 +163,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     tolerance:
         Other optima the search reached within this objective margin (default 0.005) at
         different parameters are listed as ``alternatives``, with what each implies.
+    include_runs, exclude_runs:
+        Glob patterns of run names to keep or leave out (recorded in ``data["selection"]``).
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
@@ -180,6 +189,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     seed = _seed(seed)
     budgets = _check_bootstrap(bootstrap, ci, flops)
     weights = check_weights(weights)
+    select = _select(include_runs, exclude_runs)
     everything = law is not None and law.lower() == "all"
     if everything:
         _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
@@ -191,7 +201,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
     if everything:
-        frames = _frames(data, store, reader, maps, strict, need=())
+        frames = _frames(data, store, reader, maps, strict, need=(), select=select)
         from .analyses.ranking import rank_laws
 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
@@ -204,7 +214,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
                    "fixed": fixed_values, "breaks": breaks}
-        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict)
+        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
+                                      select)
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -214,6 +225,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
 
             attach(result, result.points)
     _uncertainty(result, budgets)
+    if select:
+        for fit_ in getattr(result, "fits", [result]):
+            fit_.data["selection"] = select.to_dict()
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:
@@ -395,8 +409,8 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              fixed: dict[str, float] | str | None = None, seed: int | None = None,
              breaks: int | None = None, by: str | None = None, tolerance: float = 0.1,
              holdout_largest: int | None = None, min_rungs: int | None = None,
-             envelope: str | None = None, holdout: int | None = None
-             ) -> Backtest | BacktestRanking:
+             envelope: str | None = None, holdout: int | None = None,
+             include_runs=None, exclude_runs=None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
@@ -416,11 +430,12 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                           "rungs: use --holdout-largest K")
     fixed_values, seed = _fixed(fixed), _seed(seed)
     maps = _mapping(mapping)
+    select = _select(include_runs, exclude_runs)
     if law is not None and law.lower() == "all":
         _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
         from .analyses.backtest import rank_backtests
 
-        frames = _frames(data, store, reader, maps, strict, need=())
+        frames = _frames(data, store, reader, maps, strict, need=(), select=select)
         result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
                                      loss=loss, delta=delta, space=space, seed=seed, by=by,
                                      tolerance=tolerance, holdout_largest=holdout_largest,
@@ -430,7 +445,8 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
                    "fixed": fixed_values, "breaks": breaks}
-        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict)
+        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
+                                      select)
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed)
     _carry(result, frames)
@@ -496,19 +512,36 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
 
 
 # ---- the pieces every command shares ------------------------------------------------------
-def _frames(data, store, reader, mapping, strict, need=("N", "D")):
-    """The runs: given Frames or Points as they are, else read from paths and/or a store."""
+def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None):
+    """The runs: given Frames or Points as they are, else read from paths and/or a store;
+    then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps."""
+    import dataclasses
+
     from .ingest import Frames
     from .pipeline import load
     from .reduce import Points
 
     if isinstance(data, (Frames, Points)):
-        return data
-    paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
-    return load(*paths, store=store, reader=reader, mapping=mapping, strict=strict, need=need)
+        frames = data
+    else:
+        paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
+        frames = load(*paths, store=store, reader=reader, mapping=mapping, strict=strict,
+                      need=need)
+    if select and isinstance(frames, Frames):
+        from .selection import select_runs
+
+        frames, notes = select_runs(frames, select)
+        frames = dataclasses.replace(frames, notes=[*frames.notes, *notes])
+    return frames
 
 
-def _one_law(law, config, options: dict, maps, data, store, reader, strict):
+def _select(include_runs, exclude_runs):
+    from .selection import as_selection
+
+    return as_selection(include_runs, exclude_runs)
+
+
+def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None):
     """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``), the
     columns it maps, and the runs read with the columns it needs."""
     from .pipeline import fit_spec, roles_needed
@@ -516,7 +549,7 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict):
     spec = fit_spec(law, config, **options)
     maps = {**spec.mapping, **maps}
     frames = _frames(data, store, reader, maps, strict,
-                     need=roles_needed(spec.law.variables.values()))
+                     need=roles_needed(spec.law.variables.values()), select=select)
     return spec, maps, frames
 
 
@@ -547,7 +580,8 @@ def _carry(result, frames) -> None:
     """The reading's messages travel with the result: columns used as notes, skipped lines
     and files as warnings."""
     cols = [f"columns: {c}" for c in getattr(frames, "columns", ())]
-    result.notes = [*cols, *getattr(result, "notes", [])]
+    done = [n for n in getattr(frames, "notes", ()) if n not in getattr(result, "notes", [])]
+    result.notes = [*cols, *done, *getattr(result, "notes", [])]
     if hasattr(frames, "runs"):
         have = set(result.warnings)
         # a ranking's warnings are its fits' (a property): the reading's get their own list

@@ -46,6 +46,10 @@ ConfigOpt = Annotated[str | None, typer.Option(
     "--config", help="YAML law/fit config: a file, or a built-in config's name (chinchilla).")]
 ReduceOpt = Annotated[str | None, typer.Option(
     "--reduce", help="Per-run target value: last, min or mean-last:K. [default: last]")]
+IncludeOpt = Annotated[list[str] | None, typer.Option(
+    "--include-run", help="Keep only runs whose name matches this glob (repeatable).")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude-run", help="Leave out runs whose name matches this glob (repeatable).")]
 FitFileOpt = Annotated[Path | None, typer.Option(
     "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
 XOpt = Annotated[str | None, typer.Option(
@@ -155,7 +159,8 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
 @app.command()
 @handles_errors
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-         map: MapOpt = None, strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+         map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """One row per run: N, D, C (* = derived as 6ND), final loss, source.
 
     Example: scalecli runs runs/ --format json
@@ -163,7 +168,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from . import api
     from .report.tables import render_table
 
-    table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict)
+    table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+                     include_runs=include_run, exclude_runs=exclude_run)
     _messages(table)
     _out(render_table(table, format.value))
 
@@ -174,6 +180,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
         x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
         space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
+        include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
         envelope: Annotated[str | None, typer.Option(
             help="Fit the lower envelope: pareto or bins (Cherti et al. 2023).")] = None,
         bins: Annotated[int, typer.Option(help="Bins of log10 x for --envelope bins.")] = 5,
@@ -215,7 +222,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
                          bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
-                         tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals)
+                         tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals,
+                         include_runs=include_run, exclude_runs=exclude_run)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -450,6 +458,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
              delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
              breaks: BreaksOpt = None, seed: SeedOpt = None,
+             include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
              by: Annotated[str | None, typer.Option(
                  "--by", help="Order the ladder by model size (n_params), compute (flops) or "
                               "another column. [default: n_params]")] = None,
@@ -477,7 +486,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,
-                          min_rungs=min_rungs, envelope=envelope, holdout=holdout)
+                          min_rungs=min_rungs, envelope=envelope, holdout=holdout,
+                          include_runs=include_run, exclude_runs=exclude_run)
     _messages(result)
     _out(backtest_output(result, format.value))
 

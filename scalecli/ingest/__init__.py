@@ -44,6 +44,7 @@ class Frames:
     warnings: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)  # display path -> FileInfo
+    notes: list[str] = field(default_factory=list)  # what was done to the runs (a selection)
 
 
 @dataclass(frozen=True)
