@@ -313,9 +313,11 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
 
 
 def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):
-    """Approaches 1 and 2 share their way in: frames, budgets, then approach 3 beside."""
+    """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs`` in
+    ``options`` select them by name), budgets, then approach 3 beside."""
     maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict)
+    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None))
+    frames = _frames(data, store, reader, maps, strict, select=select)
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
@@ -465,7 +467,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
               store: str | Path | None = None, reader: str | None = None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
               reduce: str | None = None, x: str | None = None, strict: bool = False,
-              residuals: bool = False):
+              residuals: bool = False, include_runs=None, exclude_runs=None):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
     the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
     from .fitting import FitResult
@@ -473,11 +475,13 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
-                     reduce=reduce, x=x, strict=strict, residuals=residuals)
+                     reduce=reduce, x=x, strict=strict, residuals=residuals,
+                     include_runs=include_runs, exclude_runs=exclude_runs)
         return result, result.points
     result = FitResult.load(fit_file)
     maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict)
+    frames = _frames(data, store, reader, maps, strict,
+                     select=_select(include_runs, exclude_runs))
     pts = points(frames, target=result.target if result.target != "loss" else None,
                  mapping=maps, reduce=reduce or "last",
                  require=tuple(result.law_object().variables.values()))

@@ -300,6 +300,7 @@ def predict(
 def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, reduce: ReduceOpt = None,
+         include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          x: Annotated[str | None, typer.Option(
              "--x", help="Column of a one-variable law's variable.")] = None,
          width: Annotated[int, typer.Option(min=40, max=1000,
@@ -321,7 +322,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
-                                  residuals=residuals)
+                                  residuals=residuals, include_runs=include_run,
+                                  exclude_runs=exclude_run)
     _messages(result)
     if residuals:
         from .report.residuals import residual_plot
@@ -344,6 +346,7 @@ ColorOpt = Annotated[bool | None, typer.Option(
 @handles_errors
 def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
             map: MapOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
+            include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
             steps: StepsOpt = 5,
             optimum: Annotated[str, typer.Option(
                 help="Per-budget minimum: spline, window, parabola (Hoffmann et al.) or lowest."
@@ -375,7 +378,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
-                          ci=ci, seed=seed, progress=progress)
+                          ci=ci, seed=seed, progress=progress, include_runs=include_run,
+                          exclude_runs=exclude_run)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -384,6 +388,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 @handles_errors
 def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
              map: MapOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
+             include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
              buckets: Annotated[int, typer.Option(
                  min=10, max=1_000_000,
                  help="Log-spaced compute values the envelope is read at.")] = 1500,
@@ -401,7 +406,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
 
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
-                       regress=regress)
+                       regress=regress, include_runs=include_run, exclude_runs=exclude_run)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 

@@ -61,3 +61,18 @@ def test_backtest_takes_the_selection():
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert not any(p["run"].startswith("gpt-1.5B") for p in out["predictions"])
+
+
+def test_isoflop_frontier_and_plot_take_the_selection():
+    iso = Path(__file__).resolve().parent.parent / "examples" / "isoflop.csv"
+    r = invoke("isoflop", iso, "--format", "json")
+    every = json.loads(r.stdout)
+    r = invoke("isoflop", iso, "--exclude-run", "iso-1e+18-*", "--format", "json")
+    assert r.exit_code == 0, r.output
+    fewer = json.loads(r.stdout)
+    assert len(fewer["budgets"]) == len(every["budgets"]) - 1
+    assert all(b["flops"] != 1e18 for b in fewer["budgets"])
+    r = invoke("frontier", SAMPLE, "--exclude-run", "gpt-20M-*")
+    assert r.exit_code == 0 and "20 of 24 kept" in r.stderr
+    r = invoke("plot", SAMPLE, "--include-run", "gpt-*-20tpp", "--no-color")
+    assert r.exit_code == 0 and "6 of 24 kept" in r.stderr
