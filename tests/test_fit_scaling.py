@@ -128,3 +128,17 @@ def test_log1p_and_linear_objectives_never_scale_the_target():
     res = fit_points(as_points(N, D, L), get_law("chinchilla"),
                      objective=Objective("mse", space="linear"))
     assert not any("the target" in n for n in res.notes)
+
+
+def test_the_refinements_ends_come_back_in_the_data_s_units():
+    """After a search on scaled data, the other refinements' ends (alternatives, bootstrap
+    starts) are mapped back too: no spurious alternative optimum, and the bootstrap on far data
+    gives the usual range's intervals in the far units."""
+    _, N, D, L = far_chinchilla(1e6, 1e-8, noise=0.003, seed=4)
+    _, N0, D0, L0 = far_chinchilla(1.0, 1.0, noise=0.003, seed=4)
+    far = fit_points(as_points(N, D, L), get_law("chinchilla"), resamples=100, seed=2)
+    usual = fit_points(as_points(N0, D0, L0), get_law("chinchilla"), resamples=100, seed=2)
+    assert far.alternatives == [] and usual.alternatives == []
+    for k in ("alpha", "beta"):
+        assert far.intervals[k] == pytest.approx(usual.intervals[k], rel=1e-4), k
+    assert [v / 1e-8 for v in far.intervals["E"]] == pytest.approx(usual.intervals["E"], rel=1e-4)

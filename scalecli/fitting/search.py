@@ -106,6 +106,13 @@ def _unscaled(law, plan, opt: Optimum, scales, X, y, objective, fixed) -> Optimu
         if p.name in fixed:
             theta[i] = p.to_internal(fixed[p.name])
     f = float(objective.values(law, theta[None, :], X, objective.transform(y))[0])
+    if opt.ends:  # the other refinements' ends, for alternatives and bootstrap starts, too
+        ends = np.asarray(law.rescale(np.array(opt.ends), scales), dtype=float)
+        for i, p in enumerate(law.parameters):
+            if p.name in fixed:
+                ends[:, i] = p.to_internal(fixed[p.name])
+        opt.ends = ends.tolist()
+        opt.history = [float(v) for v in objective.values(law, ends, X, objective.transform(y))]
     shown = ", ".join(f"{'the target' if k == 'y' else k} scaled by {v:g}"
                       for k, v in scales.items())
     message = f"{opt.message} ({shown} for the search)"
