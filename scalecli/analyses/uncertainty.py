@@ -94,23 +94,40 @@ def _band(values: list[float], ci: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _insert_bands(table, keys: list[str], level: str) -> None:
-    """A ``low–high`` column after each of ``keys`` for people; the numbers for pipes."""
+def _range_text(row: dict, key: str) -> None:
+    """``row[key_range]``: the ``low–high`` text people read beside the numbers pipes get."""
     from ..numbers import fmt
 
+    lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
+    if lo is not None and hi is not None:
+        row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+
+
+def _insert_bands(table, keys: list[str], level: str) -> None:
+    """A ``low–high`` column after each of ``keys`` for people; the numbers for pipes."""
     for row in table.rows:
         for key in keys:
-            lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
-            if lo is not None and hi is not None:
-                row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+            _range_text(row, key)
     cols = []
     for key, head in table.columns:
         cols.append((key, head))
         if key in keys:
             cols.append((f"{key}_range", level))
     table.columns = cols
-    table.csv_extra = [*table.csv_extra, *((f"{k}_{end}", f"{k}_{end}") for k in keys
-                                           for end in ("low", "high"))]
+    table.csv_extra = [*table.csv_extra, *_numbers(keys)]
+
+
+def _append_bands(table, heads: dict[str, str]) -> None:
+    """A ``low–high`` column for each key of ``heads`` after the others; numbers for pipes."""
+    for row in table.rows:
+        for key in heads:
+            _range_text(row, key)
+    table.columns = [*table.columns, *((f"{k}_range", h) for k, h in heads.items())]
+    table.csv_extra = [*table.csv_extra, *_numbers(list(heads))]
+
+
+def _numbers(keys: list[str]) -> list[tuple[str, str]]:
+    return [(f"{k}_{end}", f"{k}_{end}") for k in keys for end in ("low", "high")]
 
 
 def allocation_bands(table, source) -> None:
@@ -156,11 +173,12 @@ def prediction_bands(table, source, law) -> None:
     fit = _fit_of(source)
     if fit is None or not table.rows:
         return
-    if not fit.draw_params():
+    draws = fit.draw_params()
+    if not draws:
         if fit.covariance:
             _lack_of_fit_bands(table, fit)
         return
-    law_obj, draws = fit.law_object(), fit.draw_params()
+    law_obj = fit.law_object()
     ci = float(fit.bootstrap.get("ci", 0.95))
     scatter = float(fit.rmse_log) if math.isfinite(fit.rmse_log) else 0.0
     rng = np.random.default_rng(int(fit.bootstrap.get("seed", 0)))
@@ -173,17 +191,7 @@ def prediction_bands(table, source, law) -> None:
         row["conf_low"], row["conf_high"] = _band(values, ci)
         noisy = values * np.exp(scatter * rng.standard_normal(values.size))
         row["pred_low"], row["pred_high"] = _band(noisy, ci)
-    table.columns = [*table.columns]
-    _insert_bands(table, [], level)
-    from ..numbers import fmt
-
-    for row in table.rows:
-        if "conf_low" in row:
-            row["conf_range"] = f"{fmt(row['conf_low'])}–{fmt(row['conf_high'])}"
-            row["pred_range"] = f"{fmt(row['pred_low'])}–{fmt(row['pred_high'])}"
-    table.columns += [("conf_range", f"curve {level}"), ("pred_range", f"new run {level}")]
-    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
-                                                             "pred_high"))]
+    _append_bands(table, {"conf": f"curve {level}", "pred": f"new run {level}"})
     table.caption = (f"{table.caption}; curve: {level} of {len(draws)} bootstrap draws; new run: "
                      f"adds the fit's scatter (RMSE of log loss {scatter:.3g})")
 
@@ -204,8 +212,8 @@ def _lack_of_fit_bands(table, fit) -> None:
     import numpy as np
     from scipy.special import stdtrit
 
+    from ..fitting.batched import jacobian_many
     from ..fitting.objective import Objective
-    from ..numbers import fmt
 
     law = fit.law_object()
     cov = fit.covariance
@@ -215,28 +223,19 @@ def _lack_of_fit_bands(table, fit) -> None:
     theta = np.asarray(law.to_internal(fit.params), dtype=float)
     t = float(stdtrit(int(cov["dof"]), 0.5 + LACK_OF_FIT_LEVEL / 2))
     back = {"log": np.exp, "log1p": np.expm1}.get(obj.space, lambda v: v)
-    for row in table.rows:
-        point = {s: np.array([float(row[s])]) for s in law.variables if s in row}
-        if len(point) != len(law.variables):
-            continue
-        g0 = float(obj.predicted(law, theta[None, :], point)[0, 0])
-        grad = np.empty(len(idx))
-        for j, k in enumerate(idx):
-            h = 1e-6 * max(1.0, abs(theta[k]))
-            moved = theta.copy()
-            moved[k] += h
-            grad[j] = (float(obj.predicted(law, moved[None, :], point)[0, 0]) - g0) / h
-        var = float(grad @ C @ grad)
+    rows = [r for r in table.rows if all(s in r for s in law.variables)]
+    if rows:  # every row at once: the prediction and its gradient in the residual space
+        X = {s: np.array([float(r[s]) for r in rows]) for s in law.variables}
+        with np.errstate(all="ignore"):
+            g, J = jacobian_many(law, obj, theta[None, :], X)
+        grad = J[0][idx]  # (free parameters, rows)
+        var = np.maximum(np.einsum("fm,fk,km->m", grad, C, grad), 0.0)
         for key, extra in (("conf", 0.0), ("pred", float(cov["scale"]) ** 2)):
-            half = t * np.sqrt(max(var, 0.0) + extra)
-            lo, hi = float(back(g0 - half)), float(back(g0 + half))
-            row[f"{key}_low"], row[f"{key}_high"] = lo, hi
-            row[f"{key}_range"] = f"{fmt(lo)}–{fmt(hi)}"
+            half = t * np.sqrt(var + extra)
+            for r, lo, hi in zip(rows, back(g[0] - half), back(g[0] + half)):
+                r[f"{key}_low"], r[f"{key}_high"] = float(lo), float(hi)
     level = f"{100 * LACK_OF_FIT_LEVEL:g}%"
-    table.columns = [*table.columns, ("conf_range", f"curve {level}*"),
-                     ("pred_range", f"new run {level}*")]
-    table.csv_extra = [*table.csv_extra, *((k, k) for k in ("conf_low", "conf_high", "pred_low",
-                                                             "pred_high"))]
+    _append_bands(table, {"conf": f"curve {level}*", "pred": f"new run {level}*"})
     table.caption = (f"{table.caption}; * lack-of-fit intervals: Student-t with {cov['dof']} "
                      "degrees of freedom from the residuals, the delta method through the law's "
                      "gradient (no bootstrap draws: fit --bootstrap B for those)")

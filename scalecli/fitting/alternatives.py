@@ -21,7 +21,7 @@ def alternatives(law, opt, fixed: dict, tolerance: float = DEFAULT_TOLERANCE) ->
     free = [p.name for p in law.parameters if p.name not in fixed]
     kept = [law.to_natural(opt.theta)]
     out = []
-    for f, theta in sorted(zip(opt.history, getattr(opt, "ends", [])), key=lambda t: t[0]):
+    for f, theta in sorted(zip(opt.history, opt.ends), key=lambda t: t[0]):
         if not f <= best * (1 + tolerance):
             break
         params = law.to_natural(theta)

@@ -184,7 +184,7 @@ def _starts(opt, free, prob) -> list:
     theta = np.asarray(opt.theta, dtype=float)[free]
     out = [theta]
     ends = [(f, np.asarray(e, dtype=float)[free])
-            for f, e in zip(opt.history, getattr(opt, "ends", []))]
+            for f, e in zip(opt.history, opt.ends)]
     for _, x in sorted(ends, key=lambda t: t[0]):
         if len(out) > MAX_BASINS:
             break

@@ -213,12 +213,13 @@ def pack_draws(names, values) -> dict:
     """Draws as float32 little-endian bytes in base64: 4,000 draws of 5 parameters in 107 KB
     of JSON, to 7 significant digits (far below the draws' own spread)."""
     import base64
+    import sys
     from array import array
 
     flat = array("f", (float(v) for row in values for v in row))
     if flat.itemsize != 4:
         raise RuntimeError("float32 arrays are not 4 bytes on this platform")
-    if __import__("sys").byteorder != "little":
+    if sys.byteorder != "little":
         flat.byteswap()
     return {"names": list(names), "rows": len(values), "float32_le_base64":
             base64.b64encode(flat.tobytes()).decode("ascii")}
