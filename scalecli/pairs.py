@@ -28,14 +28,17 @@ def parse_pairs(text: str | None, option: str, *, example: str = "NAME=VALUE"
 
 
 def finite_number(text: object, what: str, *, infinite: bool = False) -> float:
-    """A finite float from ``text`` (``infinite`` lets ±inf through, as for a bound; NaN
+    """A finite float from ``text``, unit suffixes read (``2.5B``, see :mod:`scalecli.units`;
+    ``infinite`` lets ±inf through, as for a bound; NaN
     never); ``what`` names it in the refusal."""
     if isinstance(text, bool):
         raise ConfigError(f"{what}: {text!r} is not a number")
+    from .units import UnitError, parse_quantity
+
     try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{what}: {clip(text)!r} is not a number") from None
+        value = parse_quantity(text)
+    except (UnitError, OverflowError) as exc:
+        raise ConfigError(f"{what}: {clip(exc, 300)}") from None
     if math.isnan(value) or (math.isinf(value) and not infinite):
         raise ConfigError(f"{what}: {clip(text)} is not a finite number")
     return value
