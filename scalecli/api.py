@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
            "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
-           "open_store", "optimal", "optimal_table", "parse_budgets", "plot_data", "points",
-           "predict", "predict_table", "prune_store", "roles_needed", "runs"]
+           "open_store", "optimal", "optimal_table", "parse_budgets", "plan", "plot_data",
+           "points", "predict", "predict_table", "prune_store", "roles_needed", "runs", "show"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -182,6 +182,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Parameters, goodness of fit and provenance; ``.notes`` say what was done,
         ``.warnings`` what may be wrong.
     """
+    given = _given(fit, locals())  # first: every option as received, for the provenance
     from .errors import ConfigError
     from .fitting.seeds import check_weights
 
@@ -228,6 +229,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     if select:
         for fit_ in getattr(result, "fits", [result]):
             fit_.data["selection"] = select.to_dict()
+    _provenance(result, given)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     if save is not None:
@@ -248,7 +250,7 @@ def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, 
         flops = None  # the default budget gives way to a target loss
     if isinstance(flops, str):
         flops = parse_budgets(flops, steps)
-    return allocate(source, flops, law=law, **options)
+    return allocate(_fit_source(source), flops, law=law, **options)
 
 
 def optimal_table(source: Any = None, flops: float | list[float] | str | None = None, *,
@@ -257,9 +259,11 @@ def optimal_table(source: Any = None, flops: float | list[float] | str | None = 
     from .analyses.allocation import allocation_table, fit_warnings
     from .analyses.uncertainty import allocation_bands
 
+    source = _fit_source(source)
     table = allocation_table(optimal(source, flops, law=law, steps=steps, **options))
     allocation_bands(table, source)
     table.warnings = fit_warnings(source)
+    table.notes = [*_cited(source), *table.notes]
     return table
 
 
@@ -268,7 +272,7 @@ def predict(source: Any = None, *, law: str | None = None, **values: float) -> f
     from .analyses.allocation import resolve_params
     from .analyses.prediction import to_symbols
 
-    params, law_obj, _ = resolve_params(source, law)
+    params, law_obj, _ = resolve_params(_fit_source(source), law)
     return law_obj.value(params, to_symbols(law_obj, values))
 
 
@@ -281,10 +285,12 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     from .analyses.prediction import prediction_table
     from .analyses.uncertainty import prediction_bands
 
+    source, then = _fit_source(source), [_fit_source(t) for t in then or ()]
     table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
     if not then:
         prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
+    table.notes = [*(c for s in (source, *then) for c in _cited(s)), *table.notes]
     return table
 
 
@@ -479,6 +485,12 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
                      include_runs=include_runs, exclude_runs=exclude_runs)
         return result, result.points
     result = FitResult.load(fit_file)
+    if law is not None and law.lower() != result.law:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--law {law} does not match the law of the fit {fit_file} "
+                          f"({result.law}): drop --law, or give a {law} fit")
+    result.notes = [*_cited(result), *result.notes]
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict,
                      select=_select(include_runs, exclude_runs))
@@ -491,6 +503,34 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
         attach(result, pts.frame)
     _carry(result, frames)
     return result, pts.frame
+
+
+def plan(source: Any = None, flops: float | list[float] | str = "1e21", *,
+         law: str | None = None, budgets: int = 5, sizes: int = 7,
+         spread: float | None = None, total_compute: bool = False) -> Table:
+    """The next sweep (``scalecli plan``): ``budgets`` IsoFLOP budgets around ``flops`` (or
+    over a ``lo..hi`` range), ``sizes`` model sizes at each, symmetric in log N around the
+    compute-optimal N of a fit (object or saved file) or of the law's published values (see
+    :func:`scalecli.analyses.plan.plan`)."""
+    from .analyses.allocation import fit_warnings
+    from .analyses.plan import plan as propose
+
+    source = _fit_source(source)
+    table = propose(source, flops, law=law, budgets=budgets, sizes=sizes, spread=spread,
+                    total_compute=total_compute)
+    table.warnings = fit_warnings(source)
+    cited = _cited(source)
+    table.notes = [*cited, *(n for n in table.notes if not (cited and n.startswith(
+        "parameters: ")))]
+    return table
+
+
+def show(path: str | Path) -> FitResult:
+    """A saved fit, read for ``scalecli show``: parameters, goodness and its provenance (the
+    law, options, selection, data hash, runs used and dropped, versions, time)."""
+    from .fitting import FitResult
+
+    return FitResult.load(path)
 
 
 def law_table() -> Table:
@@ -609,6 +649,46 @@ def _refuse_if_strict(result, strict: bool) -> None:
         from .errors import StrictError
 
         raise StrictError(f"--strict: {result.warnings[0]}")
+
+
+def _fit_source(source):
+    """A saved fit named by path, read once here (its path kept) for everything that uses it;
+    a FitResult or None (published defaults) as given."""
+    if isinstance(source, (str, Path)):
+        from .fitting import FitResult
+
+        return FitResult.load(source)
+    return source
+
+
+def _cited(source) -> list[str]:
+    """The note saying where a loaded fit's parameters came from; none for a fit in hand."""
+    if source is None or not getattr(source, "path", ""):
+        return []
+    from .fitting.provenance import summary
+
+    return [summary(source, source.path)]
+
+
+def _given(function, values: dict) -> dict:
+    """The options ``function`` was given that differ from its signature's defaults: what a
+    result records as its provenance, so a new option is recorded by merely being one."""
+    import inspect
+
+    from .fitting.provenance import given_options
+
+    defaults = {k: p.default for k, p in inspect.signature(function).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    return given_options(values, defaults)
+
+
+def _provenance(result, options: dict) -> None:
+    """Each fit's provenance: the options given, its data's hash, runs, versions, time."""
+    from .fitting.provenance import record
+
+    for fit_ in getattr(result, "fits", [result]):
+        if hasattr(fit_, "provenance"):
+            record(fit_, options)
 
 
 def _save(result, path) -> None:

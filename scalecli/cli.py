@@ -333,6 +333,55 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     _out(plot_fit(result, frame, width=width, height=height, color=_color(color)))
 
 
+@app.command()
+@handles_errors
+def plan(
+    flops: Annotated[str, typer.Option(
+        help="The budget to centre on (1e21; budgets span a decade either side) or a range "
+             "1e19..1e21.")] = "1e21",
+    budgets: Annotated[int, typer.Option(help="IsoFLOP budgets to plan.")] = 5,
+    sizes: Annotated[int, typer.Option(help="Model sizes per budget (at least 3).")] = 7,
+    fit: FitFileOpt = None, law: LawOpt = None,
+    spread: Annotated[float | None, typer.Option(
+        help="Half-width of the sizes in decades of N around N opt. [default: 0.602, "
+             "i.e. x/÷ 4]")] = None,
+    total_compute: Annotated[bool, typer.Option(
+        "--total-compute", help="Also report the plan's total compute (sum of C).")] = False,
+    format: FormatOpt = Fmt.table,
+) -> None:
+    """Propose the next sweep: IsoFLOP budgets and model sizes symmetric in log N around each
+    budget's compute-optimal N (from --fit, or the law's published values), D = C/(6N).
+
+    Example: scalecli plan --flops 1e21 --budgets 5 --sizes 7 --fit fit.json --format csv
+    """
+    from . import api
+    from .report.tables import render_table
+
+    table = api.plan(fit, flops, law=law, budgets=budgets, sizes=sizes, spread=spread,
+                     total_compute=total_compute)
+    _messages(table)
+    _out(render_table(table, format.value))
+
+
+@app.command()
+@handles_errors
+def show(fit_file: Annotated[Path, typer.Argument(
+             metavar="FIT.json", help="A fit saved by `scalecli fit --save`.",
+             show_default=False)],
+         format: FormatOpt = Fmt.table) -> None:
+    """A saved fit's full report: parameters, intervals, goodness, and its provenance (law,
+    options, selection, data hash, runs used and dropped, versions, time).
+
+    Example: scalecli show fit.json --format json
+    """
+    from . import api
+    from .report.show import show_output
+
+    result = api.show(fit_file)
+    _messages(result)
+    _out(show_output(result, format.value))
+
+
 FlopsOpt = Annotated[str | None, typer.Option(
     "--flops", help="Budget(s) to predict N_opt, D_opt at: 1e21, 1e20,1e21, 1e19..1e25, or -.")]
 StepsOpt = Annotated[int, typer.Option(min=1, max=10_000,

@@ -46,7 +46,7 @@ def test_epoch_intervals_reproduced():
         # standard deviation settles slowly, so it gets a wider margin than the others
         assert out["se"][name] == pytest.approx(se[name], rel=0.25 if name == "B" else 0.15)
     assert out["bootstrap"]["resamples"] == 2000 and out["bootstrap"]["failed"] == 0
-    assert out["format_version"] == 2
+    assert out["format_version"] == 3
 
 
 def test_resamples_are_drawn_as_the_paper_drew_them():

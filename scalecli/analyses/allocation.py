@@ -303,12 +303,16 @@ def resolve_params(source, law: str | None = None):
             raise ConfigError(f"law {law_obj.name} has no published defaults; pass --fit FILE")
         return dict(law_obj.defaults), law_obj, law_obj.defaults_source
     if isinstance(source, FitResult):
-        res, where = source, f"fit: {source.law} on {source.n_points} points"
+        res = source
+        where = (f"fit: {source.path}" if source.path
+                 else f"fit: {source.law} on {source.n_points} points")
     else:
         res = FitResult.load(source)
         where = f"fit: {source}"
     if law and law.lower() != res.law:
-        raise ConfigError(f"--law {law} does not match the fit's law {res.law}")
+        named = f" {res.path or source}" if not isinstance(source, FitResult) or res.path else ""
+        raise ConfigError(f"--law {law} does not match the law of the fit{named} ({res.law}): "
+                          f"drop --law, or give a {law} fit")
     law_obj = res.law_object()
     missing = [p for p in law_obj.param_names if p not in res.params]
     if missing:
@@ -325,7 +329,8 @@ def fit_warnings(source) -> list[str]:
     if source is None:
         return []
     res = source if isinstance(source, FitResult) else FitResult.load(source)
-    where = "the fit" if isinstance(source, FitResult) else f"the fit {source}"
+    where = (f"the fit {source}" if not isinstance(source, FitResult)
+             else f"the fit {res.path}" if res.path else "the fit")
     return [f"{where}: {w}" for w in res.warnings]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError
 
-FORMAT_VERSION = 2  # 2: bootstrap intervals, se and draws
+FORMAT_VERSION = 3  # 2: bootstrap intervals, se and draws; 3: provenance
 
 
 @dataclass
@@ -48,6 +48,8 @@ class FitResult:
     points: Any = None  # the fitted points (polars DataFrame), not saved
     seeds: dict[str, Any] | None = None  # runs repeating an (N, D): their spread (fitting.seeds)
     residuals: list[dict[str, Any]] | None = None  # one row per run, when asked for
+    provenance: dict[str, Any] = field(default_factory=dict)  # fitting.provenance; {} before v3
+    path: str = ""  # the file it was loaded from, not saved
 
     # ---- use ------------------------------------------------------------------------------
     def law_object(self):
@@ -105,6 +107,7 @@ class FitResult:
             **({"alternatives": self.alternatives} if self.alternatives else {}),
             **({"seeds": dict(self.seeds)} if self.seeds is not None else {}),
             **({"residuals": list(self.residuals)} if self.residuals is not None else {}),
+            "provenance": dict(self.provenance),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -143,14 +146,27 @@ class FitResult:
             law = str(d["law"])
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InputError("not a scalecli fit (needs 'law' and numeric 'params')", source) from None
-        known = {f for f in cls.__dataclass_fields__ if f not in ("points", "params", "law")}
+        if not isinstance(d, dict):
+            raise InputError("not a scalecli fit (a JSON object is needed)", source)
+        version = d.get("format_version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InputError(f"not a scalecli fit: format_version {version!r} is not a "
+                             "version number", source)
+        if version > FORMAT_VERSION:
+            from .. import __version__
+
+            raise InputError(f"fit format version {version} is newer than this scalecli "
+                             f"({__version__}) reads (up to {FORMAT_VERSION}): upgrade "
+                             "scalecli, or refit", source)
+        known = {f for f in cls.__dataclass_fields__
+                 if f not in ("points", "params", "law", "path")}
         rest = {k: v for k, v in d.items() if k in known}
         for key in ("warnings", "notes"):  # kept as saved, so optimal --fit can repeat them
             value = rest.get(key, [])
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
                 raise InputError(f"not a scalecli fit: {key!r} must be a list of texts", source)
         for key in ("fit", "data", "variables", "fixed", "intervals", "se", "bootstrap",
-                    "covariance"):
+                    "covariance", "provenance"):
             if not isinstance(rest.get(key, {}), dict):
                 raise InputError(f"not a scalecli fit: {key!r} must be a mapping", source)
         if not isinstance(rest.get("seeds") or {}, dict):
@@ -172,7 +188,9 @@ class FitResult:
             raise InputError("no such fit file", p) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read as a fit JSON: {exc}", p) from None
-        return cls.from_dict(d, str(p))
+        result = cls.from_dict(d, str(p))
+        result.path = str(p)
+        return result
 
     # ---- text -----------------------------------------------------------------------------
     def report(self) -> str:
