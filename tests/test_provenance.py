@@ -203,3 +203,17 @@ def test_fit_recovers_the_generating_law_it_records(saved):
     res = FitResult.load(fit)
     assert res.params["alpha"] == pytest.approx(TRUE["alpha"], abs=0.05)
     assert res.params["beta"] == pytest.approx(TRUE["beta"], abs=0.05)
+
+
+def test_library_fit_records_bootstrap_settings_and_only_what_was_given(tmp_path):
+    """api.fit records every non-default option it received, whatever its name."""
+    from scalecli import api
+    from scalecli.pipeline import load
+
+    frames = load(sweep_csv(tmp_path / "s.csv"))
+    res = api.fit(frames, "chinchilla", bootstrap=20, ci=0.9, seed=2, jobs=2, space="log")
+    opts = res.provenance["options"]
+    assert opts == {"bootstrap": 20, "ci": 0.9, "seed": 2, "space": "log",
+                    "data": "<Frames in memory>", "law": "chinchilla"}
+    assert res.to_dict()["provenance"]["options"] == opts  # what --save writes
+    assert res.bootstrap["resamples"] == 20 and res.provenance["seed"] == 2

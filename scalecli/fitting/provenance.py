@@ -51,7 +51,7 @@ def jsonable(value: Any) -> Any:
         return jsonable(value.to_dict())
     if hasattr(value, "law") and hasattr(value.law, "name"):  # a FitSpec
         return f"config of law {value.law.name}"
-    return f"<{type(value).__name__}>"
+    return f"<{type(value).__name__} in memory>"
 
 
 def data_hash(frame, columns: list[str]) -> str:
