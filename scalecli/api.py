@@ -490,7 +490,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
 
         raise ConfigError(f"--law {law} does not match the law of the fit {fit_file} "
                           f"({result.law}): drop --law, or give a {law} fit")
-    result.notes = [*_cited(result), *result.notes]
+    result.notes = _cited(result)  # what was done when fitting is its provenance now
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict,
                      select=_select(include_runs, exclude_runs))

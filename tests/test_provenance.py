@@ -217,3 +217,14 @@ def test_library_fit_records_bootstrap_settings_and_only_what_was_given(tmp_path
                     "data": "<Frames in memory>", "law": "chinchilla"}
     assert res.to_dict()["provenance"]["options"] == opts  # what --save writes
     assert res.bootstrap["resamples"] == 20 and res.provenance["seed"] == 2
+
+
+def test_plot_names_the_fit_it_draws(saved):
+    _, data, fit, d = saved
+    r = cli("plot", data, "--fit", fit, "--no-color")
+    assert r.exit_code == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [line for line in notes if "parameters from" in line] and len(notes) == 1
+    assert str(fit) in notes[0] and d["provenance"]["data"]["hash"] in notes[0]
+    other = cli("plot", data, "--fit", fit, "--law", "kaplan")
+    assert other.exit_code == 1 and str(fit) in other.stderr and "kaplan" in other.stderr
