@@ -507,7 +507,8 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
 
 def plan(source: Any = None, flops: float | list[float] | str = "1e21", *,
          law: str | None = None, budgets: int = 5, sizes: int = 7,
-         spread: float | None = None, total_compute: bool = False) -> Table:
+         spread: float | None = None, total_compute: bool = False,
+         round_sizes: bool = False) -> Table:
     """The next sweep (``scalecli plan``): ``budgets`` IsoFLOP budgets around ``flops`` (or
     over a ``lo..hi`` range), ``sizes`` model sizes at each, symmetric in log N around the
     compute-optimal N of a fit (object or saved file) or of the law's published values (see
@@ -517,7 +518,7 @@ def plan(source: Any = None, flops: float | list[float] | str = "1e21", *,
 
     source = _fit_source(source)
     table = propose(source, flops, law=law, budgets=budgets, sizes=sizes, spread=spread,
-                    total_compute=total_compute)
+                    total_compute=total_compute, round_sizes=round_sizes)
     table.warnings = fit_warnings(source)
     cited = _cited(source)
     table.notes = [*cited, *(n for n in table.notes if not (cited and n.startswith(

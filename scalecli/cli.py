@@ -347,6 +347,8 @@ def plan(
              "i.e. x/÷ 4]")] = None,
     total_compute: Annotated[bool, typer.Option(
         "--total-compute", help="Also report the plan's total compute (sum of C).")] = False,
+    round_sizes: Annotated[bool, typer.Option(
+        "--round", help="Round each N to 2 significant digits (D stays C/6N).")] = False,
     format: FormatOpt = Fmt.table,
 ) -> None:
     """Propose the next sweep: IsoFLOP budgets and model sizes symmetric in log N around each
@@ -358,7 +360,7 @@ def plan(
     from .report.tables import render_table
 
     table = api.plan(fit, flops, law=law, budgets=budgets, sizes=sizes, spread=spread,
-                     total_compute=total_compute)
+                     total_compute=total_compute, round_sizes=round_sizes)
     _messages(table)
     _out(render_table(table, format.value))
 

@@ -145,3 +145,18 @@ def test_refusals_are_one_line(args, says):
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and says in lines[0], r.stderr
+
+
+def test_rounded_sizes_are_readable_and_still_bracket():
+    rows, _ = plan_rows("--flops", "1e21", "--budgets", "3", "--sizes", "7", "--round")
+    for C, group in by_budget(rows).items():
+        sizes = sorted(row["n_params"] for row in group)
+        assert all(float(f"{n:.2g}") == n for n in sizes)
+        assert len(set(sizes)) == 7
+        opt = n_opt(HOFFMANN, C)
+        assert sizes[0] < opt < sizes[-1]
+        assert abs(sizes[3] / opt - 1) <= 0.05  # two digits move N by at most 5%
+        for row in group:
+            assert row["flops"] == pytest.approx(6 * row["n_params"] * row["tokens"], rel=1e-12)
+    r = cli("plan", "--sizes", "9", "--spread", "0.001", "--round")
+    assert r.exit_code == 1 and "--round" in r.stderr

@@ -37,12 +37,14 @@ def budgets_around(flops, budgets: int, decades: float = DEFAULT_DECADES) -> lis
 
 
 def plan(source=None, flops="1e21", *, law: str | None = None, budgets: int = 5,
-         sizes: int = 7, spread: float | None = None, total_compute: bool = False) -> Table:
+         sizes: int = 7, spread: float | None = None, total_compute: bool = False,
+         round_sizes: bool = False) -> Table:
     """The sweep to run next: one row per planned run (``name``, ``flops``, ``n_params``,
     ``tokens`` = C/(6N), ``predicted_loss``), ``sizes`` per budget from N_opt/10^spread to
     N_opt·10^spread, log-spaced (so symmetric in log N about N_opt). ``source`` is a fit
     (object or path) or None for the law's published values; ``total_compute`` adds the sum
-    of the runs' compute to the notes and the JSON."""
+    of the runs' compute to the notes and the JSON; ``round_sizes`` rounds each N to two
+    significant digits (D still C/(6N)), which keeps the bracket but not exact symmetry."""
     from .allocation import Allocator, resolve_params
 
     if isinstance(sizes, bool) or not isinstance(sizes, int) or sizes < 3:
@@ -59,8 +61,13 @@ def plan(source=None, flops="1e21", *, law: str | None = None, budgets: int = 5,
     rows = []
     for C in budget_list:
         n_opt, _, method = alloc.optimum(C)
-        for i in range(sizes):
-            n = n_opt * 10 ** (spread * (2 * i / (sizes - 1) - 1))
+        grid = [n_opt * 10 ** (spread * (2 * i / (sizes - 1) - 1)) for i in range(sizes)]
+        if round_sizes:
+            grid = [float(f"{n:.2g}") for n in grid]
+            if len(set(grid)) < sizes:
+                raise ConfigError(f"--round makes two sizes at {C:g} FLOPs equal: widen "
+                                  "--spread or plan fewer --sizes")
+        for n in grid:
             d = C / (6.0 * n)
             rows.append({"name": run_name(C, n), "flops": C, "n_params": n, "tokens": d,
                          "tokens_per_param": d / n, "predicted_loss": _loss(alloc, n, d),
@@ -71,7 +78,7 @@ def plan(source=None, flops="1e21", *, law: str | None = None, budgets: int = 5,
                          ("predicted_loss", "predicted loss"), ("n_opt", "N opt")],
                   f"sweep plan: {len(budget_list)} budget(s) x {sizes} sizes",
                   f"parameters: {where}; sizes x/÷ {factor:.3g} around each budget's N opt "
-                  f"({method})",
+                  f"({method}){', rounded to 2 digits' if round_sizes else ''}",
                   csv_extra=[("params_source", "params_source")])
     table.notes.append(f"parameters: {where}")
     total = sum(r["flops"] for r in rows)
