@@ -133,7 +133,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         flops: float | list[float] | str | None = None, progress=None,
         tolerance: float | None = None, jobs: int = 1, include_runs=None,
         exclude_runs=None, weights: str | None = None,
-        residuals: bool = False) -> FitResult | Ranking:
+        residuals: bool = False,
+        overestimate_penalty: float | str | None = None,
+        drop_outliers: bool = False) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -175,6 +177,14 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Refuse (:class:`~scalecli.errors.StrictError`) when anything is only a warning.
     save:
         Write the result as JSON there (its folder is made).
+    overestimate_penalty:
+        Weight W >= 1 of residuals where the prediction lies above the observed target (1:
+        symmetric; 10: the lower-envelope fit under-tuned runs call for). Recorded in
+        ``fit["overestimate_penalty"]``; such a fit has no lack-of-fit covariance.
+    drop_outliers:
+        Fit, then refit once without the runs whose residual lies beyond 3 robust standard
+        deviations (:mod:`scalecli.analyses.outliers`); they are named in a note and in
+        ``data["outliers_dropped"]``; the bootstrap runs on the refit's data.
 
     Returns
     -------
@@ -198,6 +208,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
             raise ConfigError("--residuals describes one fit; with --law all each law is "
                               "fitted without its held-out runs (fit one law: --law NAME "
                               "--residuals)")
+        if drop_outliers:
+            raise ConfigError("--drop-outliers refits one law without the runs its residuals "
+                              "flag; with --law all each law would drop other runs (fit one "
+                              "law: --law NAME --drop-outliers)")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
@@ -209,18 +223,21 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                                 target=target, mapping=maps, reduce=reduce, loss=loss,
                                 delta=delta, space=space, envelope=envelope, bins=bins,
                                 bin_pad=bin_pad, seed=seed, bootstrap=bootstrap or 0, ci=ci,
-                                weights=weights)
+                                weights=weights,
+                                overestimate_penalty=overestimate_penalty)
     else:
         from .pipeline import fit as fit_one
 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
-                   "fixed": fixed_values, "breaks": breaks}
+                   "fixed": fixed_values, "breaks": breaks,
+                   "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
                                       select)
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
-                         tolerance=tolerance, jobs=jobs, weights=weights)
+                         tolerance=tolerance, jobs=jobs, weights=weights,
+                         drop_outliers=drop_outliers)
         if residuals:
             from .analyses.residuals import attach
 
@@ -336,7 +353,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             target: str | None = None, loss: str | None = None, delta: float | None = None,
             space: str | None = None, fixed: dict[str, float] | str | None = None,
             seed: int | None = None, flops: float | list[float] | str | None = None,
-            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95) -> Comparison:
+            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95,
+            overestimate_penalty: float | str | None = None) -> Comparison:
     """One law fitted to each group of runs, their compute-optimal frontiers weighed against
     the first group's (see :mod:`scalecli.analyses.compare`).
 
@@ -349,7 +367,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     group_by, baseline:
         A run column whose values are the groups; the group the others are weighed against
         (default: the first path, or the column's first value in sorted order).
-    law, config, mapping, reduce, target, loss, delta, space, fixed, seed:
+    law, config, mapping, reduce, target, loss, delta, space, fixed, seed,
+    overestimate_penalty:
         The fit, as for :func:`fit`, the same for every group.
     flops, steps:
         Budgets (as for :func:`optimal`); default: powers of ten across the compute the groups
@@ -370,7 +389,7 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     from .pipeline import fit_spec, roles_needed
 
     spec = fit_spec(law, config, target=target, loss=loss, delta=delta, space=space,
-                    fixed=_fixed(fixed))
+                    fixed=_fixed(fixed), overestimate_penalty=overestimate_penalty)
     maps = {**spec.mapping, **_mapping(mapping)}
     need = roles_needed(spec.law.variables.values())
     if group_by is not None:
@@ -418,14 +437,18 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              breaks: int | None = None, by: str | None = None, tolerance: float = 0.1,
              holdout_largest: int | None = None, min_rungs: int | None = None,
              envelope: str | None = None, holdout: int | None = None,
-             include_runs=None, exclude_runs=None) -> Backtest | BacktestRanking:
+             include_runs=None, exclude_runs=None,
+             overestimate_penalty: float | str | None = None,
+             drop_outliers: bool = False) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
     the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
     that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
-    relative error. The fit options mean what they mean for :func:`fit`; runs whose ``by``
-    value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
+    relative error. The fit options mean what they mean for :func:`fit`
+    (``overestimate_penalty``; ``drop_outliers``: each split's fit drops its flagged training
+    runs); runs whose ``by`` value is within ``tolerance`` (a fraction) of the next smaller
+    run's share a rung.
     Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
     or, for ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
     from .errors import ConfigError
@@ -441,22 +464,27 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
     select = _select(include_runs, exclude_runs)
     if law is not None and law.lower() == "all":
         _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
+        if drop_outliers:
+            raise ConfigError("--drop-outliers applies to one law's backtest (give --law NAME)")
         from .analyses.backtest import rank_backtests
 
         frames = _frames(data, store, reader, maps, strict, need=(), select=select)
         result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
                                      loss=loss, delta=delta, space=space, seed=seed, by=by,
                                      tolerance=tolerance, holdout_largest=holdout_largest,
-                                     min_rungs=min_rungs)
+                                     min_rungs=min_rungs,
+                                     overestimate_penalty=overestimate_penalty)
     else:
         from .analyses.backtest import backtest as run
 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
-                   "fixed": fixed_values, "breaks": breaks}
+                   "fixed": fixed_values, "breaks": breaks,
+                   "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
                                       select)
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
-                     holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed)
+                     holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
+                     drop_outliers=drop_outliers)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
     return result

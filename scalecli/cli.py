@@ -67,6 +67,16 @@ BreaksOpt = Annotated[int | None, typer.Option(
 SeedOpt = Annotated[int | None, typer.Option(
     "--seed", min=0, max=2**32 - 1, help="Seed of the random extra starts.")]
 
+# ---- robust fitting options ----------------------------------------------------------------
+# The penalty is read as text and checked by the library: a bad value is one line, exit 1.
+PenaltyOpt = Annotated[str | None, typer.Option(
+    "--overestimate-penalty", metavar="W",
+    help="Weigh residuals where the prediction lies above the observed loss W times (W >= 1; "
+         "10: the lower envelope under-tuned runs call for). [default: 1, symmetric]")]
+DropOutliersOpt = Annotated[bool, typer.Option(
+    "--drop-outliers", help="Refit once without the runs whose residual lies beyond 3 robust "
+                            "standard deviations, and name them.")]
+
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
@@ -207,6 +217,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                  "variance) or none. [default: none]")] = None,
         residuals: Annotated[bool, typer.Option(
             "--residuals", help="Also print each run's residual, outliers flagged.")] = False,
+        overestimate_penalty: PenaltyOpt = None,
+        drop_outliers: DropOutliersOpt = False,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -223,7 +235,9 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
                          bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
                          tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals,
-                         include_runs=include_run, exclude_runs=exclude_run)
+                         include_runs=include_run, exclude_runs=exclude_run,
+                         overestimate_penalty=overestimate_penalty,
+                         drop_outliers=drop_outliers)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -490,6 +504,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                      "support a ranking.")] = None,
             ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
             plot: PlotOpt = False, color: ColorOpt = None,
+            overestimate_penalty: PenaltyOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -502,7 +517,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
-                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
+                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
+                      overestimate_penalty=overestimate_penalty)
     _messages(res)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -529,6 +545,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                                             "pass the fit's checks]")] = None,
              envelope: Annotated[str | None, typer.Option(hidden=True)] = None,
              holdout: Annotated[int | None, typer.Option(hidden=True)] = None,
+             overestimate_penalty: PenaltyOpt = None,
+             drop_outliers: DropOutliersOpt = False,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
     larger run (--law all: rank the laws by that error).
@@ -543,7 +561,9 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,
                           min_rungs=min_rungs, envelope=envelope, holdout=holdout,
-                          include_runs=include_run, exclude_runs=exclude_run)
+                          include_runs=include_run, exclude_runs=exclude_run,
+                          overestimate_penalty=overestimate_penalty,
+                          drop_outliers=drop_outliers)
     _messages(result)
     _out(backtest_output(result, format.value))
 

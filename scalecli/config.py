@@ -9,7 +9,7 @@ law:
   parameters:                                 # override bounds / start grid of any parameter
     alpha: {bounds: [0, 2], init: [0.1, 0.3, 0.5]}
   fixed: {E: 1.69}                            # held at that value
-fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}
+fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}  # overestimate_penalty: 10 (lower envelope)
 data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
 ```
 Read with ``yaml.safe_load`` only; every unknown key or inconsistent bound is refused with the
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UnknownLawError
-from .fitting.objective import Objective
+from .fitting.objective import Objective, penalty
 from .laws import Law, get_law
 from .laws.spec import check_keys, override_parameters
 from .schema import ROLE_NAMES
@@ -37,7 +37,7 @@ from .schema import ROLE_NAMES
 _KEYS = {
     "": {"law", "fit", "data"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
-    "fit": {"loss", "delta", "space", "seed"},
+    "fit": {"loss", "delta", "space", "seed", "overestimate_penalty"},
     "data": {"columns", "reduce"},
 }
 
@@ -174,6 +174,8 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
             loss=str(fit_doc.get("loss", "huber")),
             delta=_number(fit_doc.get("delta", 1e-3), "fit.delta", where),
             space=str(fit_doc.get("space", "log")),
+            overestimate=penalty(fit_doc.get("overestimate_penalty", 1.0),
+                                 "overestimate_penalty"),
         )
     except ConfigError as exc:
         raise ConfigError(exc if str(exc).startswith(where) else f"{where}: fit: {exc}") from None

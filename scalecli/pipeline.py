@@ -113,10 +113,12 @@ def law_name(law: str | None, breaks: int | None = None) -> str:
 def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None, *,
              x: str | None = None, target: str | None = None, loss: str | None = None,
              delta: float | None = None, space: str | None = None,
-             fixed: dict[str, float] | None = None, breaks: int | None = None) -> FitSpec:
+             fixed: dict[str, float] | None = None, breaks: int | None = None,
+             overestimate_penalty: float | None = None) -> FitSpec:
     """The law and fit options from a law name or a config (a path or a built-in config's
     name), with command-line overrides: ``x`` (the column of a one-variable law), ``target``,
-    the objective, fixed parameters (checked against the law's names and bounds)."""
+    the objective (``overestimate_penalty``: its weight of over-estimates), fixed parameters
+    (checked against the law's names and bounds)."""
     from .config import spec_from_dict
     from .fitting import Objective
 
@@ -143,10 +145,12 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
         spec.law = dataclasses.replace(spec.law, variables={symbol: x})
     if target is not None:
         spec.target = target
-    if loss is not None or delta is not None or space is not None:
+    if (loss is not None or delta is not None or space is not None
+            or overestimate_penalty is not None):
         o = spec.objective
         spec.objective = Objective(loss or o.loss, o.delta if delta is None else delta,
-                                   space or o.space)
+                                   space or o.space, overestimate=o.overestimate
+                                   if overestimate_penalty is None else overestimate_penalty)
     if fixed:
         spec.fixed = {**spec.fixed, **spec.law.check_fixed(fixed, "--fix")}
     if set(spec.law.param_names) <= set(spec.fixed):
@@ -193,17 +197,27 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
         breaks: int | None = None, bootstrap: int = 0, ci: float = 0.95,
         progress=None, tolerance: float | None = None, jobs: int = 1,
-        weights: str | None = None) -> FitResult:
+        weights: str | None = None, overestimate_penalty: float | None = None,
+        drop_outliers: bool = False) -> FitResult:
     """Fit one law to runs (see :func:`scalecli.api.fit` for the parameters)."""
     from .fitting import fit_points
 
     spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
-                    fixed=fixed, breaks=breaks)
+                    fixed=fixed, breaks=breaks, overestimate_penalty=overestimate_penalty)
     pts = prepare(data, spec, mapping=mapping, reduce=reduce, envelope=envelope, bins=bins,
                   bin_pad=bin_pad)
-    result = fit_points(pts, spec.law, objective=spec.objective, fixed=spec.fixed,
-                        seed=spec.seed if seed is None else seed, resamples=bootstrap, ci=ci,
-                        progress=progress, tolerance=tolerance, jobs=jobs, weights=weights)
+
+    def fit_on(points, resamples):
+        return fit_points(points, spec.law, objective=spec.objective, fixed=spec.fixed,
+                          seed=spec.seed if seed is None else seed, resamples=resamples, ci=ci,
+                          progress=progress, tolerance=tolerance, jobs=jobs, weights=weights)
+
+    if drop_outliers:
+        from .analyses.outliers import fit_without_outliers
+
+        result = fit_without_outliers(pts, fit_on, bootstrap)
+    else:
+        result = fit_on(pts, bootstrap)
     have = list(getattr(result, "notes", None) or [])
     result.notes = [*(n for n in pts.notes if n not in have), *have]
     return result

@@ -36,7 +36,8 @@ def test_config_loads_as_the_builtin_law(name):
         name == "data-constrained")
     assert spec.law.parameters == law.parameters
     assert spec.law.variables == law.variables
-    want = {"loss": "huber", "delta": 1e-3, "space": "log", **law.fit_defaults}
+    want = {"loss": "huber", "delta": 1e-3, "space": "log", "overestimate_penalty": 1.0,
+            **law.fit_defaults}
     assert spec.objective.to_dict() == want
 
 

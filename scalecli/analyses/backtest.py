@@ -94,20 +94,22 @@ class BacktestRanking:
 def backtest(frames: Frames | Points, spec: FitSpec, *, mapping: dict[str, str] | None = None,
              reduce: str | None = None, by: str | None = None, tolerance: float = 0.1,
              holdout_largest: int | None = None, min_rungs: int | None = None,
-             seed: int | None = None) -> Backtest:
+             seed: int | None = None, drop_outliers: bool = False) -> Backtest:
     """Backtest the law of ``spec`` (from :func:`scalecli.pipeline.fit_spec`) on the runs."""
     from ..pipeline import prepare
 
     pts = prepare(frames, spec, mapping=mapping, reduce=reduce)
     return run_backtest(pts, spec, by=by, tolerance=tolerance, holdout_largest=holdout_largest,
-                        min_rungs=min_rungs, seed=seed)
+                        min_rungs=min_rungs, seed=seed, drop_outliers=drop_outliers)
 
 
 def run_backtest(pts: Points, spec: FitSpec, *, by: str | None = None, tolerance: float = 0.1,
                  holdout_largest: int | None = None, min_rungs: int | None = None,
-                 seed: int | None = None) -> Backtest:
+                 seed: int | None = None, drop_outliers: bool = False) -> Backtest:
     """Roll over the ladder of ``pts`` from rung ``min_rungs`` on (default: the first rung
-    that identifies the law), or make the one ``holdout_largest`` split."""
+    that identifies the law), or make the one ``holdout_largest`` split. ``drop_outliers``:
+    each split's fit is refitted without the training runs its residuals flag
+    (:mod:`.outliers`); the predicted runs are never dropped."""
     law = spec.law
     present = [c for c in pts.frame.columns if pts.frame[c].null_count() < pts.frame.height]
     col = by_column(by, present, law)
@@ -117,7 +119,7 @@ def run_backtest(pts: Points, spec: FitSpec, *, by: str | None = None, tolerance
     for k in ks:
         train, test = ladder.filter(ladder["_rung"] <= k), ladder.filter(ladder["_rung"] > k)
         try:
-            fit, rows, said = _one_split(pts, spec, train, test, k, seed)
+            fit, rows, said = _one_split(pts, spec, train, test, k, seed, drop_outliers)
         except FitError as exc:
             skipped[k] = str(exc)
             continue
@@ -126,6 +128,11 @@ def run_backtest(pts: Points, spec: FitSpec, *, by: str | None = None, tolerance
         warnings += [f"fit on {_upto(k)}: {w}" for w in said if w not in pts.warnings]
     if not fits:
         raise FitError(_nothing_fitted(law.name, col, rungs, skipped, holdout_largest))
+    if drop_outliers:
+        dropped = [f"fit on {_upto(f['rung'])} dropped {', '.join(map(str, names))}"
+                   for f in fits if (names := f.get("outliers_dropped"))]
+        notes.append("--drop-outliers: " + ("; ".join(dropped) if dropped else
+                                            "no training run was an outlier in any fit"))
     start = None
     if holdout_largest is None:
         start, later = _skipped_notes(skipped, fits[0]["rung"], col, rungs, min_rungs)
@@ -139,18 +146,28 @@ def run_backtest(pts: Points, spec: FitSpec, *, by: str | None = None, tolerance
                     start=start, notes=notes, warnings=[*pts.warnings, *warnings])
 
 
-def _one_split(pts, spec, train, test, k: int, seed):
+def _one_split(pts, spec, train, test, k: int, seed, drop_outliers: bool = False):
     """Fit on ``train`` (rungs 1..k), predict ``test``: the fit's summary, the prediction rows
     and the fit's warnings. A FitError means these rungs cannot identify the law."""
     import polars as pl
 
     from ..fitting import fit_points
 
-    res = fit_points(replace(pts, frame=train), spec.law, objective=spec.objective,
-                     fixed=spec.fixed, seed=spec.seed if seed is None else seed)
+    def fit_on(points, resamples=0):
+        return fit_points(points, spec.law, objective=spec.objective, fixed=spec.fixed,
+                          seed=spec.seed if seed is None else seed)
+
+    if drop_outliers:
+        from .outliers import fit_without_outliers
+
+        res = fit_without_outliers(replace(pts, frame=train), fit_on)
+    else:
+        res = fit_on(replace(pts, frame=train))
     top = float(train["_by"].max())
     fit = {"rung": k, "up_to": top, "points": res.n_points, "params": res.params,
            "rmse_log": res.rmse_log, "converged": res.converged}
+    if drop_outliers:
+        fit["outliers_dropped"] = [d["run"] for d in res.data["outliers_dropped"]]
     predicted = predict(spec.law, res.params, test)
     finite = {c: pl.when(pl.col(c).is_finite()).then(pl.col(c)) for c in ("predicted", "rel")}
     rows = test.select(
@@ -319,7 +336,8 @@ def rank_backtests(frames: Frames, *, laws: list[str] | None = None, x: str | No
                    delta: float | None = None, space: str | None = None, seed: int | None = None,
                    by: str | None = None, tolerance: float = 0.1,
                    holdout_largest: int | None = None,
-                   min_rungs: int | None = None) -> BacktestRanking:
+                   min_rungs: int | None = None,
+                   overestimate_penalty: float | str | None = None) -> BacktestRanking:
     """Backtest every applicable law (see :func:`.ranking.applicable`) and rank them by mean
     |relative error| on the predictions all of them made: a law that needs more rungs before
     it can be fitted is not favoured for skipping the hardest predictions."""
@@ -330,7 +348,7 @@ def rank_backtests(frames: Frames, *, laws: list[str] | None = None, x: str | No
     for name in laws or [law.name for law in all_laws()]:
         try:
             spec, reason = applicable(name, frames, x=x, target=target, loss=loss, delta=delta,
-                                      space=space)
+                                      space=space, overestimate_penalty=overestimate_penalty)
             if spec is None:
                 skipped[name] = reason
                 continue

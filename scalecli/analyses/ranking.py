@@ -56,7 +56,8 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
               loss: str | None = None, delta: float | None = None, space: str | None = None,
               envelope: str | None = None, bins: int = 5, bin_pad: float = 0.1,
               seed: int | None = None, bootstrap: int = 0, ci: float = 0.95,
-              weights: str | None = None) -> Ranking:
+              weights: str | None = None,
+              overestimate_penalty: float | str | None = None) -> Ranking:
     """Fit each law (every registered one by default) without the ``holdout`` runs of largest
     compute, and rank them by RMSE of log target on those runs. Each law goes through the same
     steps as a single fit (:mod:`scalecli.pipeline`), with these options applied to each
@@ -73,7 +74,7 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
     for name in names:
         try:
             spec, reason = applicable(name, frames, x=x, target=target, loss=loss, delta=delta,
-                                      space=space)
+                                      space=space, overestimate_penalty=overestimate_penalty)
             if spec is None:
                 skipped[name] = reason
                 continue
@@ -97,7 +98,9 @@ def rank_laws(frames: Frames, *, holdout: int = 3, laws: list[str] | None = None
 
 def applicable(name: str, frames: Frames, *, x: str | None = None, target: str | None = None,
                loss: str | None = None, delta: float | None = None,
-               space: str | None = None) -> tuple[FitSpec | None, str | None]:
+               space: str | None = None,
+               overestimate_penalty: float | str | None = None,
+               ) -> tuple[FitSpec | None, str | None]:
     """``(spec, None)`` when law ``name`` can be fitted to these runs' loss, else
     ``(None, reason)``: a law of a generic x without ``--x``, a law of another target without
     ``--y``, or runs without the law's columns. Shared by every analysis that tries all laws."""
@@ -109,7 +112,8 @@ def applicable(name: str, frames: Frames, *, x: str | None = None, target: str |
         return None, "a law of one free variable x: give --x COLUMN to include it"
     # --x names the generic x; laws of N, D (or one of them) keep their columns
     spec = fit_spec(name, x=x if list(law.variables) == ["x"] else None, target=target,
-                    loss=loss, delta=delta, space=space)
+                    loss=loss, delta=delta, space=space,
+                    overestimate_penalty=overestimate_penalty)
     if spec.law.target != "loss" and target is None:
         return None, f"fits {spec.law.target}, not the loss (give --y)"
     spec.law = normalized_columns(spec.law, frames)

@@ -127,6 +127,10 @@ def fit_points(
     from .covariance import lack_of_fit
 
     result.covariance = lack_of_fit(law, X, y, objective, opt.theta, fixed)
+    if not objective.symmetric:
+        result.notes.append("no lack-of-fit covariance (predict's quick bands without "
+                            "--bootstrap): it assumes residuals symmetric about the law, and "
+                            "the over-estimate penalty makes them one-sided")
     result.alternatives = alternatives(law, opt, fixed, DEFAULT_TOLERANCE if tolerance is None
                                        else _tolerance(tolerance))
     if resamples:

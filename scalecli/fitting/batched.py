@@ -59,15 +59,19 @@ def weighted_values(objective: Objective, r, w):
 
 
 def _irls_weights(objective: Objective, r):
-    """psi(r)/r: the weight of the square that touches the loss from above at r."""
+    """psi(r)/r: the weight of the square that touches the loss from above at r; under an
+    over-estimate penalty W, W times that where r > 0 (the square then touches the W-scaled
+    side; a step is kept only where the true objective went down, so descent stays monotone)."""
     import numpy as np
 
     a = np.abs(r)
     if objective.loss == "huber":
-        return np.minimum(1.0, objective.delta / np.maximum(a, 1e-300))
-    if objective.loss == "mse":
-        return np.full_like(r, 2.0)
-    return 1.0 / np.maximum(a, 1e-9 * max(float(np.median(a)), 1e-300))
+        out = np.minimum(1.0, objective.delta / np.maximum(a, 1e-300))
+    elif objective.loss == "mse":
+        out = np.full_like(r, 2.0)
+    else:
+        out = 1.0 / np.maximum(a, 1e-9 * max(float(np.median(a)), 1e-300))
+    return out if objective.symmetric else out * objective.side_weights(r)
 
 
 def refine_many(law, X, target, objective: Objective, weights, x0, free, base, lo, hi, *,

@@ -1,7 +1,9 @@
 """A quick, bootstrap-free uncertainty: the covariance of the parameters from the residuals'
 lack of fit, s²·(JᵀJ)⁻¹ with s² = Σr²/(n − p), in the law's internal coordinates and the
 objective's residual space. It assumes the residuals are independent and alike and the law
-near-linear around the optimum; ``predict`` labels what it gives from it as such.
+near-linear around the optimum; ``predict`` labels what it gives from it as such. It also
+assumes the residuals symmetric about the law: a fit with an over-estimate penalty (a lower
+envelope, residuals one-sided by design) gets none.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from .objective import Objective
 
 def lack_of_fit(law, X: dict, y, objective: Objective, theta, fixed: dict) -> dict:
     """``{"names", "matrix", "dof", "scale", "space"}`` (free parameters, internal
-    coordinates), or {} when there are no more points than parameters or J is singular."""
+    coordinates), or {} when there are no more points than parameters, J is singular or the
+    objective is asymmetric."""
     import numpy as np
 
+    if not objective.symmetric:
+        return {}
     free = [i for i, p in enumerate(law.parameters) if p.name not in fixed]
     n, p = len(y), len(free)
     if n <= p:

@@ -25,8 +25,9 @@ def grid_least_squares(law, plan, X: dict, y, objective, fixed: dict[str, float]
     import numpy as np
     from scipy.optimize import least_squares
 
-    if objective.loss != "mse":
-        raise FitError(f"{law.name}: a least-squares plan needs the mse objective")
+    if objective.loss != "mse" or not objective.symmetric:
+        raise FitError(f"{law.name}: a least-squares plan needs the symmetric mse objective "
+                       "(no over-estimate penalty)")
     t = objective.transform(np.asarray(y, dtype=float))
     root_w = objective.sqrt_weights(t.size)  # a weighted mean square: each residual × √w
     names = law.param_names

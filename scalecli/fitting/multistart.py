@@ -84,8 +84,8 @@ class Problem:
         objective = self.objective
         stages = [objective]
         if objective.loss == "mae":
-            stages = [Objective("huber", d, objective.space, objective.weights)
-                      for d in (1e-2, 1e-4, 1e-6, 1e-8)]
+            stages = [Objective("huber", d, objective.space, objective.weights,
+                                objective.overestimate) for d in (1e-2, 1e-4, 1e-6, 1e-8)]
         nfev, res = 0, None
         for obj in stages:
             x = np.asarray(x0 if res is None else res.x, dtype=float)
@@ -190,7 +190,8 @@ def _irls_l1(prob: Problem, res, f):
     """Polish an MAE fit by iteratively reweighted least squares: minimize sum(w·r²) with
     w = 1/max(|r|, eps) at the previous residuals, a smooth problem L-BFGS-B solves well, whose
     fixed point is the L1 optimum the Huber continuation only approaches. Kept only if the
-    mean |r| goes down (of the weighted residuals, for a weighted objective)."""
+    mean |r| goes down (of the weighted residuals, for a weighted objective; over-estimates
+    weighted W times under a penalty)."""
     import numpy as np
     from scipy.optimize import minimize
 
@@ -202,6 +203,7 @@ def _irls_l1(prob: Problem, res, f):
         w = 1.0 / np.maximum(np.abs(r), eps)
         if objective.weights is not None:  # |sqrt(w_i) r|: the points' sqrt-weights too
             w = w * np.sqrt(objective.weights)
+        w = w * objective.side_weights(r)  # an over-estimate penalty: W·|r| where r > 0
         k = 1.0 / max(float(np.sum(w * r * r)), 1e-300)
 
         def fun(z, w=w, k=k):

@@ -12,6 +12,13 @@ for w = 1 / variance), the Huber loss sees residuals on one scale (its delta in 
 typical noise) and absolute errors are weighted by sqrt(w) (1 / standard deviation), each the
 consistent choice for its loss. Every search plan reads them from here (the start grid, least
 squares, the closed form).
+
+An ``overestimate`` penalty W >= 1 makes the loss asymmetric: a residual r > 0 (the prediction
+above the observed target) costs W times its loss, rho(r)·W and psi(r)·W, so the fit follows
+the lower envelope of the points, as under-tuned runs call for (OLMo-core recommends W = 10;
+the ``chinchilla`` package's default is MAE on raw loss with W = 10). W = 1 is symmetric. The
+closed form and least squares cannot honour it: laws fall back to the start grid (their
+``search_plan`` reads :attr:`Objective.symmetric`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from ..errors import ConfigError, FitError
 LOSSES = ("huber", "mse", "mae")
 SPACES = ("log", "log1p", "linear")
 MAX_DELTA = 1e12  # a Huber delta above every residual is half the squared error: use mse
+MAX_PENALTY = 1e6  # an over-estimate weight past this only loses digits
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class Objective:
     space: str = "log"
     # Per-point weights (a float array, mean 1) or None; data, not a setting: never compared.
     weights: Any = field(default=None, compare=False, repr=False)
+    # Weight of residuals where the prediction lies above the target (1: symmetric).
+    overestimate: float = 1.0
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -41,13 +51,21 @@ class Objective:
         if self.space not in SPACES:
             raise ConfigError(f"unknown space {self.space!r}; choose one of {', '.join(SPACES)}")
         object.__setattr__(self, "delta", _delta(self.delta))
+        object.__setattr__(self, "overestimate", penalty(self.overestimate))
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether over- and under-estimates cost the same (no over-estimate penalty)."""
+        return self.overestimate == 1.0
 
     def describe(self) -> str:
         d = f", delta={self.delta:g}" if self.loss == "huber" else ""
-        return f"{self.loss}{d} on {self.space}-space residuals"
+        w = "" if self.symmetric else f", over-estimates weighted {self.overestimate:g}x"
+        return f"{self.loss}{d} on {self.space}-space residuals{w}"
 
     def to_dict(self) -> dict:
-        return {"loss": self.loss, "delta": self.delta, "space": self.space}
+        return {"loss": self.loss, "delta": self.delta, "space": self.space,
+                "overestimate_penalty": self.overestimate}
 
     def weighted(self, weights) -> Objective:
         """This objective with per-point ``weights`` (positive, finite; scaled to mean 1), or
@@ -123,7 +141,8 @@ class Objective:
 
     # ---- the loss --------------------------------------------------------------------------
     def rho(self, r):
-        """Per-point loss; summed (huber) or averaged (mse, mae) along the last axis."""
+        """Per-point loss; summed (huber) or averaged (mse, mae) along the last axis. With an
+        over-estimate penalty W, W times the loss where r > 0."""
         import numpy as np
 
         if self.loss == "huber":  # q·(|r| - q/2) with q = min(|r|, delta): one pass fewer
@@ -131,16 +150,36 @@ class Objective:
             q = np.minimum(a, self.delta)
             a -= 0.5 * q
             a *= q
-            return a
-        return r * r if self.loss == "mse" else np.abs(r)
+        else:
+            a = r * r if self.loss == "mse" else np.abs(r)
+        return self._asymmetric(a, r)
 
     def psi(self, r):
         """d rho / d r."""
         import numpy as np
 
         if self.loss == "huber":
-            return np.clip(r, -self.delta, self.delta)
-        return 2.0 * r if self.loss == "mse" else np.sign(r)
+            out = np.clip(r, -self.delta, self.delta)
+        else:
+            out = 2.0 * r if self.loss == "mse" else np.sign(r)
+        return self._asymmetric(out, r)
+
+    def side_weights(self, r):
+        """W where r > 0 (an over-estimate), 1 elsewhere: the factor :meth:`rho` and
+        :meth:`psi` carry, for solvers that build their own weights (IRLS)."""
+        import numpy as np
+
+        return np.where(np.asarray(r) > 0, self.overestimate, 1.0)
+
+    def _asymmetric(self, values, r):
+        """``values`` (a fresh array rho or psi made) times W where r > 0, in place."""
+        import numpy as np
+
+        if self.symmetric:
+            return values
+        values = np.asarray(values, dtype=float)
+        values[np.asarray(r) > 0] *= self.overestimate
+        return values
 
     def reduce(self, per_point, axis=-1):
         return per_point.sum(axis=axis) if self.loss == "huber" else per_point.mean(axis=axis)
@@ -169,6 +208,21 @@ class Objective:
         if not np.isfinite(f):
             return np.inf, np.zeros_like(grad)
         return f, grad
+
+
+def penalty(raw, name: str = "--overestimate-penalty") -> float:
+    """An over-estimate penalty as a float: a finite number from 1 to MAX_PENALTY
+    (ConfigError naming ``name`` otherwise)."""
+    shown = str(raw) if len(str(raw)) <= 24 else f"{str(raw)[:20]}... ({len(str(raw))} digits)"
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        value = float("nan")
+    if isinstance(raw, bool) or not math.isfinite(value) or not 1 <= value <= MAX_PENALTY:
+        raise ConfigError(f"{name} {shown}: give the weight of over-estimates "
+                          f"as a number from 1 (symmetric) to {MAX_PENALTY:g}; 10 is usual for "
+                          "a lower-envelope fit")
+    return value
 
 
 def _delta(raw) -> float:

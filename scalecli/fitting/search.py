@@ -36,6 +36,8 @@ def search(law, X: dict, y, objective: Objective | None = None,
                          "but were not scaled (a held parameter's value depends on the units)")
             scales, held = {}, fixed
     plan = law.search_plan(objective, held)
+    if not objective.symmetric:
+        notes += _asymmetric_note(law, objective, held, plan)
     if isinstance(plan, ClosedForm):
         return _closed_form(law, plan, X, y, objective, fixed)
     # Imported before the start grid is scored, not at the first refinement: measured 60-90 ms
@@ -77,6 +79,24 @@ def _run(law, plan, X, y, objective, fixed, seed) -> Optimum:
     if isinstance(plan, StartGrid):
         return fit_multistart(law, X, y, objective, fixed, extra=dict(plan.extra), seed=seed)
     raise FitError(f"{law.name}: unknown search plan {type(plan).__name__}")
+
+
+def _asymmetric_note(law, objective, fixed, plan) -> list[str]:
+    """What an over-estimate penalty changed in the search: a law whose symmetric fit is a
+    closed form or least squares is searched from the start grid instead (they cannot weigh
+    one side of the residuals more). FitError if a law still asks for one of them."""
+    import dataclasses
+
+    if not isinstance(plan, StartGrid):
+        raise FitError(f"{law.name}: its {type(plan).__name__} search cannot honour an "
+                       "over-estimate penalty; fit without --overestimate-penalty")
+    usual = law.search_plan(dataclasses.replace(objective, overestimate=1.0), fixed)
+    if isinstance(usual, StartGrid):
+        return []
+    what = "closed form" if isinstance(usual, ClosedForm) else "grid and least squares"
+    note = (f"the over-estimate penalty is fitted from {law.name}'s start grid by L-BFGS-B, "
+            f"not by its {what} (which weigh both sides of the residuals alike)")
+    return [note]
 
 
 def _closed_form(law, plan, X, y, objective, fixed) -> Optimum:

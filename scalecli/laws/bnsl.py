@@ -142,11 +142,13 @@ class BNSL(Law):
     # ---- the fit (declared; scalecli.fitting carries it out) ------------------------------
     def search_plan(self, objective, fixed):
         """The authors' fit (grid, then LM) for their objective; any other objective goes to
-        the generic start grid, each break's c also negated (as in the authors' grid search)."""
+        the generic start grid, each break's c also negated (as in the authors' grid search).
+        An over-estimate penalty is not the authors' objective: the start grid too."""
         fixed = dict(fixed or {})
         names = self.param_names
         if (objective.loss, objective.space) != (AUTHORS_OBJECTIVE["loss"],
-                                                 AUTHORS_OBJECTIVE["space"]):
+                                                 AUTHORS_OBJECTIVE["space"]) or not getattr(
+                objective, "symmetric", True):
             return StartGrid(extra={p.name: tuple(-v for v in p.init if v > 0)
                                     for p in self.parameters[3:]
                                     if p.name[0] == "c" and min(p.init) >= 0})

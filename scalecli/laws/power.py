@@ -51,10 +51,11 @@ class PowerLaw(Law):
         return shifted(theta, {0: ly, 1: lambda t: ly + t[:, 2] * lx})
 
     def search_plan(self, objective, fixed):
-        """Closed-form least squares in log-log when E = 0 is held and the objective is mse on
-        log residuals; the start grid otherwise."""
+        """Closed-form least squares in log-log when E = 0 is held and the objective is
+        (symmetric) mse on log residuals; the start grid otherwise."""
         if fixed.get("E") == 0 and set(fixed) <= {"E"} and (
-                objective.loss, objective.space) == ("mse", "log"):
+                objective.loss, objective.space) == ("mse", "log") and getattr(
+                objective, "symmetric", True):
             return ClosedForm(_log_log_least_squares,
                               "closed form: least squares of log y on log x")
         return super().search_plan(objective, fixed)
