@@ -228,11 +228,16 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
 
 
 def _at_checkpoints(joined):
-    """Points read at a checkpoint take its tokens as D and C = 6·N·D (said as derived)."""
+    """Points read at a checkpoint take its tokens as D and C = 6·N·D (said as derived); the
+    run's own total stays as ``run_tokens`` (seeds are runs of one length, not one checkpoint)."""
     import polars as pl
 
     at = pl.col("_ckpt").is_not_null()
-    cols = [pl.when(at).then(pl.col("_ckpt")).otherwise(pl.col(S.D).cast(pl.Float64)).alias(S.D)]
+    total = pl.col(S.D).cast(pl.Float64)
+    if "run_tokens" in joined.columns:  # a window capped it: its length is the uncapped one
+        total = pl.coalesce("run_tokens", total)
+    cols = [total.alias("run_tokens"),
+            pl.when(at).then(pl.col("_ckpt")).otherwise(pl.col(S.D).cast(pl.Float64)).alias(S.D)]
     if S.N in joined.columns:
         c = 6.0 * pl.col(S.N).cast(pl.Float64) * pl.col("_ckpt")
         old = pl.col(S.C).cast(pl.Float64) if S.C in joined.columns else pl.lit(None, pl.Float64)

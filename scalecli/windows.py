@@ -249,7 +249,8 @@ def _cap(runs, left, history, max_tokens: float):
     final = [c for c in runs.columns if c not in S.RUN_COLUMNS and c != "_end"
              and (c in metrics or c.lower() in aliases)]
     dtype = runs.schema[S.D]
-    runs = runs.with_columns(
+    runs = runs.with_columns(  # the run's own length stays: capped runs of two are not seeds
+        pl.col(S.D).cast(pl.Float64).alias("run_tokens"),
         pl.when(capped).then(pl.col("_end")).otherwise(pl.col(S.D)).cast(dtype).alias(S.D),
         pl.when(capped).then(6.0 * pl.col(S.N).cast(pl.Float64) * pl.col("_end"))
         .otherwise(pl.col(S.C)).cast(runs.schema[S.C]).alias(S.C),
