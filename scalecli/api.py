@@ -576,6 +576,11 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
 
         frames, notes = select_runs(frames, select)
         frames = dataclasses.replace(frames, notes=[*frames.notes, *notes])
+    if window and isinstance(frames, Points):
+        from .errors import ConfigError
+
+        raise ConfigError(f"{window.describe()} cuts runs' curves: give the runs (paths or "
+                          "Frames), not points already reduced")
     if window and isinstance(frames, Frames):
         from .windows import apply_window
 

@@ -248,12 +248,12 @@ def _cap(runs, left, history, max_tokens: float):
     aliases = {a.lower() for a in S.ALIASES["loss"]}
     final = [c for c in runs.columns if c not in S.RUN_COLUMNS and c != "_end"
              and (c in metrics or c.lower() in aliases)]
-    dtype = runs.schema[S.D]
+    dtype = runs.schema[S.D] if runs.schema[S.D] != pl.Null else pl.Float64
     runs = runs.with_columns(  # the run's own length stays: capped runs of two are not seeds
         pl.col(S.D).cast(pl.Float64).alias("run_tokens"),
         pl.when(capped).then(pl.col("_end")).otherwise(pl.col(S.D)).cast(dtype).alias(S.D),
         pl.when(capped).then(6.0 * pl.col(S.N).cast(pl.Float64) * pl.col("_end"))
-        .otherwise(pl.col(S.C)).cast(runs.schema[S.C]).alias(S.C),
+        .otherwise(pl.col(S.C).cast(pl.Float64)).alias(S.C),
         pl.when(capped).then(True).otherwise(pl.col(S.C_DERIVED)).alias(S.C_DERIVED),
         *(pl.when(capped).then(None).otherwise(pl.col(c)).alias(c) for c in final),
     )

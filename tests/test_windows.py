@@ -309,3 +309,11 @@ def test_points_all_on_1000_runs_is_vectorized():
     seconds = time.perf_counter() - t0
     assert pts.frame.height == runs_n * (ckpts - 4)
     assert seconds < 5, seconds
+
+
+def test_a_window_on_points_already_reduced_is_refused(sweep):
+    from scalecli.errors import ConfigError
+
+    pts = api.points(api.load(sweep))
+    with pytest.raises(ConfigError, match="--max-tokens 1e9 cuts runs' curves"):
+        api.fit(pts, max_tokens="1B")
