@@ -107,16 +107,21 @@ def _wait(wait: float | None) -> dict[str, float]:
 
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | str | None = None, strict: bool = False,
-         include_runs=None, exclude_runs=None) -> Table:
+         include_runs=None, exclude_runs=None,
+         min_step=None, min_tokens=None, max_tokens=None) -> Table:
     """One row per run: N, D, C, the final loss, the source (``scalecli runs``); the runs
-    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns)."""
+    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns); a window
+    (``min_step``, ``min_tokens``, ``max_tokens``, see :mod:`scalecli.windows`) shows each
+    run's windowed D and loss."""
     from .analyses.runs import runs_table
 
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict, need=("N", "D"),
-                     select=_select(include_runs, exclude_runs))
+                     select=_select(include_runs, exclude_runs),
+                     window=_window(min_step, min_tokens, max_tokens))
     table = runs_table(frames, maps)
     table.notes = [*getattr(frames, "notes", []), *table.notes]
+    table.warnings = [*table.warnings, *_dropped_warning(frames)]
     return table
 
 
@@ -135,7 +140,9 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         exclude_runs=None, weights: str | None = None,
         residuals: bool = False,
         overestimate_penalty: float | str | None = None,
-        drop_outliers: bool = False) -> FitResult | Ranking:
+        drop_outliers: bool = False,
+        min_step=None, min_tokens=None, max_tokens=None,
+        points: str | None = None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -167,6 +174,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         different parameters are listed as ``alternatives``, with what each implies.
     include_runs, exclude_runs:
         Glob patterns of run names to keep or leave out (recorded in ``data["selection"]``).
+    min_step, min_tokens, max_tokens, points:
+        A window on each run's curve (warm-up steps left out, a run capped at a token count)
+        and checkpoint points (``last``, ``all``, ``every:K``, ``at-tokens:1B,2B``), see
+        :mod:`scalecli.windows`; recorded in ``data["window"]`` and ``data["points"]``.
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
@@ -215,8 +226,12 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
     maps = _mapping(mapping)
+    cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if everything:
-        frames = _frames(data, store, reader, maps, strict, need=(), select=select)
+        _single_points(points, "fit one law with --law NAME")
+        window = _window(**cli_window)
+        frames = _frames(data, store, reader, maps, strict, need=(), select=select,
+                         window=window)
         from .analyses.ranking import rank_laws
 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
@@ -232,7 +247,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select)
+                                      select, cli_window, points)
+        window, points = _window(base=spec.window, **cli_window), spec.points
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -246,6 +262,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     if select:
         for fit_ in getattr(result, "fits", [result]):
             fit_.data["selection"] = select.to_dict()
+    _record_window(result, window, points)
     _provenance(result, given)
     _carry(result, frames)
     _refuse_if_strict(result, strict)
@@ -337,10 +354,13 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
 
 def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):
     """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs`` in
-    ``options`` select them by name), budgets, then approach 3 beside."""
+    ``options`` select them by name; ``min_step``, ``min_tokens``, ``max_tokens`` window their
+    curves), budgets, then approach 3 beside."""
     maps = _mapping(mapping)
     select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None))
-    frames = _frames(data, store, reader, maps, strict, select=select)
+    window = _window(options.pop("min_step", None), options.pop("min_tokens", None),
+                     options.pop("max_tokens", None))
+    frames = _frames(data, store, reader, maps, strict, select=select, window=window)
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
@@ -354,7 +374,9 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             space: str | None = None, fixed: dict[str, float] | str | None = None,
             seed: int | None = None, flops: float | list[float] | str | None = None,
             steps: int = 5, bootstrap: int | None = None, ci: float = 0.95,
-            overestimate_penalty: float | str | None = None) -> Comparison:
+            overestimate_penalty: float | str | None = None,
+            min_step=None, min_tokens=None, max_tokens=None,
+            points: str | None = None) -> Comparison:
     """One law fitted to each group of runs, their compute-optimal frontiers weighed against
     the first group's (see :mod:`scalecli.analyses.compare`).
 
@@ -376,6 +398,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     bootstrap, ci:
         Resample each group's runs and refit: parameters and losses with intervals at ``ci``,
         and whether their overlap leaves a ranking unsupported.
+    min_step, min_tokens, max_tokens, points:
+        The window on each run's curve and checkpoint points, as for :func:`fit`.
 
     Returns
     -------
@@ -392,11 +416,15 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
                     fixed=_fixed(fixed), overestimate_penalty=overestimate_penalty)
     maps = {**spec.mapping, **_mapping(mapping)}
     need = roles_needed(spec.law.variables.values())
+    window = _window(min_step, min_tokens, max_tokens, base=spec.window)
+    if points is not None:
+        spec.points = points
     if group_by is not None:
-        frames = [_frames(data, store, reader, maps, strict, need=need)]
+        frames = [_frames(data, store, reader, maps, strict, need=need, window=window)]
         parts: Any = frames[0]
     elif isinstance(data, dict):
-        parts = dict(data)
+        parts = {k: _frames(v, None, reader, maps, strict, need=need, window=window)
+                 if isinstance(v, Frames) else v for k, v in data.items()}
         frames = [f for f in parts.values() if isinstance(f, Frames)]
     else:
         if store is not None:
@@ -411,7 +439,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
         names = _group_names(paths)
         baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
-        frames = [_frames(p, None, reader, maps, strict, need=need) for p in paths]
+        frames = [_frames(p, None, reader, maps, strict, need=need, window=window)
+                  for p in paths]
         parts = dict(zip(names, frames, strict=True))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     if bootstrap is not None:
@@ -439,16 +468,18 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              envelope: str | None = None, holdout: int | None = None,
              include_runs=None, exclude_runs=None,
              overestimate_penalty: float | str | None = None,
-             drop_outliers: bool = False) -> Backtest | BacktestRanking:
+             drop_outliers: bool = False,
+             min_step=None, min_tokens=None, max_tokens=None,
+             points: str | None = None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
     the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
     that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
     relative error. The fit options mean what they mean for :func:`fit`
-    (``overestimate_penalty``; ``drop_outliers``: each split's fit drops its flagged training
-    runs); runs whose ``by`` value is within ``tolerance`` (a fraction) of the next smaller
-    run's share a rung.
+    (``overestimate_penalty``, ``min_step``, ``min_tokens``, ``max_tokens``, ``points``;
+    ``drop_outliers``: each split's fit drops its flagged training runs); runs whose ``by``
+    value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
     Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
     or, for ``"all"``, a :class:`~scalecli.analyses.backtest.BacktestRanking`."""
     from .errors import ConfigError
@@ -462,13 +493,16 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
     fixed_values, seed = _fixed(fixed), _seed(seed)
     maps = _mapping(mapping)
     select = _select(include_runs, exclude_runs)
+    cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if law is not None and law.lower() == "all":
         _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
         if drop_outliers:
             raise ConfigError("--drop-outliers applies to one law's backtest (give --law NAME)")
+        _single_points(points, "backtest one law with --law NAME")
         from .analyses.backtest import rank_backtests
 
-        frames = _frames(data, store, reader, maps, strict, need=(), select=select)
+        frames = _frames(data, store, reader, maps, strict, need=(), select=select,
+                         window=_window(**cli_window))
         result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
                                      loss=loss, delta=delta, space=space, seed=seed, by=by,
                                      tolerance=tolerance, holdout_largest=holdout_largest,
@@ -481,7 +515,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select)
+                                      select, cli_window, points)
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
                      drop_outliers=drop_outliers)
@@ -501,16 +535,19 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
               store: str | Path | None = None, reader: str | None = None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
               reduce: str | None = None, x: str | None = None, strict: bool = False,
-              residuals: bool = False, include_runs=None, exclude_runs=None):
+              residuals: bool = False, include_runs=None, exclude_runs=None,
+              min_step=None, min_tokens=None, max_tokens=None, points: str | None = None):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
     the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
     from .fitting import FitResult
-    from .pipeline import points
+    from .pipeline import points as points_of
 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
                      reduce=reduce, x=x, strict=strict, residuals=residuals,
-                     include_runs=include_runs, exclude_runs=exclude_runs)
+                     include_runs=include_runs, exclude_runs=exclude_runs,
+                     min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                     points=points)
         return result, result.points
     result = FitResult.load(fit_file)
     if law is not None and law.lower() != result.law:
@@ -521,10 +558,11 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     result.notes = _cited(result)  # what was done when fitting is its provenance now
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict,
-                     select=_select(include_runs, exclude_runs))
-    pts = points(frames, target=result.target if result.target != "loss" else None,
-                 mapping=maps, reduce=reduce or "last",
-                 require=tuple(result.law_object().variables.values()))
+                     select=_select(include_runs, exclude_runs),
+                     window=_window(min_step, min_tokens, max_tokens))
+    pts = points_of(frames, target=result.target if result.target != "loss" else None,
+                    mapping=maps, reduce=reduce or "last",
+                    require=tuple(result.law_object().variables.values()), points=points)
     if residuals:
         from .analyses.residuals import attach
 
@@ -585,9 +623,10 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
 
 
 # ---- the pieces every command shares ------------------------------------------------------
-def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None):
+def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, window=None):
     """The runs: given Frames or Points as they are, else read from paths and/or a store;
-    then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps."""
+    then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps, their curves
+    cut to ``window`` (a :class:`~scalecli.windows.Window`)."""
     import dataclasses
 
     from .ingest import Frames
@@ -605,7 +644,52 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None):
 
         frames, notes = select_runs(frames, select)
         frames = dataclasses.replace(frames, notes=[*frames.notes, *notes])
+    if window and isinstance(frames, Points):
+        from .errors import ConfigError
+
+        raise ConfigError(f"{window.describe()} cuts runs' curves: give the runs (paths or "
+                          "Frames), not points already reduced")
+    if window and isinstance(frames, Frames):
+        from .windows import apply_window
+
+        frames = apply_window(frames, window)
     return frames
+
+
+def _window(min_step=None, min_tokens=None, max_tokens=None, *, base=None):
+    """The window on curves from the options (numbers or text with units) over a config's."""
+    from .windows import as_window
+
+    return as_window(min_step, min_tokens, max_tokens, base=base)
+
+
+def _single_points(points, instead: str) -> None:
+    """--law all holds out whole runs: checkpoint points are for one law's fit."""
+    from .windows import parse_points
+
+    if parse_points(points).multi:
+        from .errors import ConfigError
+
+        raise ConfigError(f"--points {points} with --law all: the ranking holds out runs, each "
+                          f"one point ({instead})")
+
+
+def _record_window(result, window, points) -> None:
+    """The window and checkpoint points, when given, in each fit's provenance."""
+    for fit_ in getattr(result, "fits", [result]):
+        if window:
+            fit_.data["window"] = window.to_dict()
+        if points is not None:
+            fit_.data["points"] = points
+
+
+def _dropped_warning(frames) -> list[str]:
+    """Runs a window left out, for a result that lists no dropped runs of its own."""
+    dropped = getattr(frames, "dropped", [])
+    if not dropped:
+        return []
+    more = f" (and {len(dropped) - 5} more)" if len(dropped) > 5 else ""
+    return [f"{len(dropped)} run(s) not used: {'; '.join(dropped[:5])}{more}"]
 
 
 def _select(include_runs, exclude_runs):
@@ -614,15 +698,23 @@ def _select(include_runs, exclude_runs):
     return as_selection(include_runs, exclude_runs)
 
 
-def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None):
-    """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``), the
-    columns it maps, and the runs read with the columns it needs."""
+def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
+             window=None, points=None):
+    """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``; the
+    ``window`` bounds and ``points`` given override the config's), the columns it maps, and
+    the runs read with the columns it needs."""
     from .pipeline import fit_spec, roles_needed
 
     spec = fit_spec(law, config, **options)
+    if points is not None:
+        from .windows import parse_points
+
+        parse_points(points)  # a bad --points is refused before any log is read
+        spec.points = points
     maps = {**spec.mapping, **maps}
     frames = _frames(data, store, reader, maps, strict,
-                     need=roles_needed(spec.law.variables.values()), select=select)
+                     need=roles_needed(spec.law.variables.values()), select=select,
+                     window=_window(**(window or {}), base=spec.window))
     return spec, maps, frames
 
 

@@ -76,6 +76,16 @@ PenaltyOpt = Annotated[str | None, typer.Option(
 DropOutliersOpt = Annotated[bool, typer.Option(
     "--drop-outliers", help="Refit once without the runs whose residual lies beyond 3 robust "
                             "standard deviations, and name them.")]
+# ---- curve windows and checkpoint points (numbers take unit suffixes: 1B, 300M) ------------
+MinStepOpt = Annotated[str | None, typer.Option(
+    "--min-step", help="Leave out each run's logged points before this step (warm-up).")]
+MinTokensOpt = Annotated[str | None, typer.Option(
+    "--min-tokens", help="Leave out each run's logged points before this many tokens.")]
+MaxTokensOpt = Annotated[str | None, typer.Option(
+    "--max-tokens", help="Cap each run at this many tokens: its point and D are read there.")]
+PointsOpt = Annotated[str | None, typer.Option(
+    "--points", help="Fit points per run: last, all, every:K or at-tokens:1B,2B,5B (one per "
+                     "checkpoint: sound only without a final LR decay). [default: last]")]
 
 
 def _err(text: str) -> None:
@@ -170,6 +180,8 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
 @handles_errors
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+         min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+         max_tokens: MaxTokensOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """One row per run: N, D, C (* = derived as 6ND), final loss, source.
 
@@ -179,7 +191,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from .report.tables import render_table
 
     table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
-                     include_runs=include_run, exclude_runs=exclude_run)
+                     include_runs=include_run, exclude_runs=exclude_run,
+                     min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens)
     _messages(table)
     _out(render_table(table, format.value))
 
@@ -219,6 +232,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
             "--residuals", help="Also print each run's residual, outliers flagged.")] = False,
         overestimate_penalty: PenaltyOpt = None,
         drop_outliers: DropOutliersOpt = False,
+        min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+        max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -237,7 +252,9 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals,
                          include_runs=include_run, exclude_runs=exclude_run,
                          overestimate_penalty=overestimate_penalty,
-                         drop_outliers=drop_outliers)
+                         drop_outliers=drop_outliers,
+                         min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                         points=points)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -326,6 +343,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              show_default=False)] = None,
          residuals: Annotated[bool, typer.Option(
              "--residuals", help="Plot each run's residual against compute instead.")] = False,
+         min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+         max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -337,7 +356,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
-                                  exclude_runs=exclude_run)
+                                  exclude_runs=exclude_run, min_step=min_step,
+                                  min_tokens=min_tokens, max_tokens=max_tokens, points=points)
     _messages(result)
     if residuals:
         from .report.residuals import residual_plot
@@ -429,6 +449,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
             seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
                                               help="Seed of the resampling.")] = 0,
             plot: PlotOpt = False, color: ColorOpt = None,
+            min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+            max_tokens: MaxTokensOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
 
@@ -444,7 +466,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
                           ci=ci, seed=seed, progress=progress, include_runs=include_run,
-                          exclude_runs=exclude_run)
+                          exclude_runs=exclude_run, min_step=min_step, min_tokens=min_tokens,
+                          max_tokens=max_tokens)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -461,6 +484,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
                  "--regress", help="sizes (one point per winning size) or buckets (the paper's).")
              ] = "sizes",
              plot: PlotOpt = False, color: ColorOpt = None,
+             min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+             max_tokens: MaxTokensOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
 
@@ -471,7 +496,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
 
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
-                       regress=regress, include_runs=include_run, exclude_runs=exclude_run)
+                       regress=regress, include_runs=include_run, exclude_runs=exclude_run,
+                       min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -505,6 +531,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
             plot: PlotOpt = False, color: ColorOpt = None,
             overestimate_penalty: PenaltyOpt = None,
+            min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+            max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -518,7 +546,9 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
-                      overestimate_penalty=overestimate_penalty)
+                      overestimate_penalty=overestimate_penalty,
+                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                      points=points)
     _messages(res)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -547,6 +577,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              holdout: Annotated[int | None, typer.Option(hidden=True)] = None,
              overestimate_penalty: PenaltyOpt = None,
              drop_outliers: DropOutliersOpt = False,
+             min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
+             max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
     larger run (--law all: rank the laws by that error).
@@ -563,7 +595,9 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           min_rungs=min_rungs, envelope=envelope, holdout=holdout,
                           include_runs=include_run, exclude_runs=exclude_run,
                           overestimate_penalty=overestimate_penalty,
-                          drop_outliers=drop_outliers)
+                          drop_outliers=drop_outliers,
+                          min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                          points=points)
     _messages(result)
     _out(backtest_output(result, format.value))
 

@@ -11,6 +11,8 @@ law:
   fixed: {E: 1.69}                            # held at that value
 fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}  # overestimate_penalty: 10 (lower envelope)
 data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
+# optional: a window on each run's curve and checkpoint points (the command line overrides)
+#   data: {window: {min_step: 100, min_tokens: 100M, max_tokens: 2B}, points: all}
 ```
 Read with ``yaml.safe_load`` only; every unknown key or inconsistent bound is refused with the
 file and the key's path.
@@ -38,7 +40,7 @@ _KEYS = {
     "": {"law", "fit", "data"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
     "fit": {"loss", "delta", "space", "seed", "overestimate_penalty"},
-    "data": {"columns", "reduce"},
+    "data": {"columns", "reduce", "window", "points"},
 }
 
 
@@ -53,6 +55,8 @@ class FitSpec:
     reduce: str = "last"
     target: str | None = None
     seed: int = 0
+    window: dict[str, float] = field(default_factory=dict)  # data.window's bounds, as given
+    points: str | None = None  # data.points: last, all, every:K, at-tokens:LIST
 
 
 MAX_BYTES = 1 << 20  # a config is a few lines; a megabyte is not a config
@@ -197,9 +201,33 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
         raise ConfigError(f"{where}: data.reduce must be last, min or mean-last:K")
     if target is not None and not isinstance(target, str):
         raise ConfigError(f"{where}: law.target must be a metric name")
+    window, points = _window_and_points(data_doc, where)
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
                    reduce=reduce,
-                   target=None if target in (None, "loss") else str(target), seed=seed)
+                   target=None if target in (None, "loss") else str(target), seed=seed,
+                   window=window, points=points)
+
+
+def _window_and_points(data_doc: dict, where: str) -> tuple[dict[str, float], str | None]:
+    """``data.window`` (bounds, units allowed) and ``data.points``, checked here so that a bad
+    config fails when read, not at the fit."""
+    from .windows import as_window, parse_points
+
+    doc = data_doc.get("window") or {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: data.window must map min_step, min_tokens, max_tokens to "
+                          "numbers")
+    window = as_window(base=doc, where=f"{where}: data.").to_dict()
+    points = data_doc.get("points")
+    if points is not None:
+        if not isinstance(points, str):
+            raise ConfigError(f"{where}: data.points must be last, all, every:K or "
+                              "at-tokens:LIST")
+        try:
+            parse_points(points)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: data.{str(exc).lstrip('-')}") from None
+    return window, points
 
 
 def _builtin(law: Law, law_doc: dict, where: str) -> Law:

@@ -87,15 +87,18 @@ def roles_needed(columns) -> tuple[str, ...]:
 
 
 def points(data: Any, *, target: str | None = None, mapping: dict[str, str] | None = None,
-           reduce: str = "last", require: tuple[str, ...] = ("n_params", "tokens")) -> Points:
-    """Fit points, one per run, from :class:`~scalecli.ingest.Frames` or log paths; runs
-    without a value in a ``require``d column are dropped and named."""
+           reduce: str = "last", require: tuple[str, ...] = ("n_params", "tokens"),
+           points: str | None = None) -> Points:
+    """Fit points, one per run (``points``: or per checkpoint, see
+    :func:`scalecli.windows.parse_points`), from :class:`~scalecli.ingest.Frames` or log paths;
+    runs without a value in a ``require``d column are dropped and named."""
     from .ingest import Frames
     from .reduce import reduce_runs, target_metric
 
     frames = data if isinstance(data, Frames) else load(
         *as_paths(data), mapping=mapping, need=roles_needed(require))
-    return reduce_runs(frames, target_metric(frames, mapping, target), reduce, require)
+    return reduce_runs(frames, target_metric(frames, mapping, target), reduce, require,
+                       points=points)
 
 
 def law_name(law: str | None, breaks: int | None = None) -> str:
@@ -161,7 +164,7 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
 
 def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
             reduce: str | None = None, envelope: str | None = None, bins: int = 5,
-            bin_pad: float = 0.1) -> Points:
+            bin_pad: float = 0.1, checkpoints: str | None = None) -> Points:
     """The points a law is fitted to: runs reduced to one target value each, columns the law
     derives (kaplan-s's S_min) derived, and the lower envelope kept when asked."""
     from .ingest import Frames
@@ -175,7 +178,7 @@ def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
         derive = [c for c in spec.law.derivable if c not in have]
         try:
             pts = points(data, target=spec.target, mapping={**spec.mapping, **(mapping or {})},
-                         reduce=reduce or spec.reduce,
+                         reduce=reduce or spec.reduce, points=checkpoints or spec.points,
                          require=tuple(c for c in spec.law.variables.values()
                                        if c not in derive))
         except ColumnError as exc:
@@ -198,14 +201,14 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         breaks: int | None = None, bootstrap: int = 0, ci: float = 0.95,
         progress=None, tolerance: float | None = None, jobs: int = 1,
         weights: str | None = None, overestimate_penalty: float | None = None,
-        drop_outliers: bool = False) -> FitResult:
+        drop_outliers: bool = False, points: str | None = None) -> FitResult:
     """Fit one law to runs (see :func:`scalecli.api.fit` for the parameters)."""
     from .fitting import fit_points
 
     spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
                     fixed=fixed, breaks=breaks, overestimate_penalty=overestimate_penalty)
     pts = prepare(data, spec, mapping=mapping, reduce=reduce, envelope=envelope, bins=bins,
-                  bin_pad=bin_pad)
+                  bin_pad=bin_pad, checkpoints=points)
 
     def fit_on(points, resamples):
         return fit_points(points, spec.law, objective=spec.objective, fixed=spec.fixed,

@@ -141,20 +141,33 @@ def _check_numeric(runs, column: str) -> None:
 
 
 def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
-                require: Sequence[str] = (S.N, S.D)) -> Points:
+                require: Sequence[str] = (S.N, S.D), points: str | None = None) -> Points:
     """One point per run: the run's columns and its reduced ``target`` as ``y`` (``target``
     None: each run's own loss metric, see :func:`_per_run_target`). Runs lacking a value of a
-    ``require``d column (N and D by default) are dropped and named."""
+    ``require``d column (N and D by default) are dropped and named. ``points`` other than
+    ``last`` (see :func:`scalecli.windows.parse_points`): one point per chosen checkpoint, D
+    the tokens there and C = 6·N·D."""
     import polars as pl
 
+    from .windows import MULTI_WARNING, checkpoints, parse_points
+
     kind, k = parse_reduce(reduce)
+    spec = parse_points(points)
+    if spec.multi and kind != "last":
+        raise ConfigError(f"--points {spec.text} makes a point of each chosen checkpoint: "
+                          f"--reduce {reduce} applies to --points last only")
     runs = frames.runs.drop([c for c in ("y", "_metric", "_summary") if c in frames.runs.columns])
     if target is None:
         chosen = _per_run_target(frames)
     else:
         chosen = runs.select(S.RUN_ID).with_columns(pl.lit(target).alias(S.METRIC))
     h = frames.history.join(chosen, on=[S.RUN_ID, S.METRIC], how="semi")
-    if h.height:
+    no_point = None
+    if spec.multi and h.height:
+        picked, no_point, spec.notes = checkpoints(h, runs, spec)
+        reduced = picked.select(S.RUN_ID, pl.col(S.D).cast(pl.Float64).alias("_ckpt"),
+                                pl.col(S.VALUE).cast(pl.Float64).alias("_from_history"))
+    elif h.height:
         h = h.sort([S.RUN_ID, S.STEP, S.D], nulls_last=False)
         value = pl.col(S.VALUE)
         agg = {"last": value.last(), "min": value.min(), "mean-last": value.tail(k).mean()}[kind]
@@ -170,9 +183,14 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                        .then(pl.col(m).cast(pl.Float64, strict=False)).otherwise(summary))
     base = runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
     base = base.with_columns(summary.alias("_summary"))
+    if no_point is not None and no_point.len():  # a curve with no checkpoint at those counts
+        base = base.with_columns(pl.when(pl.col(S.RUN_ID).is_in(no_point.implode()))
+                                 .then(None).otherwise(pl.col("_summary")).alias("_summary"))
     joined = base.join(reduced, on=S.RUN_ID, how="left").with_columns(
         pl.coalesce("_from_history", "_summary").alias("y")
     )
+    if "_ckpt" in joined.columns:
+        joined = _at_checkpoints(joined)
     missing = [c for c in require if c not in joined.columns]
     if missing:
         raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
@@ -183,10 +201,12 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     for c in require:
         ok = ok & pl.col(c).is_not_null()
     bad = joined.filter(~ok)
-    dropped = []
+    dropped = list(getattr(frames, "dropped", []))
     for row in bad.iter_rows(named=True):  # only the few unusable runs, to name each one
         what = [n for n, v in ((c, row[c]) for c in require) if v is None]
-        if row["y"] is None:
+        if row["y"] is None and no_point is not None and row[S.RUN_ID] in set(no_point):
+            what.append(f"checkpoint at --points {spec.text}")
+        elif row["y"] is None:
             what.append(row["_metric"] or "loss")
         reason = "no " + ", ".join(what) if what else f"non-finite {row['_metric']}"
         dropped.append(f"{row[S.NAME]} ({row[S.SOURCE]}): {reason}")
@@ -195,9 +215,33 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     names = used.get_column("_metric").to_list()
     points = Points(frame=frame.drop("_from_history", "_summary", "_metric"),
                     target=target or (names[0] if names else "loss"), reduce=reduce,
-                    dropped=dropped)
+                    dropped=dropped, notes=list(spec.notes))
+    n_runs = frame.get_column(S.RUN_ID).n_unique()
+    if frame.height > n_runs:
+        points.issues.append(f"--points {spec.text}: {frame.height} points from {n_runs} runs; "
+                             + MULTI_WARNING)
     if len(names) > 1:
         counts = ", ".join(f"{m} for {n} runs" for m, n in used.iter_rows())
         points.issues.append(f"the runs log different loss metrics: {counts}; fitted each run's "
                             "own (choose one with --map loss=COLUMN)")
     return points
+
+
+def _at_checkpoints(joined):
+    """Points read at a checkpoint take its tokens as D and C = 6·N·D (said as derived); the
+    run's own total stays as ``run_tokens`` (seeds are runs of one length, not one checkpoint)."""
+    import polars as pl
+
+    at = pl.col("_ckpt").is_not_null()
+    total = pl.col(S.D).cast(pl.Float64)
+    if "run_tokens" in joined.columns:  # a window capped it: its length is the uncapped one
+        total = pl.coalesce("run_tokens", total)
+    cols = [total.alias("run_tokens"),
+            pl.when(at).then(pl.col("_ckpt")).otherwise(pl.col(S.D).cast(pl.Float64)).alias(S.D)]
+    if S.N in joined.columns:
+        c = 6.0 * pl.col(S.N).cast(pl.Float64) * pl.col("_ckpt")
+        old = pl.col(S.C).cast(pl.Float64) if S.C in joined.columns else pl.lit(None, pl.Float64)
+        cols.append(pl.when(at).then(c).otherwise(old).alias(S.C))
+        derived = pl.col(S.C_DERIVED) if S.C_DERIVED in joined.columns else pl.lit(None)
+        cols.append(pl.when(at).then(True).otherwise(derived).alias(S.C_DERIVED))
+    return joined.with_columns(cols).drop("_ckpt")

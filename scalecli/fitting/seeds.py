@@ -68,6 +68,10 @@ def configuration(law, X: dict, frame) -> dict:
         v = frame[col].cast(float).to_numpy()
         if v.size and np.all(np.isfinite(v)):
             keys[name] = v
+    if "run_tokens" in frame.columns:  # checkpoints of runs of other lengths are not seeds
+        v = frame["run_tokens"].cast(float).to_numpy()
+        if v.size and np.all(np.isfinite(v)):
+            keys["run tokens"] = v
     return keys
 
 

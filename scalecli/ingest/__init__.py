@@ -45,6 +45,7 @@ class Frames:
     columns: list[str] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)  # display path -> FileInfo
     notes: list[str] = field(default_factory=list)  # what was done to the runs (a selection)
+    dropped: list[str] = field(default_factory=list)  # runs left out, each with its reason
 
 
 @dataclass(frozen=True)
