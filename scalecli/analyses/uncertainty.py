@@ -218,12 +218,17 @@ def _bands(values, ci: float):
     (NaN with fewer than two), as :func:`_band` gives for one."""
     import numpy as np
 
-    v = np.where(np.isfinite(values), values, np.nan)
-    ok = np.isfinite(v).sum(axis=0) >= 2
-    lo = np.full(v.shape[1], np.nan)
-    hi = np.full(v.shape[1], np.nan)
-    if ok.any():
-        lo[ok], hi[ok] = np.nanpercentile(v[:, ok], [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+    q = [50 * (1 - ci), 50 * (1 + ci)]
+    finite = np.isfinite(values)
+    lo = np.full(values.shape[1], np.nan)
+    hi = np.full(values.shape[1], np.nan)
+    whole = finite.all(axis=0)  # the common case, and fast: nanpercentile loops over columns
+    if whole.any():
+        lo[whole], hi[whole] = np.percentile(values[:, whole], q, axis=0)
+    some = ~whole & (finite.sum(axis=0) >= 2)
+    if some.any():
+        v = np.where(finite[:, some], values[:, some], np.nan)
+        lo[some], hi[some] = np.nanpercentile(v, q, axis=0)
     return lo, hi
 
 
