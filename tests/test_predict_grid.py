@@ -254,3 +254,31 @@ def test_points_observed_against_predicted_reproduces_gadre_figure_1(tmp_path):
         assert [x["name"] for x in rows] == ["rpj-open_lm_7b-1.0", "rpj-open_lm_1b-32.0"]
         assert [round(abs(x["rel_error_pct"]), 4) for x in rows] == want
         assert f"observed ({column}) vs predicted: 2 point(s)" in r.stderr
+
+
+def test_every_law_of_n_and_d_agrees_cell_by_cell(tmp_path):
+    """The grid's one vectorized evaluation gives what each law's scalar formula gives at each
+    cell, for every registered law of N and/or D (parameters: the last start of each)."""
+    from scalecli import api
+    from scalecli.laws import get_law
+    from scalecli.laws.registry import names
+
+    checked = []
+    for name in names():
+        if " " in name:
+            continue  # a family's "bnsl-K (breaks)" form
+        law_obj = get_law(name)
+        if not set(law_obj.variables) <= {"N", "D"}:
+            continue
+        params = {p.name: p.init[-1] for p in law_obj.parameters}
+        fit = tmp_path / f"{name}.json"
+        fit.write_text(json.dumps({"law": name, "params": params}))
+        axes = {"n": "1e8..1e11", "d": "1e9,2e11,3e13"}
+        table = api.predict_table(fit, **{k: v for k, v in axes.items()
+                                          if k.upper() in law_obj.variables}, steps=4)
+        assert len(table.rows) == math.prod(4 if s == "N" else 3 for s in law_obj.variables)
+        for row in table.rows:
+            want = law_obj.value(params, {s: row[s] for s in law_obj.variables})
+            assert row["prediction"] == pytest.approx(want, rel=1e-12), name
+        checked.append(name)
+    assert {"chinchilla", "kaplan", "kaplan-n", "kaplan-d", "overtrain"} <= set(checked)

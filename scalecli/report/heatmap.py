@@ -52,13 +52,14 @@ def heatmap(table, *, color: bool = False) -> str:
         out.add_column(fmt(c), justify="right")
     for i, r in enumerate(row_vals):
         row = values[i * len(cols):(i + 1) * len(cols)]
-        out.add_row(fmt(r) if r is not None else "", *(
+        out.add_row(fmt(r) if r is not None else target, *(
             f"[{_style(v, lo, hi)}]{fmt(v)}[/]" if color else fmt(v) for v in row))
     console = Console(file=_Sink(), width=10_000, highlight=False, force_terminal=color,
                       color_system="256" if color else None, soft_wrap=False)
     with console.capture() as cap:
-        console.print(f"heat map of predicted {target}: rows {row_sym or '-'}, columns "
-                      f"{col_sym}", style="bold" if color else None)
+        rows_text = f"rows {row_sym}, " if row_sym else ""
+        console.print(f"heat map of predicted {target}: {rows_text}columns {col_sym}",
+                      style="bold" if color else None)
         console.print(out)
         console.print(f"lowest {fmt(lo)}, highest {fmt(hi)}"
                       + ("; colour from blue (lowest) to red (highest)" if color else ""))
