@@ -311,16 +311,20 @@ def predict(source: Any = None, *, law: str | None = None, **values: float) -> f
 
 
 def predict_table(source: Any = None, law: str | None = None, *, at=(), points_file=None,
-                  n: float | None = None, d: float | None = None, then=()) -> Table:
-    """Predictions at ``at`` points (``"N=7e9,D=1.4e12"`` or dicts), a points CSV, or
-    ``n``/``d``, chained through ``then`` fits (see
-    :func:`scalecli.analyses.prediction.prediction_table`)."""
+                  n: Any = None, d: Any = None, then=(), steps: int = 5) -> Table:
+    """Predictions at ``at`` points (``"N=7e9,D=1.4e12"`` or dicts), over the grid of ``n``
+    and ``d`` (numbers, lists, or texts: ``1e9,3e9,7e9``, ``1B..70B`` with ``steps``
+    log-spaced values), and at a points file's rows (CSV or JSONL; observed against predicted
+    where it has the observed value), chained through ``then`` fits (see
+    :func:`scalecli.analyses.prediction.prediction_table`). The result's ``grid`` says which
+    rows form the grid."""
     from .analyses.allocation import fit_warnings
     from .analyses.prediction import prediction_table
     from .analyses.uncertainty import prediction_bands
 
     source, then = _fit_source(source), [_fit_source(t) for t in then or ()]
-    table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then,
+                             steps=steps)
     if not then:
         prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]

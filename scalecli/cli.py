@@ -304,26 +304,42 @@ def predict(
     at: Annotated[list[str] | None, typer.Option(
         "--at", help="A point: N=7e9,D=1.4e12 (symbols or column names); repeatable.")] = None,
     points: Annotated[Path | None, typer.Option(
-        "--points", help="A CSV file of points, one per row.")] = None,
-    n: Annotated[float | None, typer.Option("--n", help="Model size N (parameters).")] = None,
-    d: Annotated[float | None, typer.Option("--d", help="Training tokens D.")] = None,
+        "--points", help="A CSV or JSONL file of points, one per row; run names and observed "
+                         "values are shown beside the predictions.")] = None,
+    n: Annotated[str | None, typer.Option(
+        "--n", help="Model size N: 7e9, a list 1e9,3e9,7e9 or a range 1B..70B (--steps "
+                    "log-spaced values).")] = None,
+    d: Annotated[str | None, typer.Option(
+        "--tokens", "--d", help="Training tokens D: a value, a list or a range, as --n.")] = None,
     fit: FitFileOpt = None, law: LawOpt = None,
     then: Annotated[list[Path] | None, typer.Option(
         "--then", help="A fit of one variable to apply to the prediction (e.g. downstream "
                        "error from loss); repeatable.")] = None,
+    steps: Annotated[int, typer.Option(
+        min=1, max=10_000, help="Values in each --n/--tokens range (log-spaced).")] = 5,
+    heatmap: Annotated[bool | None, typer.Option(
+        "--heatmap/--no-heatmap", show_default=False,
+        help="Heat map of the grid (default: in table format, when N and D both vary).")] = None,
+    color: ColorOpt = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
-    """Predict with a fitted law (or a law's published values) at chosen points.
+    """Predict with a fitted law (or a law's published values) at points or over a grid.
 
-    Example: scalecli predict --n 7e9 --d 1.4e12 --fit fit.json
+    Example: scalecli predict --n 1e9,3e9,7e9 --tokens 1e11..1e13 --steps 5 --fit fit.json
     """
     from . import api
+    from .report.heatmap import heatmap_view
     from .report.tables import render_table
 
     table = api.predict_table(fit, law, at=at or (), points_file=points, n=n, d=d,
-                              then=then or ())
+                              then=then or (), steps=steps)
     _messages(table)
     _out(render_table(table, format.value))
+    text, notes = heatmap_view(table, heatmap, format.value, _color(color))
+    for line in notes:
+        _err(f"note: {line}")
+    if text:
+        _out(text)
 
 
 @app.command()

@@ -70,39 +70,6 @@ def predict_points(law, params: dict[str, float], points: list[dict[str, float]]
     return rows
 
 
-def read_points(path) -> list[dict[str, float]]:
-    """Points from a CSV file with a header (one row per point, numeric cells)."""
-    import csv
-    from pathlib import Path
-
-    from ..errors import InputError
-
-    p = Path(path)
-    try:
-        with open(p, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        raise InputError("no such file", p) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read as CSV: {exc}", p) from None
-    if not rows:
-        raise InputError("no points (a header and at least one row are needed)", p)
-    out = []
-    for line, row in enumerate(rows, start=2):
-        point = {}
-        for k, v in row.items():
-            if k is None or v is None or v.strip() == "":
-                continue
-            try:
-                point[k.strip()] = float(v)
-            except ValueError:
-                continue  # a text column (a name) is carried along, not a variable
-        out.append(point)
-        if not point:
-            raise InputError(f"no numeric cells in {row}", p, line)
-    return out
-
-
 def chain(rows: list[dict], law, params: dict[str, float], where: str) -> list[dict]:
     """Feed each row's prediction into a one-variable law, as Gadre et al. (2024) chain
     downstream error on predicted loss: the previous prediction is kept under the chained
@@ -121,22 +88,49 @@ def chain(rows: list[dict], law, params: dict[str, float], where: str) -> list[d
     return out
 
 
+def target_of(source, law) -> str:
+    """The column a fit was made on (``loss_c4_val``), else the law's target (``loss``)."""
+    from ..fitting.result import FitResult
+
+    if source is None:
+        return law.target
+    res = source if isinstance(source, FitResult) else FitResult.load(source)
+    return res.target or law.target
+
+
 def prediction_table(source=None, law: str | None = None, *, at=(), points_file=None,
-                     n: float | None = None, d: float | None = None, then=()) -> Table:
+                     n=None, d=None, then=(), steps: int = 5) -> Table:
     """What ``scalecli predict`` prints: the law (a fit, or published values) at the points
-    given as ``at`` (``"N=7e9,D=1.4e12"`` texts or dicts), in a CSV file, or as ``n``/``d``;
-    each ``then`` fit (a one-variable law) applied to the previous prediction in turn."""
+    given as ``at`` (``"N=7e9,D=1.4e12"`` texts or dicts), over the grid of ``n`` and ``d``
+    (numbers, lists, or texts such as ``1e9,3e9`` and ``1B..70B`` with ``steps`` log-spaced
+    values; see :mod:`scalecli.analyses.grid`), and in a points file (CSV or JSONL, see
+    :mod:`scalecli.analyses.points`: run names, and observed against predicted where the file
+    has the observed value); each ``then`` fit (a one-variable law) applied to the previous
+    prediction in turn."""
     from .allocation import resolve_params
+    from .grid import PredictionTable, axes_where, grid_rows, parse_axes
+    from .points import compare, read_points
 
     wanted = [parse_at(a) if isinstance(a, str) else dict(a) for a in at or ()]
-    from_file = read_points(points_file) if points_file is not None else []
-    if n is not None or d is not None:
-        wanted.append({k: v for k, v in (("N", n), ("D", d)) if v is not None})
-    if not wanted and not from_file:
-        raise ConfigError("give points: --at N=7e9,D=1.4e12, --points FILE.csv, or --n/--d")
+    axes = parse_axes(n, d, steps) if n is not None or d is not None else {}
+    if not wanted and not axes and points_file is None:
+        raise ConfigError("give points: --at N=7e9,D=1.4e12, --points FILE.csv, or --n/--tokens")
     params, law_obj, where = resolve_params(source, law)
-    rows = (predict_points(law_obj, params, wanted, "--at " if wanted else "")
-            + predict_points(law_obj, params, from_file, f"{points_file} ", strict=False))
+    chained = [resolve_params(step) for step in then or ()]
+    rows = predict_points(law_obj, params, wanted, "--at " if wanted else "")
+    grid, observed = None, None
+    if axes:
+        to_symbols(law_obj, {k: v[0] for k, v in axes.items()}, axes_where(axes))
+        cells, grid = grid_rows(law_obj, params, axes)
+        grid.start = len(rows)
+        rows += cells
+    if points_file is not None:
+        target = target_of(then[-1], chained[-1][1]) if chained else target_of(source, law_obj)
+        points, observed = read_points(points_file, law_obj, target)
+        for p in points:
+            row = predict_points(law_obj, params, [p.values], f"{points_file}:{p.line}: ")[0]
+            rows.append({**({"name": p.name} if p.name is not None else {}), **row,
+                         **({"observed": p.observed} if p.observed is not None else {})})
     symbols = list(law_obj.variables)
     for r in rows:
         if law_obj.target == "loss":
@@ -145,17 +139,25 @@ def prediction_table(source=None, law: str | None = None, *, at=(), points_file=
             r["n_params"], r["tokens"], r["flops"] = r["N"], r["D"], 6.0 * r["N"] * r["D"]
         r["params_source"] = where
     columns = [(s, f"{s} ({law_obj.variables[s]})") for s in symbols]
+    if any(r.get("name") for r in rows):
+        columns.insert(0, ("name", "run"))
     if "N" in symbols and "D" in symbols:
         columns.append(("flops", "C = 6ND"))
     columns.append(("prediction", law_obj.target))
     title = f"{law_obj.name} prediction"
-    for step in then or ():  # a chain: loss from (N, D), then error from loss, ...
-        p2, law2, where2 = resolve_params(step)
+    for p2, law2, where2 in chained:  # a chain: loss from (N, D), then error from loss, ...
         rows = chain(rows, law2, p2, where2)
         (sym,) = law2.variables
         columns[-1] = (sym, columns[-1][1])
         columns.append(("prediction", law2.target))
         title += f" -> {law2.name}"
         where += f"; then {where2}"
-    return Table(rows, columns, title, f"parameters: {where}",
-                 csv_extra=[("params_source", "params_source")])
+    table = PredictionTable(rows, columns, title, f"parameters: {where}",
+                            csv_extra=[("params_source", "params_source")], grid=grid)
+    summary = compare(rows, observed)
+    if summary:
+        table.columns += [("observed", "observed"), ("residual", "residual"),
+                          ("rel_error_pct", "rel. error %")]
+        table.csv_extra += [("rel_error", "rel_error")]
+        table.notes.append(summary)
+    return table

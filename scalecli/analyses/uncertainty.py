@@ -183,24 +183,53 @@ def prediction_bands(table, source, law) -> None:
     scatter = float(fit.rmse_log) if math.isfinite(fit.rmse_log) else 0.0
     rng = np.random.default_rng(int(fit.bootstrap.get("seed", 0)))
     level = f"{100 * ci:g}%"
-    for row in table.rows:
-        point = {s: row[s] for s in law_obj.variables if s in row}
-        if len(point) != len(law_obj.variables):
-            continue
-        values = np.array([_value(law_obj, p, point) for p in draws])
-        row["conf_low"], row["conf_high"] = _band(values, ci)
-        noisy = values * np.exp(scatter * rng.standard_normal(values.size))
-        row["pred_low"], row["pred_high"] = _band(noisy, ci)
+    rows = [r for r in table.rows if all(s in r for s in law_obj.variables)]
+    thetas = np.array([_internal(law_obj, p) for p in draws])
+    step = max(1, _CHUNK // len(draws))
+    for i in range(0, len(rows), step):  # every draw at a chunk of rows in one evaluation
+        chunk = rows[i:i + step]
+        X = {s: np.array([float(r[s]) for r in chunk]) for s in law_obj.variables}
+        with np.errstate(all="ignore"):
+            values = np.asarray(law_obj.predict(thetas, X), dtype=float)  # (draws, rows)
+        # the same noise, row by row, as one row at a time would draw
+        noisy = values * np.exp(scatter * rng.standard_normal((len(chunk), len(draws))).T)
+        for key, v in (("conf", values), ("pred", noisy)):
+            lo, hi = _bands(v, ci)
+            for r, a, b in zip(chunk, lo.tolist(), hi.tolist()):
+                r[f"{key}_low"], r[f"{key}_high"] = a, b
     _append_bands(table, {"conf": f"curve {level}", "pred": f"new run {level}"})
     table.caption = (f"{table.caption}; curve: {level} of {len(draws)} bootstrap draws; new run: "
                      f"adds the fit's scatter (RMSE of log loss {scatter:.3g})")
 
 
-def _value(law, params, point) -> float:
+_CHUNK = 2_000_000  # draws × rows evaluated at once: bounded memory for large grids
+
+
+def _internal(law, params) -> list[float]:
+    """A draw's internal coordinates; NaN (so its predictions are left out) if it has none."""
     try:
-        return float(law.value(params, point))
-    except (ArithmeticError, ValueError):
-        return math.nan
+        return [float(v) for v in law.to_internal(params)]
+    except (ArithmeticError, ValueError, KeyError):
+        return [math.nan] * len(law.param_names)
+
+
+def _bands(values, ci: float):
+    """Per column of ``values`` (draws × rows), the percentile interval of its finite values
+    (NaN with fewer than two), as :func:`_band` gives for one."""
+    import numpy as np
+
+    q = [50 * (1 - ci), 50 * (1 + ci)]
+    finite = np.isfinite(values)
+    lo = np.full(values.shape[1], np.nan)
+    hi = np.full(values.shape[1], np.nan)
+    whole = finite.all(axis=0)  # the common case, and fast: nanpercentile loops over columns
+    if whole.any():
+        lo[whole], hi[whole] = np.percentile(values[:, whole], q, axis=0)
+    some = ~whole & (finite.sum(axis=0) >= 2)
+    if some.any():
+        v = np.where(finite[:, some], values[:, some], np.nan)
+        lo[some], hi[some] = np.nanpercentile(v, q, axis=0)
+    return lo, hi
 
 
 LACK_OF_FIT_LEVEL = 0.95
