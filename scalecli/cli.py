@@ -67,6 +67,28 @@ BreaksOpt = Annotated[int | None, typer.Option(
 SeedOpt = Annotated[int | None, typer.Option(
     "--seed", min=0, max=2**32 - 1, help="Seed of the random extra starts.")]
 
+# ---- figure files (the plots extra: matplotlib) ---------------------------------------------
+PngOpt = Annotated[Path | None, typer.Option(
+    "--png", help="Also write the figure as a PNG here (needs scalecli[plots]).")]
+SvgOpt = Annotated[Path | None, typer.Option(
+    "--svg", help="Also write the figure as an SVG here (needs scalecli[plots]).")]
+
+
+def _figures(kind: str, result, png: Path | None, svg: Path | None, frame=None) -> None:
+    """Write the result's figure to --png/--svg, saying where on stderr."""
+    if png is None and svg is None:
+        return
+    from .report.figures import figures_for, write_figures
+
+    for path in write_figures(figures_for(kind, result, frame), png=png, svg=svg):
+        _err(f"wrote {path}")
+
+
+def _need_figures(png: Path | None, svg: Path | None) -> None:
+    from .report.figures import require
+
+    require(png, svg)
+
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
@@ -312,6 +334,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              show_default=False)] = None,
          residuals: Annotated[bool, typer.Option(
              "--residuals", help="Plot each run's residual against compute instead.")] = False,
+         png: PngOpt = None,
+         svg: SvgOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -320,11 +344,13 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from . import api
     from .report.fit import plot_fit
 
+    _need_figures(png, svg)
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run)
     _messages(result)
+    _figures("residuals" if residuals else "fit", result, png, svg, frame)
     if residuals:
         from .report.residuals import residual_plot
 
@@ -364,6 +390,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
             seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
                                               help="Seed of the resampling.")] = 0,
             plot: PlotOpt = False, color: ColorOpt = None,
+            png: PngOpt = None,
+            svg: SvgOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
 
@@ -373,6 +401,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
     from .report.isoplots import approach_output
     from .report.progress import Progress
 
+    _need_figures(png, svg)
     with Progress("bootstrap") as progress:
         res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
@@ -381,6 +410,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           ci=ci, seed=seed, progress=progress, include_runs=include_run,
                           exclude_runs=exclude_run)
     _messages(res)
+    _figures("isoflop", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
@@ -396,6 +426,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
                  "--regress", help="sizes (one point per winning size) or buckets (the paper's).")
              ] = "sizes",
              plot: PlotOpt = False, color: ColorOpt = None,
+             png: PngOpt = None,
+             svg: SvgOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
 
@@ -404,10 +436,12 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     from . import api
     from .report.isoplots import approach_output
 
+    _need_figures(png, svg)
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run)
     _messages(res)
+    _figures("frontier", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
@@ -439,6 +473,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                      "support a ranking.")] = None,
             ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
             plot: PlotOpt = False, color: ColorOpt = None,
+            png: PngOpt = None,
+            svg: SvgOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -448,11 +484,13 @@ def compare(paths: Paths = None, store: StoreOpt = None,
     from . import api
     from .report.compare import compare_output
 
+    _need_figures(png, svg)
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
     _messages(res)
+    _figures("compare", res, png, svg)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
 
 
