@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
+    from .analyses.summary import ReportData
     from .analyses.table import Table
     from .config import FitSpec
     from .fitting import FitResult
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
            "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
            "open_store", "optimal", "optimal_table", "parse_budgets", "plot_data", "points",
-           "predict", "predict_table", "prune_store", "roles_needed", "runs"]
+           "predict", "predict_table", "prune_store", "report", "roles_needed", "runs"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -491,6 +492,50 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
         attach(result, pts.frame)
     _carry(result, frames)
     return result, pts.frame
+
+
+def report(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
+           reader: str | None = None, strict: bool = False,
+           config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
+           reduce: str | None = None, include_runs=None, exclude_runs=None,
+           bootstrap: int | None = None, ci: float = 0.95, seed: int | None = None,
+           jobs: int = 1, flops: float | list[float] | str | None = None, steps: int = 5,
+           progress=None) -> ReportData:
+    """What ``scalecli report`` writes, as data (:class:`~scalecli.analyses.summary.ReportData`):
+    the runs described, the fit with its residuals (and ``bootstrap`` intervals), the
+    allocation at ``flops`` (default: four powers of ten from the largest run's compute up)
+    and the provenance; :mod:`scalecli.report.document` renders it."""
+    import datetime
+    import platform
+
+    from . import __version__
+    from .analyses.summary import ReportData, data_summary, default_budgets
+
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    if isinstance(budgets, (int, float)):
+        budgets = [float(budgets)]
+    result = fit(data, law, store=store, reader=reader, strict=strict, config=config,
+                 mapping=mapping, reduce=reduce, include_runs=include_runs,
+                 exclude_runs=exclude_runs, residuals=True, seed=seed, bootstrap=bootstrap,
+                 ci=ci, jobs=jobs, progress=progress, flops=budgets if bootstrap else None)
+    budgets = budgets or default_budgets(result.points)
+    allocation = optimal_table(result, budgets)
+    given = {"paths": [str(p) for p in data] if isinstance(data, (list, tuple)) else data,
+             "store": store, "reader": reader, "config": config, "mapping": mapping,
+             "reduce": reduce, "include_runs": include_runs, "exclude_runs": exclude_runs,
+             "bootstrap": bootstrap, "ci": ci if bootstrap else None, "seed": seed,
+             "flops": budgets}
+    provenance = {
+        "law": result.law, "formula": result.formula, "target": result.target,
+        "objective": result.fit.get("objective"), "data_hash": result.data.get("hash"),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items()
+                    if v not in (None, [], ())},
+        "scalecli": __version__, "python": platform.python_version(),
+        "created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
+    return ReportData(fit=result, summary=data_summary(result.points, result.data.get("dropped"),
+                                                              result.target),
+                      allocation=allocation, provenance=provenance, notes=list(result.notes),
+                      warnings=[*result.warnings, *allocation.warnings])
 
 
 def law_table() -> Table:

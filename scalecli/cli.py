@@ -496,6 +496,52 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 
 @app.command()
 @handles_errors
+def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+           reduce: ReduceOpt = None, include_run: IncludeOpt = None,
+           exclude_run: ExcludeOpt = None, seed: SeedOpt = None,
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="The report file: .html (one self-contained file) or .md "
+                                      "(figures as PNG files in NAME_files/ beside it).",
+               show_default=False)] = None,
+           bootstrap: Annotated[int | None, typer.Option(
+               help="Resample the runs B times and refit: intervals in the report.")] = None,
+           ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+           jobs: Annotated[int, typer.Option(
+               min=1, max=256, help="Threads for the bootstrap refits.")] = 1,
+           flops: Annotated[str | None, typer.Option(
+               help="Budgets of the allocation table: 1e21, 1e20,1e21, 1e19..1e25. [default: "
+                    "four powers of ten from the largest run's compute up]")] = None,
+           steps: StepsOpt = 5,
+           strict: StrictOpt = False) -> None:
+    """Write one report to share: the data, the fit with intervals, residuals, the allocation
+    table, figures and provenance.
+
+    Example: scalecli report runs/ --law chinchilla --bootstrap 200 -o report.html
+    """
+    from . import api
+    from .errors import ConfigError
+    from .report.document import document_format, render_document, write_document
+    from .report.progress import Progress
+
+    if output is None:
+        raise ConfigError("report needs -o FILE: report.html (self-contained) or report.md")
+    kind = document_format(output)
+    with Progress("bootstrap") as progress:
+        rep = api.report(paths or None, law, store=store, reader=reader, strict=strict,
+                         config=config, mapping=map, reduce=reduce, include_runs=include_run,
+                         exclude_runs=exclude_run, seed=seed, bootstrap=bootstrap, ci=ci,
+                         jobs=jobs, flops=flops, steps=steps, progress=progress)
+    _messages(rep)
+    doc = render_document(rep, kind, name=output.stem)
+    for line in doc.warnings:
+        _err(f"warning: {line}")
+    for path in write_document(doc, output):
+        _err(f"wrote {path}")
+
+
+@app.command()
+@handles_errors
 def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
              reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
