@@ -273,6 +273,8 @@ def optimal(
     tokens: Annotated[float | None, typer.Option(
         "--tokens", help="Planned training tokens: scored at --flops, or for --target-loss.")
     ] = None,
+    png: PngOpt = None,
+    svg: SvgOpt = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
     """Compute-optimal model size and tokens for compute budgets (C = 6·N·D).
@@ -282,10 +284,12 @@ def optimal(
     from . import api
     from .report.tables import render_table
 
+    _need_figures(png, svg)
     table = api.optimal_table(fit, flops, law=law, steps=steps, max_tokens=max_tokens,
                               unique_tokens=unique_tokens, target_loss=target_loss,
                               inference_tokens=inference_tokens, n_params=n, tokens=tokens)
     _messages(table)
+    _figures("optimal", table, png, svg)
     _out(render_table(table, format.value))
 
 

@@ -98,6 +98,35 @@ def test_every_figure_is_a_valid_png_and_svg_with_its_labels(tmp_path, name):
     assert not list(tmp_path.rglob(".*.tmp"))  # written atomically: no temporary file left
 
 
+def test_optimal_figure_from_a_bootstrapped_fit_shades_the_intervals(tmp_path):
+    fit = tmp_path / "fit.json"
+    ok(invoke("fit", SAMPLE, "--law", "chinchilla", "--bootstrap", "30", "--save", fit))
+    png, svg = tmp_path / "opt.png", tmp_path / "opt.svg"
+    ok(invoke("optimal", "--fit", fit, "--flops", "1e19..1e25", "--steps", "4", "--png", png,
+              "--svg", svg))
+    assert png_size(png)[0] >= 600
+    text = svg_texts(svg)
+    for label in ("compute C (FLOPs)", "parameters N, tokens D", "N_opt interval",
+                  "D_opt interval", "loss at the optimum", "fit.json"):
+        assert label in text, label
+    # the drawn N_opt and D_opt are the fitted law's closed form at each budget
+    import json
+
+    from scalecli import api
+    from scalecli.report.figures import figures_for
+
+    p = json.loads(fit.read_text())["params"]
+    a, b = p["alpha"], p["beta"]
+    g = (a * p["A"] / (b * p["B"])) ** (1 / (a + b))
+    budgets = np.array([1e19, 1e22, 1e25])
+    ax = figures_for("optimal", api.optimal_table(fit, list(budgets))).axes[0]
+    n_line, d_line = ax.lines[0], ax.lines[1]
+    n_opt = g * (budgets / 6) ** (b / (a + b))
+    assert np.allclose(n_line.get_xdata(), budgets)
+    assert np.allclose(n_line.get_ydata(), n_opt, rtol=1e-6)
+    assert np.allclose(d_line.get_ydata(), budgets / (6 * n_opt), rtol=1e-6)
+
+
 def test_isoflop_figure_shows_the_generating_laws_exponents(tmp_path):
     """From a noise-free grid of a known law the legend's a and b are that law's."""
     data = isoflop_grid(tmp_path / "grid.csv")

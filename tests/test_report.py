@@ -95,7 +95,7 @@ def fit_json():
 def test_html_report_opens_and_holds_every_section(html_report):
     page = parse(html_report)
     assert page.headings == SECTIONS
-    assert page.svgs == 2  # the fit and residual figures, inline: one file, nothing beside it
+    assert page.svgs == 3  # fit, residuals, allocation, inline: one file, nothing beside it
     assert sorted(p.name for p in html_report.parent.iterdir()) == ["report.html"]
     assert page.row("runs")  # the sources table
     assert [c for c in page.row("N (parameters)")] == ["N (parameters)", "2e7", "1.5e9"]
@@ -133,7 +133,8 @@ def test_markdown_report_has_the_same_sections_and_its_images_beside(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert re.findall(r"^## (.+)$", text, re.MULTILINE) == SECTIONS
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert images == ["sweep_files/fit.png", "sweep_files/residuals.png"]
+    assert images == ["sweep_files/fit.png", "sweep_files/residuals.png",
+                      "sweep_files/optimal.png"]
     for rel in images:
         data = (out.parent / rel).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

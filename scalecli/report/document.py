@@ -150,9 +150,11 @@ def _figures(w, rep, name: str, doc: Document) -> None:
 
     captions = (("fit", ("the runs and the fitted law per model size, with the "
                          "compute-optimal frontier")),
-                ("residuals", "each run's residual against compute"))
+                ("residuals", "each run's residual against compute"),
+                ("optimal", "the compute-optimal allocation at the budgets (shaded: intervals)"))
     for kind, caption in captions:
-        fig = figures_for(kind, rep.fit, rep.fit.points)
+        source = rep.allocation if kind == "optimal" else rep.fit
+        fig = figures_for(kind, source, rep.fit.points)
         if w.kind == "html":
             w.figure_svg(figure_bytes(fig, "svg").decode("utf-8"), caption)
         else:

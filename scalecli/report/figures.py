@@ -113,10 +113,11 @@ def write_figures(fig, png: str | Path | None = None, svg: str | Path | None = N
 
 def figures_for(kind: str, result: Any, frame: Any = None):
     """The figure of a command's result: ``fit`` (with ``frame``, the points), ``residuals``,
-    ``isoflop``, ``frontier`` or ``compare``."""
+    ``isoflop``, ``frontier``, ``compare`` or ``optimal`` (its table)."""
     draw = {"fit": lambda: fit_figure(result, frame), "residuals": lambda: residual_figure(result),
             "isoflop": lambda: isoflop_figure(result), "frontier": lambda: frontier_figure(result),
-            "compare": lambda: compare_figure(result)}
+            "compare": lambda: compare_figure(result),
+            "optimal": lambda: optimal_figure(result)}
     return draw[kind]()
 
 
@@ -368,4 +369,43 @@ def compare_figure(res):
     _style(ax, "compute C (FLOPs)", "compute-optimal loss L*(C)")
     ax.set_title(f"compute-optimal loss ({res.law} per group)")
     _legend(ax)
+    return fig
+
+
+# ---- optimal: the allocation across budgets ------------------------------------------------
+def optimal_figure(table):
+    """N_opt and D_opt against compute from ``scalecli optimal``'s table, shaded by their
+    intervals when the fit carries bootstrap draws; the compute-optimal loss on a second axis."""
+    import numpy as np
+
+    rows = [r for r in table.rows if r.get("flops") and r.get("n_params") and r.get("tokens")]
+    if not rows:
+        from ..errors import InputError
+
+        raise InputError("nothing to plot: no budget with an optimal N and D")
+    rows.sort(key=lambda r: r["flops"])
+    c = np.array([r["flops"] for r in rows], float)
+    fig, (ax,) = _figure()
+    for key, label, k in (("n_params", "N_opt (parameters)", 0), ("tokens", "D_opt (tokens)", 1)):
+        v = np.array([r[key] for r in rows], float)
+        ax.plot(c, v, marker=MARKERS[k], linestyle=LINES[k], color=_COLORS[k], label=label)
+        lo, hi = ([r.get(f"{key}_{e}") for r in rows] for e in ("low", "high"))
+        if all(x is not None for x in lo + hi):
+            ax.fill_between(c, lo, hi, color=_COLORS[k], alpha=0.2, linewidth=0,
+                            label=f"{label.split(' ')[0]} interval")
+    _style(ax, "compute C (FLOPs)", "parameters N, tokens D")
+    loss = [r.get("loss") for r in rows]
+    if all(x is not None for x in loss):
+        twin = ax.twinx()
+        twin.plot(c, loss, marker=MARKERS[2], linestyle=LINES[2], color=_COLORS[2],
+                  label="loss at the optimum")
+        twin.set_ylabel("loss")
+        handles = ax.get_legend_handles_labels()
+        extra = twin.get_legend_handles_labels()
+        ax.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize="small", loc="best")
+    else:
+        _legend(ax)
+    source = rows[0].get("params_source")
+    ax.set_title(f"compute-optimal allocation ({source})" if source else
+                 "compute-optimal allocation", fontsize="medium")
     return fig
