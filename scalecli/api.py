@@ -519,7 +519,13 @@ def report(data: Any = None, law: str | None = None, *, store: str | Path | None
                  exclude_runs=exclude_runs, residuals=True, seed=seed, bootstrap=bootstrap,
                  ci=ci, jobs=jobs, progress=progress, flops=budgets if bootstrap else None)
     budgets = budgets or default_budgets(result.points)
-    allocation = optimal_table(result, budgets)
+    if set(result.variables) == {"N", "D"}:
+        allocation = optimal_table(result, budgets)
+    else:  # a law of one variable allocates nothing: the report says so and goes on
+        from .analyses.table import Table
+
+        allocation = Table(rows=[], columns=[("flops", "C (FLOPs)")], caption=(
+            f"no allocation: {result.law} is not a law of N and D"))
     given = {"paths": [str(p) for p in data] if isinstance(data, (list, tuple)) else data,
              "store": store, "reader": reader, "config": config, "mapping": mapping,
              "reduce": reduce, "include_runs": include_runs, "exclude_runs": exclude_runs,

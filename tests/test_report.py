@@ -143,6 +143,16 @@ def test_markdown_report_has_the_same_sections_and_its_images_beside(tmp_path):
     assert "| E |" in text and "| 1e21 |" in text  # a parameter row, a default budget row
 
 
+def test_a_law_of_one_variable_reports_without_an_allocation(tmp_path):
+    out = tmp_path / "power.md"
+    ok(invoke("report", SAMPLE, "--law", "power", "-o", out))
+    text = out.read_text(encoding="utf-8")
+    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == SECTIONS
+    assert "no allocation: power is not a law of N and D" in text
+    assert re.findall(r"\]\(([^)]+)\)", text) == ["power_files/fit.png",
+                                                    "power_files/residuals.png"]
+
+
 def test_an_injected_outlier_is_named_in_the_residuals(tmp_path):
     N, D, L = synthetic_sweep(0)
     L = L.copy()

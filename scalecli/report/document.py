@@ -70,7 +70,10 @@ def render_document(rep, kind: str, *, name: str = "report") -> Document:
     _residuals(w, result)
     w.heading("Allocation")
     t = rep.allocation
-    w.table(t.rows, t.columns, caption=t.caption)
+    if t.rows:
+        w.table(t.rows, t.columns, caption=t.caption)
+    else:
+        w.para(t.caption or "no allocation")
     doc = Document("", warnings=[])
     _figures(w, rep, name, doc)
     _provenance(w, rep)
@@ -153,6 +156,8 @@ def _figures(w, rep, name: str, doc: Document) -> None:
                 ("residuals", "each run's residual against compute"),
                 ("optimal", "the compute-optimal allocation at the budgets (shaded: intervals)"))
     for kind, caption in captions:
+        if kind == "optimal" and not rep.allocation.rows:
+            continue
         source = rep.allocation if kind == "optimal" else rep.fit
         fig = figures_for(kind, source, rep.fit.points)
         if w.kind == "html":

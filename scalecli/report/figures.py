@@ -142,7 +142,7 @@ def fit_figure(result, frame):
         grid = np.geomspace(x[ok].min() / 1.5, x[ok].max() * 1.5, 200)
         ax.plot(grid, law_obj.predict(theta, {sym: grid})[0], "-", color="black",
                 label=f"{result.law} fit")
-        _style(ax, col, target)
+        _style(ax, "compute C (FLOPs)" if col == "flops" else col, target)
         ax.set_title(f"{result.law} fit: {target} vs {col}")
         _legend(ax)
         return fig
