@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .analyses.frontier import FrontierResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
+    from .analyses.summary import ReportData
     from .analyses.table import Table
     from .config import FitSpec
     from .fitting import FitResult
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
            "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
            "open_store", "optimal", "optimal_table", "parse_budgets", "plan", "plot_data",
-           "points", "predict", "predict_table", "prune_store", "roles_needed", "runs", "show"]
+           "points", "predict", "predict_table", "prune_store", "report", "roles_needed", "runs",
+           "show"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -602,6 +604,51 @@ def show(path: str | Path) -> FitResult:
     from .fitting import FitResult
 
     return FitResult.load(path)
+
+
+def report(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
+           reader: str | None = None, strict: bool = False,
+           config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
+           reduce: str | None = None, include_runs=None, exclude_runs=None,
+           bootstrap: int | None = None, ci: float = 0.95, seed: int | None = None,
+           jobs: int = 1, flops: float | list[float] | str | None = None, steps: int = 5,
+           progress=None) -> ReportData:
+    """What ``scalecli report`` writes, as data (:class:`~scalecli.analyses.summary.ReportData`):
+    the runs described, the fit with its residuals (and ``bootstrap`` intervals), the
+    allocation at ``flops`` (default: four powers of ten from the largest run's compute up)
+    and the provenance; :mod:`scalecli.report.document` renders it."""
+    from . import __version__
+    from .analyses.summary import ReportData, data_summary, default_budgets
+
+    budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
+    if isinstance(budgets, (int, float)):
+        budgets = [float(budgets)]
+    result = fit(data, law, store=store, reader=reader, strict=strict, config=config,
+                 mapping=mapping, reduce=reduce, include_runs=include_runs,
+                 exclude_runs=exclude_runs, residuals=True, seed=seed, bootstrap=bootstrap,
+                 ci=ci, jobs=jobs, progress=progress, flops=budgets if bootstrap else None)
+    budgets = budgets or default_budgets(result.points)
+    if set(result.variables) == {"N", "D"}:
+        allocation = optimal_table(result, budgets)
+    else:  # a law of one variable allocates nothing: the report says so and goes on
+        from .analyses.table import Table
+
+        allocation = Table(rows=[], columns=[("flops", "C (FLOPs)")], caption=(
+            f"no allocation: {result.law} is not a law of N and D"))
+    fitted = getattr(result, "provenance", None) or {}
+    versions = fitted.get("versions", {})
+    options = dict(fitted.get("options", {}))
+    if budgets:
+        options["flops"] = list(budgets)
+    provenance = {
+        "law": result.law, "formula": result.formula, "target": result.target,
+        "objective": result.fit.get("objective"), "data_hash": result.data.get("hash"),
+        "options": options, "scalecli": versions.get("scalecli", __version__),
+        "python": versions.get("python"), "created": fitted.get("created")}
+    return ReportData(fit=result, summary=data_summary(result.points, result.data.get("dropped"),
+                                                              result.target),
+                      allocation=allocation, provenance=provenance, notes=list(result.notes),
+                      warnings=[*result.warnings, *allocation.warnings])
 
 
 def law_table() -> Table:

@@ -86,6 +86,27 @@ MaxTokensOpt = Annotated[str | None, typer.Option(
 PointsOpt = Annotated[str | None, typer.Option(
     "--points", help="Fit points per run: last, all, every:K or at-tokens:1B,2B,5B (one per "
                      "checkpoint: sound only without a final LR decay). [default: last]")]
+# ---- figure files (the plots extra: matplotlib) ---------------------------------------------
+PngOpt = Annotated[Path | None, typer.Option(
+    "--png", help="Also write the figure as a PNG here (needs scalecli[plots]).")]
+SvgOpt = Annotated[Path | None, typer.Option(
+    "--svg", help="Also write the figure as an SVG here (needs scalecli[plots]).")]
+
+
+def _figures(kind: str, result, png: Path | None, svg: Path | None, frame=None) -> None:
+    """Write the result's figure to --png/--svg, saying where on stderr."""
+    if png is None and svg is None:
+        return
+    from .report.figures import figures_for, write_figures
+
+    for path in write_figures(figures_for(kind, result, frame), png=png, svg=svg):
+        _err(f"wrote {path}")
+
+
+def _need_figures(png: Path | None, svg: Path | None) -> None:
+    from .report.figures import require
+
+    require(png, svg)
 
 
 def _err(text: str) -> None:
@@ -282,6 +303,8 @@ def optimal(
     tokens: Annotated[float | None, typer.Option(
         "--tokens", help="Planned training tokens: scored at --flops, or for --target-loss.")
     ] = None,
+    png: PngOpt = None,
+    svg: SvgOpt = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
     """Compute-optimal model size and tokens for compute budgets (C = 6·N·D).
@@ -291,10 +314,12 @@ def optimal(
     from . import api
     from .report.tables import render_table
 
+    _need_figures(png, svg)
     table = api.optimal_table(fit, flops, law=law, steps=steps, max_tokens=max_tokens,
                               unique_tokens=unique_tokens, target_loss=target_loss,
                               inference_tokens=inference_tokens, n_params=n, tokens=tokens)
     _messages(table)
+    _figures("optimal", table, png, svg)
     _out(render_table(table, format.value))
 
 
@@ -361,6 +386,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              "--residuals", help="Plot each run's residual against compute instead.")] = False,
          min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
          max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+         png: PngOpt = None,
+         svg: SvgOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -369,12 +396,14 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from . import api
     from .report.fit import plot_fit
 
+    _need_figures(png, svg)
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
                                   min_tokens=min_tokens, max_tokens=max_tokens, points=points)
     _messages(result)
+    _figures("residuals" if residuals else "fit", result, png, svg, frame)
     if residuals:
         from .report.residuals import residual_plot
 
@@ -467,6 +496,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
             plot: PlotOpt = False, color: ColorOpt = None,
             min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
             max_tokens: MaxTokensOpt = None,
+            png: PngOpt = None,
+            svg: SvgOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
 
@@ -476,6 +507,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
     from .report.isoplots import approach_output
     from .report.progress import Progress
 
+    _need_figures(png, svg)
     with Progress("bootstrap") as progress:
         res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
@@ -485,6 +517,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           exclude_runs=exclude_run, min_step=min_step, min_tokens=min_tokens,
                           max_tokens=max_tokens)
     _messages(res)
+    _figures("isoflop", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
@@ -502,6 +535,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
              plot: PlotOpt = False, color: ColorOpt = None,
              min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
              max_tokens: MaxTokensOpt = None,
+             png: PngOpt = None,
+             svg: SvgOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
 
@@ -510,11 +545,13 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     from . import api
     from .report.isoplots import approach_output
 
+    _need_figures(png, svg)
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run,
                        min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens)
     _messages(res)
+    _figures("frontier", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
 
@@ -549,6 +586,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             overestimate_penalty: PenaltyOpt = None,
             min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
             max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+            png: PngOpt = None,
+            svg: SvgOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -558,6 +597,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
     from . import api
     from .report.compare import compare_output
 
+    _need_figures(png, svg)
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
@@ -566,7 +606,54 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                       min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
                       points=points)
     _messages(res)
+    _figures("compare", res, png, svg)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
+
+
+@app.command()
+@handles_errors
+def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+           reduce: ReduceOpt = None, include_run: IncludeOpt = None,
+           exclude_run: ExcludeOpt = None, seed: SeedOpt = None,
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="The report file: .html (one self-contained file) or .md "
+                                      "(figures as PNG files in NAME_files/ beside it).",
+               show_default=False)] = None,
+           bootstrap: Annotated[int | None, typer.Option(
+               help="Resample the runs B times and refit: intervals in the report.")] = None,
+           ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+           jobs: Annotated[int, typer.Option(
+               min=1, max=256, help="Threads for the bootstrap refits.")] = 1,
+           flops: Annotated[str | None, typer.Option(
+               help="Budgets of the allocation table: 1e21, 1e20,1e21, 1e19..1e25. [default: "
+                    "four powers of ten from the largest run's compute up]")] = None,
+           steps: StepsOpt = 5,
+           strict: StrictOpt = False) -> None:
+    """Write one report to share: the data, the fit with intervals, residuals, the allocation
+    table, figures and provenance.
+
+    Example: scalecli report runs/ --law chinchilla --bootstrap 200 -o report.html
+    """
+    from . import api
+    from .errors import ConfigError
+    from .report.document import document_format, render_document, write_document
+    from .report.progress import Progress
+
+    if output is None:
+        raise ConfigError("report needs -o FILE: report.html (self-contained) or report.md")
+    kind = document_format(output)
+    with Progress("bootstrap") as progress:
+        rep = api.report(paths or None, law, store=store, reader=reader, strict=strict,
+                         config=config, mapping=map, reduce=reduce, include_runs=include_run,
+                         exclude_runs=exclude_run, seed=seed, bootstrap=bootstrap, ci=ci,
+                         jobs=jobs, flops=flops, steps=steps, progress=progress)
+    _messages(rep)
+    doc = render_document(rep, kind, name=output.stem)
+    for line in doc.warnings:
+        _err(f"warning: {line}")
+    for path in write_document(doc, output):
+        _err(f"wrote {path}")
 
 
 @app.command()

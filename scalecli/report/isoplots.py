@@ -75,8 +75,8 @@ def isoflop_plot(result: Any, *, width: int = 80, height: int = 24, color: bool 
 def frontier_plot(result: Any, *, width: int = 80, height: int = 24, color: bool = False,
                   title: str = "") -> str:
     """Approach 1 from a :class:`~scalecli.frontier.FrontierResult`: the runs' smoothed loss
-    curves against compute (one colour per size group), the envelope's kept buckets (dotted) and
-    each winning size's step centre (X). Returns lines of at most ``width`` columns."""
+    curves against compute (one colour per size group, and without colour one marker per
+    group), the envelope's kept buckets (dotted) and each winning size's step centre (X). Returns lines of at most ``width`` columns."""
     import numpy as np
 
     if not result.curves:
@@ -85,10 +85,12 @@ def frontier_plot(result: Any, *, width: int = 80, height: int = 24, color: bool
     groups = P._groups(n, P._MAX_GROUPS)
     layers, entries = [], []
     for k, (label, _, idx) in enumerate(groups):
+        # without colour each size group's curves are drawn in its own marker, to tell apart
+        mark = P._CURVE_MARKER if color else P._MARKERS[k]
         for i in idx:
             _, lx, ly = result.curves[i]
-            layers.append(("line", np.asarray(lx), np.asarray(ly), P._CURVE_MARKER, P._COLORS[k]))
-        entries.append((f"{P._CURVE_GLYPH} {label}", P._COLORS[k]))
+            layers.append(("line", np.asarray(lx), np.asarray(ly), mark, P._COLORS[k]))
+        entries.append((f"{P._CURVE_GLYPH if color else mark * 2} {label}", P._COLORS[k]))
     g = result.grid
     if g:
         keep = np.asarray(g["kept"])
