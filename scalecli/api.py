@@ -107,14 +107,16 @@ def _wait(wait: float | None) -> dict[str, float]:
 
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | str | None = None, strict: bool = False,
-         include_runs=None, exclude_runs=None) -> Table:
+         include_runs=None, exclude_runs=None,
+         where=None) -> Table:
     """One row per run: N, D, C, the final loss, the source (``scalecli runs``); the runs
-    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns)."""
+    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns) and that
+    every ``where`` filter keeps (see :mod:`scalecli.where`)."""
     from .analyses.runs import runs_table
 
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict, need=("N", "D"),
-                     select=_select(include_runs, exclude_runs))
+                     select=_select(include_runs, exclude_runs, where))
     table = runs_table(frames, maps)
     table.notes = [*getattr(frames, "notes", []), *table.notes]
     return table
@@ -133,7 +135,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         flops: float | list[float] | str | None = None, progress=None,
         tolerance: float | None = None, jobs: int = 1, include_runs=None,
         exclude_runs=None, weights: str | None = None,
-        residuals: bool = False) -> FitResult | Ranking:
+        residuals: bool = False,
+        where=None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -163,8 +166,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     tolerance:
         Other optima the search reached within this objective margin (default 0.005) at
         different parameters are listed as ``alternatives``, with what each implies.
-    include_runs, exclude_runs:
-        Glob patterns of run names to keep or leave out (recorded in ``data["selection"]``).
+    include_runs, exclude_runs, where:
+        Glob patterns of run names to keep or leave out, and filters on run columns
+        (``"n_params >= 100M and dataset == 'rpj'"``, see :mod:`scalecli.where`); a config's
+        ``select:`` adds its own. Recorded in ``data["selection"]``.
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
@@ -189,7 +194,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     seed = _seed(seed)
     budgets = _check_bootstrap(bootstrap, ci, flops)
     weights = check_weights(weights)
-    select = _select(include_runs, exclude_runs)
+    select = _select(include_runs, exclude_runs, where)
     everything = law is not None and law.lower() == "all"
     if everything:
         _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
@@ -216,6 +221,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                    "fixed": fixed_values, "breaks": breaks}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
                                       select)
+        select = _config_select(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -241,9 +247,11 @@ def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, 
     ``"1e19..1e25"`` with ``steps`` budgets), from a fit (object or saved file) or, with
     ``source=None``, the law's published defaults. ``options``: ``max_tokens``,
     ``unique_tokens``, ``target_loss``, ``inference_tokens``, ``n_params``, ``tokens`` (see
-    :func:`scalecli.analyses.allocation.optimal`)."""
+    :func:`scalecli.analyses.allocation.optimal`), numbers or text with unit suffixes
+    (``"2.5B"``)."""
     from .analyses.allocation import optimal as allocate
 
+    options = {**options, **_quantities(options, OPTIMAL_QUANTITIES)}
     if options.get("target_loss") is not None and flops == 1e21:
         flops = None  # the default budget gives way to a target loss
     if isinstance(flops, str):
@@ -273,15 +281,17 @@ def predict(source: Any = None, *, law: str | None = None, **values: float) -> f
 
 
 def predict_table(source: Any = None, law: str | None = None, *, at=(), points_file=None,
-                  n: float | None = None, d: float | None = None, then=()) -> Table:
+                  n: float | str | None = None, d: float | str | None = None,
+                  then=()) -> Table:
     """Predictions at ``at`` points (``"N=7e9,D=1.4e12"`` or dicts), a points CSV, or
-    ``n``/``d``, chained through ``then`` fits (see
+    ``n``/``d`` (numbers, or text such as ``"7B"``), chained through ``then`` fits (see
     :func:`scalecli.analyses.prediction.prediction_table`)."""
     from .analyses.allocation import fit_warnings
     from .analyses.prediction import prediction_table
     from .analyses.uncertainty import prediction_bands
 
-    table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then)
+    sizes = _quantities({"n": n, "d": d}, {"n": "--n", "d": "--d"})
+    table = prediction_table(source, law, at=at, points_file=points_file, then=then, **sizes)
     if not then:
         prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
@@ -313,10 +323,11 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
 
 
 def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):
-    """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs`` in
-    ``options`` select them by name), budgets, then approach 3 beside."""
+    """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs``/
+    ``where`` in ``options`` select them), budgets, then approach 3 beside."""
     maps = _mapping(mapping)
-    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None))
+    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None),
+                     options.pop("where", None))
     frames = _frames(data, store, reader, maps, strict, select=select)
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
@@ -330,7 +341,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             target: str | None = None, loss: str | None = None, delta: float | None = None,
             space: str | None = None, fixed: dict[str, float] | str | None = None,
             seed: int | None = None, flops: float | list[float] | str | None = None,
-            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95) -> Comparison:
+            steps: int = 5, bootstrap: int | None = None, ci: float = 0.95,
+            include_runs=None, exclude_runs=None, where=None) -> Comparison:
     """One law fitted to each group of runs, their compute-optimal frontiers weighed against
     the first group's (see :mod:`scalecli.analyses.compare`).
 
@@ -351,6 +363,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     bootstrap, ci:
         Resample each group's runs and refit: parameters and losses with intervals at ``ci``,
         and whether their overlap leaves a ranking unsupported.
+    include_runs, exclude_runs, where:
+        The runs of every group to keep, as for :func:`fit` (with a config's ``select:``).
 
     Returns
     -------
@@ -367,11 +381,13 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
                     fixed=_fixed(fixed))
     maps = {**spec.mapping, **_mapping(mapping)}
     need = roles_needed(spec.law.variables.values())
+    select = _config_select(spec) + _select(include_runs, exclude_runs, where)
     if group_by is not None:
-        frames = [_frames(data, store, reader, maps, strict, need=need)]
+        frames = [_frames(data, store, reader, maps, strict, need=need, select=select)]
         parts: Any = frames[0]
     elif isinstance(data, dict):
-        parts = dict(data)
+        parts = {k: _frames(v, None, reader, maps, strict, need=need, select=select)
+                 for k, v in data.items()}
         frames = [f for f in parts.values() if isinstance(f, Frames)]
     else:
         if store is not None:
@@ -386,7 +402,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
         names = _group_names(paths)
         baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
-        frames = [_frames(p, None, reader, maps, strict, need=need) for p in paths]
+        frames = [_frames(p, None, reader, maps, strict, need=need, select=select)
+                  for p in paths]
         parts = dict(zip(names, frames, strict=True))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     if bootstrap is not None:
@@ -396,6 +413,9 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
                    reduce=reduce, seed=_seed(seed), flops=budgets, bootstrap=bootstrap or 0,
                    level=ci)
+    if select:
+        for g in result.groups.values():
+            g.fit.data["selection"] = select.to_dict()
     for f in reversed(frames):
         _carry(result, f)
     _refuse_if_strict(result, strict)
@@ -412,7 +432,8 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              breaks: int | None = None, by: str | None = None, tolerance: float = 0.1,
              holdout_largest: int | None = None, min_rungs: int | None = None,
              envelope: str | None = None, holdout: int | None = None,
-             include_runs=None, exclude_runs=None) -> Backtest | BacktestRanking:
+             include_runs=None, exclude_runs=None,
+             where=None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
@@ -432,7 +453,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                           "rungs: use --holdout-largest K")
     fixed_values, seed = _fixed(fixed), _seed(seed)
     maps = _mapping(mapping)
-    select = _select(include_runs, exclude_runs)
+    select = _select(include_runs, exclude_runs, where)
     if law is not None and law.lower() == "all":
         _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
         from .analyses.backtest import rank_backtests
@@ -467,7 +488,8 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
               store: str | Path | None = None, reader: str | None = None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
               reduce: str | None = None, x: str | None = None, strict: bool = False,
-              residuals: bool = False, include_runs=None, exclude_runs=None):
+              residuals: bool = False, include_runs=None, exclude_runs=None,
+              where=None):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
     the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
     from .fitting import FitResult
@@ -476,12 +498,12 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
                      reduce=reduce, x=x, strict=strict, residuals=residuals,
-                     include_runs=include_runs, exclude_runs=exclude_runs)
+                     include_runs=include_runs, exclude_runs=exclude_runs, where=where)
         return result, result.points
     result = FitResult.load(fit_file)
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict,
-                     select=_select(include_runs, exclude_runs))
+                     select=_select(include_runs, exclude_runs, where))
     pts = points(frames, target=result.target if result.target != "loss" else None,
                  mapping=maps, reduce=reduce or "last",
                  require=tuple(result.law_object().variables.values()))
@@ -539,10 +561,17 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None):
     return frames
 
 
-def _select(include_runs, exclude_runs):
+def _select(include_runs, exclude_runs, where=None):
     from .selection import as_selection
 
-    return as_selection(include_runs, exclude_runs)
+    return as_selection(include_runs, exclude_runs, where)
+
+
+def _config_select(spec):
+    """The selection a config's ``select:`` section makes (empty when it has none)."""
+    from .selection import Selection
+
+    return getattr(spec, "select", None) or Selection()
 
 
 def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None):
@@ -552,6 +581,7 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict, sele
 
     spec = fit_spec(law, config, **options)
     maps = {**spec.mapping, **maps}
+    select = _config_select(spec) + (select or _select(None, None))
     frames = _frames(data, store, reader, maps, strict,
                      need=roles_needed(spec.law.variables.values()), select=select)
     return spec, maps, frames
@@ -633,6 +663,27 @@ def _mapping(mapping) -> dict[str, str]:
 
         return parse_mapping(mapping)
     return dict(mapping)
+
+
+# options of optimal that hold sizes, tokens or a loss, and the flag each is typed as
+OPTIMAL_QUANTITIES = {"max_tokens": "--max-tokens", "unique_tokens": "--unique-tokens",
+                      "target_loss": "--target-loss", "inference_tokens": "--inference-tokens",
+                      "n_params": "--n", "tokens": "--tokens"}
+
+
+def _quantities(values: dict, flags: dict[str, str]) -> dict[str, float | None]:
+    """Those of ``values`` named in ``flags`` as numbers: text read with its unit suffix
+    (``"2.5B"``), refused naming the flag when it is not a finite number."""
+    from .pairs import finite_number
+
+    out = {}
+    for key, flag in flags.items():
+        value = values.get(key)
+        if value is not None and not isinstance(value, (int, float)):
+            value = finite_number(value, flag)
+        if key in values:
+            out[key] = value
+    return out
 
 
 def _fixed(fixed) -> dict[str, float]:

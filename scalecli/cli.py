@@ -67,6 +67,11 @@ BreaksOpt = Annotated[int | None, typer.Option(
 SeedOpt = Annotated[int | None, typer.Option(
     "--seed", min=0, max=2**32 - 1, help="Seed of the random extra starts.")]
 
+# ---- choosing runs by their columns -------------------------------------------------------
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="Keep runs whose columns pass this filter, e.g. \"n_params >= 100M and "
+                    "dataset == 'rpj'\" (repeatable: all must hold).")]
+
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
@@ -160,6 +165,7 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
 @handles_errors
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+         where: WhereOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """One row per run: N, D, C (* = derived as 6ND), final loss, source.
 
@@ -169,7 +175,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from .report.tables import render_table
 
     table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
-                     include_runs=include_run, exclude_runs=exclude_run)
+                     include_runs=include_run, exclude_runs=exclude_run,
+                     where=where)
     _messages(table)
     _out(render_table(table, format.value))
 
@@ -207,6 +214,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                  "variance) or none. [default: none]")] = None,
         residuals: Annotated[bool, typer.Option(
             "--residuals", help="Also print each run's residual, outliers flagged.")] = False,
+        where: WhereOpt = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -223,7 +231,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
                          bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
                          tolerance=tolerance, jobs=jobs, weights=weights, residuals=residuals,
-                         include_runs=include_run, exclude_runs=exclude_run)
+                         include_runs=include_run, exclude_runs=exclude_run,
+                         where=where)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -238,17 +247,17 @@ def optimal(
     steps: Annotated[int, typer.Option(
         min=1, max=10_000, help="Budgets in a range (log-spaced).")] = 5,
     fit: FitFileOpt = None, law: LawOpt = None,
-    target_loss: Annotated[float | None, typer.Option(
+    target_loss: Annotated[str | None, typer.Option(
         help="The least compute (and its N, D) that reaches this loss.")] = None,
-    inference_tokens: Annotated[float | None, typer.Option(
+    inference_tokens: Annotated[str | None, typer.Option(
         help="With --target-loss: minimize 6ND + 2NT for T inference tokens.")] = None,
-    max_tokens: Annotated[float | None, typer.Option(help="Cap the training tokens D.")] = None,
-    unique_tokens: Annotated[float | None, typer.Option(
+    max_tokens: Annotated[str | None, typer.Option(help="Cap the training tokens D.")] = None,
+    unique_tokens: Annotated[str | None, typer.Option(
         help="Unique tokens available (data-constrained law).")] = None,
-    n: Annotated[float | None, typer.Option(
+    n: Annotated[str | None, typer.Option(
         "--n", help="A planned model size: scored at --flops, or sized for --target-loss.")
     ] = None,
-    tokens: Annotated[float | None, typer.Option(
+    tokens: Annotated[str | None, typer.Option(
         "--tokens", help="Planned training tokens: scored at --flops, or for --target-loss.")
     ] = None,
     format: FormatOpt = Fmt.table,
@@ -274,8 +283,8 @@ def predict(
         "--at", help="A point: N=7e9,D=1.4e12 (symbols or column names); repeatable.")] = None,
     points: Annotated[Path | None, typer.Option(
         "--points", help="A CSV file of points, one per row.")] = None,
-    n: Annotated[float | None, typer.Option("--n", help="Model size N (parameters).")] = None,
-    d: Annotated[float | None, typer.Option("--d", help="Training tokens D.")] = None,
+    n: Annotated[str | None, typer.Option("--n", help="Model size N (parameters): 7e9 or 7B.")] = None,
+    d: Annotated[str | None, typer.Option("--d", help="Training tokens D: 1.4e12 or 1.4T.")] = None,
     fit: FitFileOpt = None, law: LawOpt = None,
     then: Annotated[list[Path] | None, typer.Option(
         "--then", help="A fit of one variable to apply to the prediction (e.g. downstream "
@@ -312,6 +321,7 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              show_default=False)] = None,
          residuals: Annotated[bool, typer.Option(
              "--residuals", help="Plot each run's residual against compute instead.")] = False,
+         where: WhereOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -323,7 +333,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
-                                  exclude_runs=exclude_run)
+                                  exclude_runs=exclude_run,
+                                  where=where)
     _messages(result)
     if residuals:
         from .report.residuals import residual_plot
@@ -364,6 +375,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
             seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
                                               help="Seed of the resampling.")] = 0,
             plot: PlotOpt = False, color: ColorOpt = None,
+            where: WhereOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
 
@@ -379,7 +391,8 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
                           ci=ci, seed=seed, progress=progress, include_runs=include_run,
-                          exclude_runs=exclude_run)
+                          exclude_runs=exclude_run,
+                          where=where)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -396,6 +409,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
                  "--regress", help="sizes (one point per winning size) or buckets (the paper's).")
              ] = "sizes",
              plot: PlotOpt = False, color: ColorOpt = None,
+             where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
 
@@ -406,7 +420,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
 
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
-                       regress=regress, include_runs=include_run, exclude_runs=exclude_run)
+                       regress=regress, include_runs=include_run, exclude_runs=exclude_run,
+                       where=where)
     _messages(res)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -439,6 +454,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                      "support a ranking.")] = None,
             ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
             plot: PlotOpt = False, color: ColorOpt = None,
+            include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+            where: WhereOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -451,7 +468,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
                       reader=reader, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
-                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci)
+                      flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
+                      include_runs=include_run, exclude_runs=exclude_run, where=where)
     _messages(res)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
 
@@ -478,6 +496,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                                             "pass the fit's checks]")] = None,
              envelope: Annotated[str | None, typer.Option(hidden=True)] = None,
              holdout: Annotated[int | None, typer.Option(hidden=True)] = None,
+             where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
     larger run (--law all: rank the laws by that error).
@@ -492,7 +511,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,
                           min_rungs=min_rungs, envelope=envelope, holdout=holdout,
-                          include_runs=include_run, exclude_runs=exclude_run)
+                          include_runs=include_run, exclude_runs=exclude_run,
+                          where=where)
     _messages(result)
     _out(backtest_output(result, format.value))
 

@@ -11,6 +11,9 @@ law:
   fixed: {E: 1.69}                            # held at that value
 fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}
 data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
+select:                                       # which runs to fit (the command line adds)
+  where: "n_params >= 100M and dataset == 'rpj'"   # one filter or a list (all must hold)
+  exclude_run: [gpt-20M-*]                    # glob patterns of run names; also include_run
 ```
 Read with ``yaml.safe_load`` only; every unknown key or inconsistent bound is refused with the
 file and the key's path.
@@ -32,13 +35,15 @@ from .errors import ConfigError, UnknownLawError
 from .fitting.objective import Objective
 from .laws import Law, get_law
 from .laws.spec import check_keys, override_parameters
-from .schema import ROLE_NAMES
+from .schema import ROLE_NAMES, check_scale
+from .selection import Selection
 
 _KEYS = {
-    "": {"law", "fit", "data"},
+    "": {"law", "fit", "data", "select"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
     "fit": {"loss", "delta", "space", "seed"},
     "data": {"columns", "reduce"},
+    "select": {"where", "include_run", "exclude_run"},
 }
 
 
@@ -53,6 +58,7 @@ class FitSpec:
     reduce: str = "last"
     target: str | None = None
     seed: int = 0
+    select: Selection | None = None  # the config's ``select:`` (runs to keep)
 
 
 MAX_BYTES = 1 << 20  # a config is a few lines; a megabyte is not a config
@@ -188,6 +194,10 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
         if canon is None:
             raise ConfigError(f"{where}: data.columns: unknown role {role!r}; roles are N, D, C, "
                               "loss, run, step, lr, batch_size")
+        try:
+            check_scale(canon, col, "data.columns")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         mapping[canon] = col
     target = law_doc.get("target")
     reduce = data_doc.get("reduce", "last")
@@ -197,7 +207,8 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
         raise ConfigError(f"{where}: law.target must be a metric name")
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
                    reduce=reduce,
-                   target=None if target in (None, "loss") else str(target), seed=seed)
+                   target=None if target in (None, "loss") else str(target), seed=seed,
+                   select=_select(doc.get("select"), where))
 
 
 def _builtin(law: Law, law_doc: dict, where: str) -> Law:
@@ -214,6 +225,25 @@ def _builtin(law: Law, law_doc: dict, where: str) -> Law:
         changes["parameters"] = override_parameters(law.parameters, law_doc["parameters"],
                                                     law.name, where)
     return dataclasses.replace(law, **changes) if changes else law
+
+
+def _select(doc: Any, where: str) -> Selection | None:
+    """The ``select:`` section: ``where`` filters, ``include_run``/``exclude_run`` patterns,
+    each one text or a list of texts."""
+    from .errors import ScaleCLIError
+    from .selection import as_selection
+
+    if doc is None:
+        return None
+    _check_keys(doc, "select", where)
+    for key, value in doc.items():
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{where}: select.{key} must be a text or a list of texts")
+    try:
+        return as_selection(doc.get("include_run"), doc.get("exclude_run"), doc.get("where"))
+    except ScaleCLIError as exc:
+        raise ConfigError(f"{where}: select: {exc}") from None
 
 
 def _check_keys(doc: Any, path: str, where: str) -> None:
