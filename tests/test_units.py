@@ -149,3 +149,17 @@ def test_a_suffix_that_is_not_one_is_one_line(flag, args):
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and line.startswith(f"Error: {flag}")
     assert "not a unit suffix" in line or "not a number" in line
+
+
+def test_cells_written_with_suffixes_are_read_as_numbers(tmp_path):
+    data = tmp_path / "suffixes.csv"
+    data.write_text("run,params,tokens,arch,loss\n"
+                    "a,125M,2.3B,gpt-7B,3.1\nb,1.7B,30B,gpt-7B,2.5\nc,350m,1_000M,gpt-7B,2.8\n")
+    runs, _ = runs_json(data)
+    got = {n: (r["n_params"], r["tokens"]) for n, r in runs.items()}
+    assert got == {"a": (125e6, 2.3e9), "b": (1.7e9, 30e9), "c": (350e6, 1e9)}
+    data.write_text("run,params,tokens,loss\na,125M,2.3B,3.1\nb,1.7Q,30B,2.5\n")
+    r = invoke("runs", data)
+    assert r.exit_code == 1
+    assert r.stderr.strip().endswith(":3: column 'params' holds '1.7Q', which is not a number "
+                                     "(1 such cell)")
