@@ -357,7 +357,7 @@ def expression(node: Node, runs, text: str = ""):
     a, kind = _operand(left, runs, text)
     if right.kind == "col":
         b, kind_b = _operand(right, runs, text)
-        if kind != kind_b:
+        if kind != kind_b and "any" not in (kind, kind_b):
             _fail(text, node.span[0], f"{_what(left)} holds {kind}s and {_what(right)} "
                                       f"{kind_b}s: they do not compare", cls=InputError)
     else:
@@ -380,6 +380,8 @@ def _operand(node: Node, runs, text: str):
 
     name = column_of(str(node.value), runs.columns, text, node.span[0])
     dtype = runs.schema[name]
+    if dtype == pl.Null:  # no run has a value: every comparison is false
+        return pl.col(name), "any"
     if dtype == pl.Boolean:
         return pl.col(name), "bool"
     if dtype.is_numeric():
@@ -390,6 +392,8 @@ def _operand(node: Node, runs, text: str):
 def _literal(value, kind: str, node: Node, text: str, column: Node):
     """A literal as the column's kind wants it; a quoted number against a number column, or a
     number against a text column, refused with what to write instead."""
+    if kind == "any":
+        return None
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, float):
             _fail(text, node.span[0], f"{_what(column)} holds numbers: write the value "

@@ -302,3 +302,10 @@ def test_a_yaml_config_selects_and_the_command_line_adds_to_it(tmp_path):
     config.write_text("law: {name: chinchilla}\nselect: {wher: 'N > 1'}\n")
     r = invoke("fit", SAMPLE, "--config", config)
     assert r.exit_code == 1 and "wher" in r.stderr
+
+
+def test_a_column_no_run_has_a_value_for_compares_false():
+    empty = pl.DataFrame({"a": [None, None], "b": [1.0, 2.0]})
+    assert keeps("a > 1 or b == 2", empty) == [False, True]
+    assert keeps("not a == 'x'", empty) == [True, True]
+    assert keeps("a in [1, 'x'] or a == b", empty) == [False, False]
