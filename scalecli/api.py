@@ -110,16 +110,17 @@ def _wait(wait: float | None) -> dict[str, float]:
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | str | None = None, strict: bool = False,
          include_runs=None, exclude_runs=None,
-         min_step=None, min_tokens=None, max_tokens=None) -> Table:
+         min_step=None, min_tokens=None, max_tokens=None, where=None) -> Table:
     """One row per run: N, D, C, the final loss, the source (``scalecli runs``); the runs
-    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns); a window
-    (``min_step``, ``min_tokens``, ``max_tokens``, see :mod:`scalecli.windows`) shows each
-    run's windowed D and loss."""
+    whose names match ``include_runs`` and not ``exclude_runs`` (glob patterns) and that
+    every ``where`` filter keeps (see :mod:`scalecli.where`); a window (``min_step``,
+    ``min_tokens``, ``max_tokens``, see :mod:`scalecli.windows`) shows each run's windowed D
+    and loss."""
     from .analyses.runs import runs_table
 
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict, need=("N", "D"),
-                     select=_select(include_runs, exclude_runs),
+                     select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
     table = runs_table(frames, maps)
     table.notes = [*getattr(frames, "notes", []), *table.notes]
@@ -144,7 +145,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         overestimate_penalty: float | str | None = None,
         drop_outliers: bool = False,
         min_step=None, min_tokens=None, max_tokens=None,
-        points: str | None = None) -> FitResult | Ranking:
+        points: str | None = None,
+        where=None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -180,6 +182,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         A window on each run's curve (warm-up steps left out, a run capped at a token count)
         and checkpoint points (``last``, ``all``, ``every:K``, ``at-tokens:1B,2B``), see
         :mod:`scalecli.windows`; recorded in ``data["window"]`` and ``data["points"]``.
+    include_runs, exclude_runs, where:
+        Glob patterns of run names to keep or leave out, and filters on run columns
+        (``"n_params >= 100M and dataset == 'rpj'"``, see :mod:`scalecli.where`); a config's
+        ``select:`` adds its own. Recorded in ``data["selection"]``.
     weights:
         ``"seed-variance"``: weight each point by the inverse of its (N, D)'s seed variance
         (see :mod:`scalecli.fitting.seeds`); None or ``"none"``: unweighted.
@@ -213,7 +219,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     seed = _seed(seed)
     budgets = _check_bootstrap(bootstrap, ci, flops)
     weights = check_weights(weights)
-    select = _select(include_runs, exclude_runs)
+    select = _select(include_runs, exclude_runs, where)
     everything = law is not None and law.lower() == "all"
     if everything:
         _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
@@ -251,6 +257,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
                                       select, cli_window, points)
         window, points = _window(base=spec.window, **cli_window), spec.points
+        select = _config_select(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -279,9 +286,11 @@ def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, 
     ``"1e19..1e25"`` with ``steps`` budgets), from a fit (object or saved file) or, with
     ``source=None``, the law's published defaults. ``options``: ``max_tokens``,
     ``unique_tokens``, ``target_loss``, ``inference_tokens``, ``n_params``, ``tokens`` (see
-    :func:`scalecli.analyses.allocation.optimal`)."""
+    :func:`scalecli.analyses.allocation.optimal`), numbers or text with unit suffixes
+    (``"2.5B"``)."""
     from .analyses.allocation import optimal as allocate
 
+    options = {**options, **_quantities(options, OPTIMAL_QUANTITIES)}
     if options.get("target_loss") is not None and flops == 1e21:
         flops = None  # the default budget gives way to a target loss
     if isinstance(flops, str):
@@ -359,11 +368,12 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
 
 
 def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):
-    """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs`` in
-    ``options`` select them by name; ``min_step``, ``min_tokens``, ``max_tokens`` window their
-    curves), budgets, then approach 3 beside."""
+    """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs``/
+    ``where`` in ``options`` select them; ``min_step``, ``min_tokens``, ``max_tokens`` window
+    their curves), budgets, then approach 3 beside."""
     maps = _mapping(mapping)
-    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None))
+    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None),
+                     options.pop("where", None))
     window = _window(options.pop("min_step", None), options.pop("min_tokens", None),
                      options.pop("max_tokens", None))
     frames = _frames(data, store, reader, maps, strict, select=select, window=window)
@@ -382,7 +392,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             steps: int = 5, bootstrap: int | None = None, ci: float = 0.95,
             overestimate_penalty: float | str | None = None,
             min_step=None, min_tokens=None, max_tokens=None,
-            points: str | None = None) -> Comparison:
+            points: str | None = None,
+            include_runs=None, exclude_runs=None, where=None) -> Comparison:
     """One law fitted to each group of runs, their compute-optimal frontiers weighed against
     the first group's (see :mod:`scalecli.analyses.compare`).
 
@@ -406,6 +417,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
         and whether their overlap leaves a ranking unsupported.
     min_step, min_tokens, max_tokens, points:
         The window on each run's curve and checkpoint points, as for :func:`fit`.
+    include_runs, exclude_runs, where:
+        The runs of every group to keep, as for :func:`fit` (with a config's ``select:``).
 
     Returns
     -------
@@ -425,11 +438,14 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     window = _window(min_step, min_tokens, max_tokens, base=spec.window)
     if points is not None:
         spec.points = points
+    select = _config_select(spec) + _select(include_runs, exclude_runs, where)
     if group_by is not None:
-        frames = [_frames(data, store, reader, maps, strict, need=need, window=window)]
+        frames = [_frames(data, store, reader, maps, strict, need=need, window=window,
+                          select=select)]
         parts: Any = frames[0]
     elif isinstance(data, dict):
-        parts = {k: _frames(v, None, reader, maps, strict, need=need, window=window)
+        parts = {k: _frames(v, None, reader, maps, strict, need=need, window=window,
+                            select=select)
                  if isinstance(v, Frames) else v for k, v in data.items()}
         frames = [f for f in parts.values() if isinstance(f, Frames)]
     else:
@@ -445,7 +461,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
         names = _group_names(paths)
         baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
-        frames = [_frames(p, None, reader, maps, strict, need=need, window=window)
+        frames = [_frames(p, None, reader, maps, strict, need=need, window=window,
+                          select=select)
                   for p in paths]
         parts = dict(zip(names, frames, strict=True))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
@@ -456,6 +473,9 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
                    reduce=reduce, seed=_seed(seed), flops=budgets, bootstrap=bootstrap or 0,
                    level=ci)
+    if select:
+        for g in result.groups.values():
+            g.fit.data["selection"] = select.to_dict()
     for f in reversed(frames):
         _carry(result, f)
     _refuse_if_strict(result, strict)
@@ -476,7 +496,8 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              overestimate_penalty: float | str | None = None,
              drop_outliers: bool = False,
              min_step=None, min_tokens=None, max_tokens=None,
-             points: str | None = None) -> Backtest | BacktestRanking:
+             points: str | None = None,
+             where=None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
@@ -498,7 +519,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                           "rungs: use --holdout-largest K")
     fixed_values, seed = _fixed(fixed), _seed(seed)
     maps = _mapping(mapping)
-    select = _select(include_runs, exclude_runs)
+    select = _select(include_runs, exclude_runs, where)
     cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if law is not None and law.lower() == "all":
         _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
@@ -542,7 +563,8 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
               reduce: str | None = None, x: str | None = None, strict: bool = False,
               residuals: bool = False, include_runs=None, exclude_runs=None,
-              min_step=None, min_tokens=None, max_tokens=None, points: str | None = None):
+              min_step=None, min_tokens=None, max_tokens=None, points: str | None = None,
+              where=None):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
     the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
     from .fitting import FitResult
@@ -551,7 +573,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
                      reduce=reduce, x=x, strict=strict, residuals=residuals,
-                     include_runs=include_runs, exclude_runs=exclude_runs,
+                     include_runs=include_runs, exclude_runs=exclude_runs, where=where,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
                      points=points)
         return result, result.points
@@ -564,7 +586,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     result.notes = _cited(result)  # what was done when fitting is its provenance now
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict,
-                     select=_select(include_runs, exclude_runs),
+                     select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
     pts = points_of(frames, target=result.target if result.target != "loss" else None,
                     mapping=maps, reduce=reduce or "last",
@@ -743,10 +765,17 @@ def _dropped_warning(frames) -> list[str]:
     return [f"{len(dropped)} run(s) not used: {'; '.join(dropped[:5])}{more}"]
 
 
-def _select(include_runs, exclude_runs):
+def _select(include_runs, exclude_runs, where=None):
     from .selection import as_selection
 
-    return as_selection(include_runs, exclude_runs)
+    return as_selection(include_runs, exclude_runs, where)
+
+
+def _config_select(spec):
+    """The selection a config's ``select:`` section makes (empty when it has none)."""
+    from .selection import Selection
+
+    return getattr(spec, "select", None) or Selection()
 
 
 def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
@@ -763,6 +792,7 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict, sele
         parse_points(points)  # a bad --points is refused before any log is read
         spec.points = points
     maps = {**spec.mapping, **maps}
+    select = _config_select(spec) + (select or _select(None, None))
     frames = _frames(data, store, reader, maps, strict,
                      need=roles_needed(spec.law.variables.values()), select=select,
                      window=_window(**(window or {}), base=spec.window))
@@ -885,6 +915,27 @@ def _mapping(mapping) -> dict[str, str]:
 
         return parse_mapping(mapping)
     return dict(mapping)
+
+
+# options of optimal that hold sizes, tokens or a loss, and the flag each is typed as
+OPTIMAL_QUANTITIES = {"max_tokens": "--max-tokens", "unique_tokens": "--unique-tokens",
+                      "target_loss": "--target-loss", "inference_tokens": "--inference-tokens",
+                      "n_params": "--n", "tokens": "--tokens"}
+
+
+def _quantities(values: dict, flags: dict[str, str]) -> dict[str, float | None]:
+    """Those of ``values`` named in ``flags`` as numbers: text read with its unit suffix
+    (``"2.5B"``), refused naming the flag when it is not a finite number."""
+    from .pairs import finite_number
+
+    out = {}
+    for key, flag in flags.items():
+        value = values.get(key)
+        if value is not None and not isinstance(value, (int, float)):
+            value = finite_number(value, flag)
+        if key in values:
+            out[key] = value
+    return out
 
 
 def _fixed(fixed) -> dict[str, float]:

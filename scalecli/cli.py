@@ -108,6 +108,11 @@ def _need_figures(png: Path | None, svg: Path | None) -> None:
 
     require(png, svg)
 
+# ---- choosing runs by their columns -------------------------------------------------------
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="Keep runs whose columns pass this filter, e.g. \"n_params >= 100M and "
+                    "dataset == 'rpj'\" (repeatable: all must hold).")]
+
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
@@ -203,6 +208,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
          max_tokens: MaxTokensOpt = None,
+         where: WhereOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """One row per run: N, D, C (* = derived as 6ND), final loss, source.
 
@@ -213,7 +219,8 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 
     table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                      include_runs=include_run, exclude_runs=exclude_run,
-                     min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens)
+                     min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                     where=where)
     _messages(table)
     _out(render_table(table, format.value))
 
@@ -255,6 +262,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         drop_outliers: DropOutliersOpt = False,
         min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
         max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+        where: WhereOpt = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
 
@@ -275,7 +283,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          overestimate_penalty=overestimate_penalty,
                          drop_outliers=drop_outliers,
                          min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                         points=points)
+                         points=points,
+                         where=where)
     _messages(result)
     if save is not None:
         _err(f"saved fit to {save}")
@@ -290,17 +299,17 @@ def optimal(
     steps: Annotated[int, typer.Option(
         min=1, max=10_000, help="Budgets in a range (log-spaced).")] = 5,
     fit: FitFileOpt = None, law: LawOpt = None,
-    target_loss: Annotated[float | None, typer.Option(
+    target_loss: Annotated[str | None, typer.Option(
         help="The least compute (and its N, D) that reaches this loss.")] = None,
-    inference_tokens: Annotated[float | None, typer.Option(
+    inference_tokens: Annotated[str | None, typer.Option(
         help="With --target-loss: minimize 6ND + 2NT for T inference tokens.")] = None,
-    max_tokens: Annotated[float | None, typer.Option(help="Cap the training tokens D.")] = None,
-    unique_tokens: Annotated[float | None, typer.Option(
+    max_tokens: Annotated[str | None, typer.Option(help="Cap the training tokens D.")] = None,
+    unique_tokens: Annotated[str | None, typer.Option(
         help="Unique tokens available (data-constrained law).")] = None,
-    n: Annotated[float | None, typer.Option(
+    n: Annotated[str | None, typer.Option(
         "--n", help="A planned model size: scored at --flops, or sized for --target-loss.")
     ] = None,
-    tokens: Annotated[float | None, typer.Option(
+    tokens: Annotated[str | None, typer.Option(
         "--tokens", help="Planned training tokens: scored at --flops, or for --target-loss.")
     ] = None,
     png: PngOpt = None,
@@ -388,6 +397,7 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
          png: PngOpt = None,
          svg: SvgOpt = None,
+         where: WhereOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
 
@@ -401,7 +411,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
-                                  min_tokens=min_tokens, max_tokens=max_tokens, points=points)
+                                  min_tokens=min_tokens, max_tokens=max_tokens, points=points,
+                                  where=where)
     _messages(result)
     _figures("residuals" if residuals else "fit", result, png, svg, frame)
     if residuals:
@@ -498,6 +509,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
             max_tokens: MaxTokensOpt = None,
             png: PngOpt = None,
             svg: SvgOpt = None,
+            where: WhereOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 2: IsoFLOP profiles -> N_opt ∝ C^a, D_opt ∝ C^b (with approach 3's).
 
@@ -515,7 +527,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
                           ci=ci, seed=seed, progress=progress, include_runs=include_run,
                           exclude_runs=exclude_run, min_step=min_step, min_tokens=min_tokens,
-                          max_tokens=max_tokens)
+                          max_tokens=max_tokens, where=where)
     _messages(res)
     _figures("isoflop", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
@@ -537,6 +549,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
              max_tokens: MaxTokensOpt = None,
              png: PngOpt = None,
              svg: SvgOpt = None,
+             where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Chinchilla approach 1: the lower envelope of loss curves -> N_opt ∝ C^a, D_opt ∝ C^b.
 
@@ -549,7 +562,8 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run,
-                       min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens)
+                       min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
+                       where=where)
     _messages(res)
     _figures("frontier", res, png, svg)
     _out(approach_output(res, format.value, plot=plot, color=_color(color)))
@@ -588,6 +602,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
             png: PngOpt = None,
             svg: SvgOpt = None,
+            include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+            where: WhereOpt = None,
             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """Fit one law to each group of runs and weigh their compute-optimal frontiers: parameters
     side by side, the compute multiplier at each budget, where the frontiers cross.
@@ -604,7 +620,8 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
                       overestimate_penalty=overestimate_penalty,
                       min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                      points=points)
+                      points=points,
+                      include_runs=include_run, exclude_runs=exclude_run, where=where)
     _messages(res)
     _figures("compare", res, png, svg)
     _out(compare_output(res, format.value, plot=plot, color=_color(color)))
@@ -682,6 +699,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              drop_outliers: DropOutliersOpt = False,
              min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
              max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+             where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
     larger run (--law all: rank the laws by that error).
@@ -700,7 +718,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           overestimate_penalty=overestimate_penalty,
                           drop_outliers=drop_outliers,
                           min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                          points=points)
+                          points=points,
+                          where=where)
     _messages(result)
     _out(backtest_output(result, format.value))
 

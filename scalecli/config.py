@@ -13,6 +13,9 @@ fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}  # overestimate_penalty: 
 data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
 # optional: a window on each run's curve and checkpoint points (the command line overrides)
 #   data: {window: {min_step: 100, min_tokens: 100M, max_tokens: 2B}, points: all}
+select:                                       # which runs to fit (the command line adds)
+  where: "n_params >= 100M and dataset == 'rpj'"   # one filter or a list (all must hold)
+  exclude_run: [gpt-20M-*]                    # glob patterns of run names; also include_run
 ```
 Read with ``yaml.safe_load`` only; every unknown key or inconsistent bound is refused with the
 file and the key's path.
@@ -34,13 +37,15 @@ from .errors import ConfigError, UnknownLawError
 from .fitting.objective import Objective, penalty
 from .laws import Law, get_law
 from .laws.spec import check_keys, override_parameters
-from .schema import ROLE_NAMES
+from .schema import ROLE_NAMES, check_scale
+from .selection import Selection
 
 _KEYS = {
-    "": {"law", "fit", "data"},
+    "": {"law", "fit", "data", "select"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
     "fit": {"loss", "delta", "space", "seed", "overestimate_penalty"},
     "data": {"columns", "reduce", "window", "points"},
+    "select": {"where", "include_run", "exclude_run"},
 }
 
 
@@ -57,6 +62,7 @@ class FitSpec:
     seed: int = 0
     window: dict[str, float] = field(default_factory=dict)  # data.window's bounds, as given
     points: str | None = None  # data.points: last, all, every:K, at-tokens:LIST
+    select: Selection | None = None  # the config's ``select:`` (runs to keep)
 
 
 MAX_BYTES = 1 << 20  # a config is a few lines; a megabyte is not a config
@@ -194,6 +200,10 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
         if canon is None:
             raise ConfigError(f"{where}: data.columns: unknown role {role!r}; roles are N, D, C, "
                               "loss, run, step, lr, batch_size")
+        try:
+            check_scale(canon, col, "data.columns")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         mapping[canon] = col
     target = law_doc.get("target")
     reduce = data_doc.get("reduce", "last")
@@ -205,7 +215,8 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
                    reduce=reduce,
                    target=None if target in (None, "loss") else str(target), seed=seed,
-                   window=window, points=points)
+                   window=window, points=points,
+                   select=_select(doc.get("select"), where))
 
 
 def _window_and_points(data_doc: dict, where: str) -> tuple[dict[str, float], str | None]:
@@ -244,6 +255,25 @@ def _builtin(law: Law, law_doc: dict, where: str) -> Law:
         changes["parameters"] = override_parameters(law.parameters, law_doc["parameters"],
                                                     law.name, where)
     return dataclasses.replace(law, **changes) if changes else law
+
+
+def _select(doc: Any, where: str) -> Selection | None:
+    """The ``select:`` section: ``where`` filters, ``include_run``/``exclude_run`` patterns,
+    each one text or a list of texts."""
+    from .errors import ScaleCLIError
+    from .selection import as_selection
+
+    if doc is None:
+        return None
+    _check_keys(doc, "select", where)
+    for key, value in doc.items():
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{where}: select.{key} must be a text or a list of texts")
+    try:
+        return as_selection(doc.get("include_run"), doc.get("exclude_run"), doc.get("where"))
+    except ScaleCLIError as exc:
+        raise ConfigError(f"{where}: select: {exc}") from None
 
 
 def _check_keys(doc: Any, path: str, where: str) -> None:

@@ -223,7 +223,28 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         result = fit_on(pts, bootstrap)
     have = list(getattr(result, "notes", None) or [])
     result.notes = [*(n for n in pts.notes if n not in have), *have]
+    result.warnings += [w for w in unit_warnings(pts, spec.law) if w not in result.warnings]
     return result
+
+
+SMALL = 1e5  # no language model has fewer parameters, or is trained on fewer tokens
+
+
+def unit_warnings(pts: Points, law) -> list[str]:
+    """N (or D) that are all under 1e5 were most likely logged in millions or billions: say
+    how to scale them (``--map N=col*1e6``), since the fit would happily extrapolate them."""
+    from . import schema as S
+
+    out = []
+    used = set(law.variables.values())
+    for role, col, what in (("N", S.N, "parameters"), ("D", S.D, "tokens")):
+        if col not in used or col not in pts.frame.columns or not pts.frame.height:
+            continue
+        largest = pts.frame.get_column(col).max()
+        if largest is not None and largest < SMALL:
+            out.append(f"all {role} are under 1e5 (largest {largest:g} {what}): if {role} is "
+                       f"in millions or billions, scale it: --map {role}=COLUMN*1e6 (or *1e9)")
+    return out
 
 
 def normalized_columns(law, data):

@@ -69,7 +69,9 @@ ROLE_NAMES = {
 def parse_mapping(text: str | None) -> dict[str, str]:
     """Parse ``N=my_col,D=tokens_seen,loss=eval/loss`` into ``{"N": "my_col", ...}``.
 
-    Keys are roles (N, D, C, loss, run, step, lr, batch_size); values are column names.
+    Keys are roles (N, D, C, loss, run, step, lr, batch_size); values are column names. N, D
+    and C may be scaled: ``N=params_m*1e6`` or ``N=params_m*1M`` reads params_m times a
+    million, ``D=tokens_k/1e-3`` divides (see :func:`split_scale`).
     """
     from .errors import ConfigError, clip
     from .pairs import parse_pairs
@@ -84,14 +86,61 @@ def parse_mapping(text: str | None) -> dict[str, str]:
             )
         if role in out:
             raise ConfigError(f"--map: role {role} is given twice")
+        check_scale(role, col, "--map")
         out[role] = col
     return out
+
+
+SCALED_ROLES = ("N", "D", "C")  # the sizes people log in millions or billions
+
+
+def split_scale(value: str, columns: list[str] | None = None,
+                label: str = "--map ") -> tuple[str, float]:
+    """``"params_m*1e6"`` -> ``("params_m", 1e6)``; ``"tokens_b/1e-9"`` -> ``("tokens_b",
+    1e9)``; a value with no ``*NUMBER`` or ``/NUMBER`` tail (``model/n_params``), or that is
+    itself one of ``columns``, is the column unscaled. ConfigError for a zero, negative or
+    infinite factor."""
+    import math
+    import re
+
+    from .units import UnitError, parse_quantity
+
+    if columns is not None and value.lower() in {c.lower() for c in columns}:
+        return value, 1.0
+    m = re.match(r"^(.*?)\s*([*/])\s*([^*/]+?)\s*$", value)
+    if not m or not m.group(1):
+        return value, 1.0
+    column, op, number = m.groups()
+    try:
+        factor = parse_quantity(number)
+    except (UnitError, OverflowError):
+        if op == "/":  # model/n_params: a name with a slash, not a division
+            return value, 1.0
+        from .errors import ConfigError, clip
+
+        raise ConfigError(f"{label}{clip(value)}: {clip(number)!r} is not a number to scale "
+                          "by (e.g. params_m*1e6 or params_m*1M)") from None
+    if not math.isfinite(factor) or factor <= 0:
+        from .errors import ConfigError, clip
+
+        raise ConfigError(f"{label}{clip(value)}: the scale must be a positive number")
+    return column, factor if op == "*" else 1.0 / factor
+
+
+def check_scale(role: str, value: str, option: str) -> None:
+    """A scale (``col*1e6``) is for N, D and C only; any other role's value is a column."""
+    factor = split_scale(value, label=f"{option} {role}=")[1]
+    if factor != 1.0 and role not in SCALED_ROLES:
+        from .errors import ConfigError, clip
+
+        raise ConfigError(f"{option} {role}={clip(value)}: only N, D and C can be scaled "
+                          "(e.g. N=params_m*1e6)")
 
 
 def resolve(role: str, columns: list[str], mapping: dict[str, str] | None = None) -> str | None:
     """The column of ``columns`` that plays ``role``: the mapped one, else the first alias found."""
     if mapping and role in mapping:
-        want = mapping[role]
+        want = split_scale(mapping[role], columns)[0]
         if want in columns:
             return want
         lower = {c.lower(): c for c in columns}

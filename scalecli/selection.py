@@ -1,8 +1,9 @@
-"""Choosing runs by name, without editing the logs: ``--include-run`` and ``--exclude-run``
-glob patterns (``gpt-1B*``, ``*-seed[12]``), matched against each run's name.
+"""Choosing runs without editing the logs: ``--include-run`` and ``--exclude-run`` glob
+patterns (``gpt-1B*``, ``*-seed[12]``), matched against each run's name, and ``--where``
+filters on run columns (``n_params >= 100M and dataset == 'rpj'``, see :mod:`scalecli.where`).
 
-A run is kept when it matches some include pattern (all runs, when none is given) and no
-exclude pattern. A pattern that matches no run is said; a selection that leaves no run is
+A run is kept when it matches some include pattern (all runs, when none is given), no
+exclude pattern, and every ``--where`` filter. A pattern that matches no run is said; a selection that leaves no run is
 refused, naming the clause that emptied it.
 """
 
@@ -21,24 +22,42 @@ class Selection:
 
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.include or self.exclude)
+        return bool(self.include or self.exclude or self.where)
 
     def to_dict(self) -> dict:
-        return {"include": list(self.include), "exclude": list(self.exclude)}
+        out = {"include": list(self.include), "exclude": list(self.exclude)}
+        if self.where:
+            out["where"] = list(self.where)
+        return out
+
+    def __add__(self, other: Selection) -> Selection:
+        """Both selections at once (a config's, then the command line's)."""
+        return Selection([*self.include, *other.include], [*self.exclude, *other.exclude],
+                         [*self.where, *other.where])
 
 
-def as_selection(include=None, exclude=None) -> Selection:
-    """A :class:`Selection` from patterns given as one text or a list of texts."""
-    def patterns(value, option):
+def as_selection(include=None, exclude=None, where=None) -> Selection:
+    """A :class:`Selection` from patterns and filters, each given as one text or a list of
+    texts; a filter that does not parse is refused here, before any log is read."""
+    def texts(value, option, example):
         items = [value] if isinstance(value, str) else list(value or [])
         for p in items:
             if not isinstance(p, str) or not p.strip():
-                raise InputError(f"{option}: give a run name or a glob pattern such as 'gpt-1B*'")
+                raise InputError(f"{option}: give {example}")
         return [p.strip() for p in items]
 
-    return Selection(patterns(include, "--include-run"), patterns(exclude, "--exclude-run"))
+    from .where import parse
+
+    filters = texts(where, "--where", "a filter such as \"n_params >= 100M\"")
+    for text in filters:
+        parse(text)
+    return Selection(texts(include, "--include-run", "a run name or a glob pattern such as "
+                                                     "'gpt-1B*'"),
+                     texts(exclude, "--exclude-run", "a run name or a glob pattern such as "
+                                                     "'gpt-1B*'"), filters)
 
 
 def select_runs(frames, selection: Selection):
@@ -67,6 +86,9 @@ def select_runs(frames, selection: Selection):
             raise InputError(f"--exclude-run {', '.join(map(clip, selection.exclude))} leaves no "
                              "run" + (" of those --include-run kept" if selection.include else ""))
         dropped = [n for n, k in zip(names, keep) if not k]
+    if selection.where:
+        keep = _filter(frames.runs, selection, keep)
+        dropped = [n for n, k in zip(names, keep) if not k]
     import polars as pl
 
     mask = pl.Series(keep)
@@ -76,6 +98,26 @@ def select_runs(frames, selection: Selection):
         notes.append(f"runs selected: {len(names) - len(dropped)} of {len(names)} kept; left out "
                      f"{_some(dropped)}")
     return dataclasses.replace(frames, runs=runs, history=history), notes
+
+
+def _filter(runs, selection: Selection, keep: list[bool]) -> list[bool]:
+    """``keep`` and every ``--where`` filter; a filter that keeps nothing is refused naming
+    the clause that emptied it."""
+    from .where import parse
+
+    for text in selection.where:
+        where = parse(text)
+        hit = where.mask(runs)
+        if not any(hit):
+            raise InputError(where.explain_empty(runs))
+        before = keep
+        keep = [k and h for k, h in zip(keep, hit)]
+        if not any(keep):
+            what = ("--include-run/--exclude-run" if selection.include or selection.exclude
+                    else "the other --where filters")
+            raise InputError(f"--where {clip(text, 200)} keeps {sum(hit)} run(s), none of the "
+                             f"{sum(before)} {what} kept")
+    return keep
 
 
 def _unmatched(patterns, names, option) -> list[str]:

@@ -9,6 +9,8 @@ quote (``clip``): a cell may hold a megabyte.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from ..errors import InputError, StrictError, clip
@@ -68,6 +70,9 @@ def coerce(table: Table, spec, numeric: set[str], text: set[str],
         text_ = df[c].str.strip_chars()
         num = text_.cast(pl.Float64, strict=False)
         bad = text_.is_not_null() & (text_ != "") & num.is_null()
+        if c in numeric and bad.any():  # sizes written as 125M, 2.5B, 1.4T
+            num = _with_suffixes(text_, num)
+            bad = text_.is_not_null() & (text_ != "") & num.is_null()
         n_bad, n_ok = int(bad.sum()), int(num.is_not_null().sum())
         if c in numeric or (n_ok and n_bad <= 0.1 * (n_ok + n_bad)) or not (n_ok or n_bad):
             if n_bad:
@@ -81,6 +86,22 @@ def coerce(table: Table, spec, numeric: set[str], text: set[str],
                 _check_step(num, table, spec, step)
             df = df.with_columns(num.alias(c))
     return df
+
+
+def _with_suffixes(text: pl.Series, num: pl.Series) -> pl.Series:
+    """``num`` with the cells written with a unit suffix (``125M``, ``2.5B``: see
+    :mod:`scalecli.units`) read; any other text stays null."""
+    from ..units import SUFFIXES
+
+    parts = text.str.extract_groups(
+        r"^([+-]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z])$")
+    digits = parts.struct.field("1").str.replace_all("_", "")
+    power = parts.struct.field("2").str.to_lowercase().replace_strict(
+        list(SUFFIXES), [f"e{round(math.log10(v))}" for v in SUFFIXES.values()], default=None)
+    # "2.3" + "e9" is read as 2.3e9 exactly (2.3 * 1e9 is not); "1e3k" multiplies
+    exact = (digits + power).cast(pl.Float64, strict=False)
+    scale = ("1" + power).cast(pl.Float64, strict=False)
+    return num.fill_null(exact.fill_null(digits.cast(pl.Float64, strict=False) * scale))
 
 
 def _check_step(col: pl.Series, table: Table, spec, step: str) -> None:

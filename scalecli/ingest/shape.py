@@ -45,6 +45,7 @@ class Spec:
     ignore_prefix: str | None = None  # e.g. "_" for W&B internals (_runtime, _timestamp)
     single_run: str | None = None  # name of the one run when no run column exists
     loss_col: str | None = None  # the column of the loss role (its final value must be > 0)
+    scales: dict[str, str] = field(default_factory=dict)  # role -> "*1e6" (--map N=col*1e6)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -92,6 +93,7 @@ def build(table: Table, spec: Spec):
     numeric = {v for k, v in roles.items() if v and k != "run"}
     numeric |= {c for c in loss if c.lower() in LOSS_NAMES or c.lower() == str(mapped).lower()}
     df = coerce(table, spec, numeric, {roles["run"], spec.name_col}, roles["step"])
+    df = _scaled(df, spec, roles, cols)
     df = check_values(df, table, spec, roles)
     if roles["D"] is None and roles["C"] and roles["N"]:
         # Logged compute but no tokens (e.g. Epoch AI's Chinchilla data): D = C / (6·N).
@@ -123,6 +125,21 @@ def build(table: Table, spec: Spec):
         frames = _steps(df, table, spec, roles, run, loss)
     return Frames(runs=frames[0], history=frames[1], warnings=spec.warnings,
                   columns=[frames[2]])
+
+
+def _scaled(df, spec: Spec, roles: dict, cols: list[str]):
+    """N, D and C mapped as ``col*1e6`` (``--map N=params_m*1e6``) read in their units; the
+    factor is kept in ``spec.scales`` for the column report."""
+    for role in S.SCALED_ROLES:
+        given = (spec.mapping or {}).get(role)
+        col = roles[role]
+        if not given or not col:
+            continue
+        factor = S.split_scale(given, cols)[1]
+        if factor != 1.0:
+            df = df.with_columns(pl.col(col) * factor)
+            spec.scales[role] = "".join(given.rsplit(col, 1)[-1].split()) or f"*{factor:g}"
+    return df
 
 
 D_FROM_C = "C/(6·N)"  # the name a derived D column goes by in the column report
@@ -163,7 +180,7 @@ def _report(spec: Spec, roles: dict, run: str, metrics: list[str], config: list[
     parts = [f"run={roles['run'] or '(' + run.lstrip('_') + ')'}"]
     for r in ("N", "D", "C", "step", "lr", "batch_size"):
         if roles[r]:
-            parts.append(f"{r}={roles[r]}")
+            parts.append(f"{r}={roles[r]}{spec.scales.get(r, '')}")
     if not roles["C"]:
         parts.append("C=6·N·D")
     text = f"{spec.display} [{spec.fmt}, {shape}]: " + " ".join(parts)
