@@ -69,6 +69,10 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
 
     if not paths:
         raise InputError("give the log files or directories to ingest")
+    if any(str(p) == "-" for p in paths):
+        raise InputError("a store keeps files it can read again: save standard input to a "
+                         "file and ingest that (runs, fit and the other commands read - "
+                         "directly)")
     root = Path(store) if store is not None else default_store(paths)
     report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
                                      strict=strict, verify=verify, **_wait(wait))
@@ -529,14 +533,39 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None):
         frames = data
     else:
         paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
-        frames = load(*paths, store=store, reader=reader, mapping=mapping, strict=strict,
-                      need=need)
+        found = found_store() if not paths and store is None else None
+        frames = load(*paths, store=found[0] if found else store, reader=reader,
+                      mapping=mapping, strict=strict, need=need)
+        if found:
+            frames.notes = [found[1], *frames.notes]
     if select and isinstance(frames, Frames):
         from .selection import select_runs
 
         frames, notes = select_runs(frames, select)
         frames = dataclasses.replace(frames, notes=[*frames.notes, *notes])
     return frames
+
+
+STORE_ENV = "SCALECLI_STORE"
+
+
+def found_store() -> tuple[Path, str] | None:
+    """The store a command given no paths and no ``--store`` reads, and a note saying so:
+    the directory named by ``$SCALECLI_STORE``, else ``.scalecli`` in the working directory."""
+    import os
+
+    from .errors import StoreError
+
+    env = os.environ.get(STORE_ENV)
+    if env:
+        if not open_store(env).exists():
+            raise StoreError(f"{env}: no scalecli store here (named by ${STORE_ENV}; "
+                             f"scalecli ingest LOGS --store {env} makes one)")
+        return Path(env), f"store: {env} (from ${STORE_ENV})"
+    here = Path(".scalecli")
+    if open_store(here).exists():
+        return here, f"store: {here.resolve()} (found in the working directory)"
+    return None
 
 
 def _select(include_runs, exclude_runs):
