@@ -204,6 +204,26 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
 
 @app.command()
 @handles_errors
+def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show_default=False)],
+         reader: ReaderOpt = None, law: LawOpt = None,
+         force: Annotated[bool, typer.Option(
+             "--force", help="Overwrite an existing scalecli.yaml.")] = False,
+         format: FormatOpt = Fmt.table) -> None:
+    """Guess a folder's column mapping and write its commented scalecli.yaml, which later
+    commands run there (or given that folder) read.
+
+    Example: scalecli init runs/
+    """
+    from . import api
+    from .report.tables import render_table
+
+    table = api.init(folder, reader=reader, law=law, force=force)
+    _messages(table)
+    _out(render_table(table, format.value))
+
+
+@app.command()
+@handles_errors
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
