@@ -227,7 +227,7 @@ def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
-    """One row per run: N, D, C (* = derived as 6ND), final loss, source.
+    """One row per run: N, D, C (* = derived as 6ND), final loss and its metric, source.
 
     Example: scalecli runs runs/ --format json
     """

@@ -141,3 +141,15 @@ def test_a_tsv_and_jsonl_with_steps_are_guessed_too(tmp_path):
     truth = json.loads((FIX / "ground_truth.json").read_text())
     out = json.loads(invoke("runs", folder, "--format", "json").stdout)
     assert sorted(x["n_params"] for x in out) == sorted(t["n_params"] for t in truth["runs"])
+
+
+def test_files_naming_a_role_differently_are_warned_about(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(FIX / "plain.csv", folder / "a.csv")
+    src = (FIX / "plain.csv").read_text().splitlines()
+    (folder / "b.csv").write_text("\n".join(
+        ["exp_name,model_param_count,tokens_processed,train_iter,val_nll", *src[1:]]) + "\n")
+    r = invoke("init", folder)
+    assert r.exit_code == 0, r.stderr
+    assert "a.csv: N is 'n_params' here but 'model_param_count' elsewhere" in r.stderr

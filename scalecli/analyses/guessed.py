@@ -45,6 +45,12 @@ def init_project(folder: str | Path, *, reader: str | None = None, law: str | No
                                 f"is {mapping[role]!r}: map: keeps the first")
         for role, col in g.found.items():
             found.setdefault(role, col)
+    for g in guesses:  # a map entry applies to every file: one that names the role otherwise
+        for role in sorted(set(mapping) & set(g.found)):
+            if g.found[role] != mapping[role]:
+                warnings.append(f"{g.display}: {role} is {g.found[role]!r} here but "
+                                f"{mapping[role]!r} elsewhere; map: names one column for every "
+                                "file: rename one of them, or init each folder on its own")
     frames = load(root, reader=reader, mapping=mapping, need=())
     runs = frames.runs
     sized = runs.height and runs[S.N].drop_nulls().len() and runs[S.D].drop_nulls().len()
