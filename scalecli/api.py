@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
-           "fit_spec", "frontier", "ingest", "isoflop", "law_table", "law_yaml", "load",
-           "open_store", "optimal", "optimal_table", "parse_budgets", "plan", "plot_data",
-           "points", "predict", "predict_table", "prune_store", "report", "roles_needed", "runs",
-           "show"]
+           "fit_spec", "found_store", "frontier", "ingest", "init", "isoflop", "law_table",
+           "law_yaml", "load", "open_store", "optimal", "optimal_table", "parse_budgets", "plan",
+           "plot_data", "points", "predict", "predict_table", "prune_store", "report",
+           "roles_needed", "runs", "show"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -48,6 +48,43 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _project(fn):
+    """Defaults from the ``scalecli.yaml`` of the folder the command reads (see
+    :mod:`scalecli.project`): its map and options fill what the call left unset, and a note
+    says which file was used."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .project import apply, find_project
+
+        bound = sig.bind_partial(*args, **kwargs)
+        given = bound.arguments
+        project = find_project(given["paths"] if "paths" in given else given.get("data"))
+        if project is None:
+            return fn(*args, **kwargs)
+        key = "paths" if "paths" in sig.parameters else "data"
+        if not given.get(key) and given.get("store") is None and found_store() is None:
+            folder = project.path.parent  # the project's folder is the logs to read
+            given[key] = (folder,) if key == "paths" else [folder]
+        flat = dict(given)
+        for k in apply(project, flat, lambda k: k in sig.parameters):
+            key = "mapping" if k == "map" else k
+            given[key] = flat[key]
+        result = fn(*bound.args, **bound.kwargs)
+        first = result[0] if isinstance(result, tuple) else result
+        note = project.describe()
+        notes = getattr(first, "notes", None)
+        if isinstance(notes, list) and note not in notes:
+            notes.insert(0, note)
+        return result
+
+    return wrapper
+
+
 def open_store(root: str | Path) -> Store:
     """The Parquet store at ``root`` (created by the first ingest)."""
     from .store import Store
@@ -62,6 +99,7 @@ def default_store(paths) -> Path:
     return (first if first.is_dir() else first.parent) / ".scalecli"
 
 
+@_project
 def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
            mapping: dict[str, str] | str | None = None, strict: bool = False,
            verify: bool = False, wait: float | None = None):
@@ -71,11 +109,25 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
 
     if not paths:
         raise InputError("give the log files or directories to ingest")
+    if any(str(p) == "-" for p in paths):
+        raise InputError("a store keeps files it can read again: save standard input to a "
+                         "file and ingest that (runs, fit and the other commands read - "
+                         "directly)")
     root = Path(store) if store is not None else default_store(paths)
     report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
                                      strict=strict, verify=verify, **_wait(wait))
     report.root = root
     return report
+
+
+def init(folder: str | Path, *, reader: str | None = None, law: str | None = None,
+         force: bool = False) -> Table:
+    """Sniff ``folder``'s logs, guess the column mapping and write ``folder/scalecli.yaml``
+    (refused if it exists, unless ``force``); later commands there read it (see
+    :mod:`scalecli.project`). Returns the roles found, file by file."""
+    from .analyses.guessed import init_project
+
+    return init_project(folder, reader=reader, law=law, force=force)
 
 
 def check_store(store: str | Path, *, verify: bool = False, wait: float | None = None):
@@ -107,6 +159,7 @@ def _wait(wait: float | None) -> dict[str, float]:
     return {"wait": positive(wait, "--wait", allow_zero=True)}
 
 
+@_project
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | str | None = None, strict: bool = False,
          include_runs=None, exclude_runs=None,
@@ -128,6 +181,7 @@ def runs(data: Any = None, *, store: str | Path | None = None, reader: str | Non
     return table
 
 
+@_project
 def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
         reader: str | None = None, strict: bool = False,
         config: str | Path | FitSpec | None = None,
@@ -343,6 +397,7 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     return table
 
 
+@_project
 def isoflop(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
             mapping: dict[str, str] | str | None = None, strict: bool = False,
             flops: float | list[float] | str | None = None, steps: int = 5,
@@ -355,6 +410,7 @@ def isoflop(data: Any = None, *, store: str | Path | None = None, reader: str | 
                      options)
 
 
+@_project
 def frontier(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
              mapping: dict[str, str] | str | None = None, strict: bool = False,
              flops: float | list[float] | str | None = None, steps: int = 5,
@@ -382,6 +438,7 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
 
 
+@_project
 def compare(data: Any = None, *, group_by: str | None = None, baseline: str | None = None,
             store: str | Path | None = None, reader: str | None = None, strict: bool = False,
             law: str | None = None, config: str | Path | FitSpec | None = None,
@@ -482,6 +539,7 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     return result
 
 
+@_project
 def backtest(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
              reader: str | None = None, strict: bool = False,
              config: str | Path | FitSpec | None = None,
@@ -558,6 +616,7 @@ def _group_names(paths) -> list[str]:
     return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
+@_project
 def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,
               store: str | Path | None = None, reader: str | None = None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
@@ -710,8 +769,11 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
         frames = data
     else:
         paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
-        frames = load(*paths, store=store, reader=reader, mapping=mapping, strict=strict,
-                      need=need)
+        found = found_store() if not paths and store is None else None
+        frames = load(*paths, store=found[0] if found else store, reader=reader,
+                      mapping=mapping, strict=strict, need=need)
+        if found:
+            frames.notes = [found[1], *frames.notes]
     if select and isinstance(frames, Frames):
         from .selection import select_runs
 
@@ -727,6 +789,28 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
 
         frames = apply_window(frames, window)
     return frames
+
+
+STORE_ENV = "SCALECLI_STORE"
+
+
+def found_store() -> tuple[Path, str] | None:
+    """The store a command given no paths and no ``--store`` reads, and a note saying so:
+    the directory named by ``$SCALECLI_STORE``, else ``.scalecli`` in the working directory."""
+    import os
+
+    from .errors import StoreError
+
+    env = os.environ.get(STORE_ENV)
+    if env:
+        if not open_store(env).exists():
+            raise StoreError(f"{env}: no scalecli store here (named by ${STORE_ENV}; "
+                             f"scalecli ingest LOGS --store {env} makes one)")
+        return Path(env), f"store: {env} (from ${STORE_ENV})"
+    here = Path(".scalecli")
+    if open_store(here).exists():
+        return here, f"store: {here.resolve()} (found in the working directory)"
+    return None
 
 
 def _window(min_step=None, min_tokens=None, max_tokens=None, *, base=None):

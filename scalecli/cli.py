@@ -18,7 +18,7 @@ import typer
 app = typer.Typer(
     help="Fit neural scaling laws to experiment logs: ingest, fit, allocate compute, plot.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -166,8 +166,9 @@ def handles_errors(fn):
 
 
 def _messages(result) -> None:
-    """A result's notes (what was done) and warnings (what may be wrong) on stderr."""
-    for line in getattr(result, "notes", ()):
+    """A result's notes (what was done) and warnings (what may be wrong) on stderr; --quiet
+    keeps the warnings only."""
+    for line in () if _QUIET else getattr(result, "notes", ()):
         _err(line if line.startswith("columns: ") else f"note: {line}")
     for line in getattr(result, "warnings", ()):
         _err(f"warning: {line}")
@@ -175,6 +176,51 @@ def _messages(result) -> None:
 
 def _color(color: bool | None) -> bool:
     return sys.stdout.isatty() if color is None else color
+
+
+# ---- global options: --version, --quiet; plain flags in --help -----------------------------
+_QUIET = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        _out(f"scalecli {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version, help="Print the version and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print no notes and no columns: lines (warnings and errors "
+                              "still print).")] = False,
+) -> None:
+    """Fit neural scaling laws to experiment logs: ingest, fit, allocate compute, plot."""
+    global _QUIET
+    _QUIET = quiet
+
+
+def _plain_flags() -> None:
+    """Typer's help shows an on/off flag's type as ``<bool>``: a flag takes no value, so its
+    type column is left empty."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "plain_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.plain_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_plain_flags()
 
 
 # ---- commands -----------------------------------------------------------------------------
@@ -196,10 +242,30 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
 
     rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=map, strict=strict,
                      verify=verify, wait=wait)
-    for line in rep.columns:
+    for line in () if _QUIET else rep.columns:
         _err(f"columns: {line}")
     _messages(rep)
     _out(ingest_output(rep))
+
+
+@app.command()
+@handles_errors
+def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show_default=False)],
+         reader: ReaderOpt = None, law: LawOpt = None,
+         force: Annotated[bool, typer.Option(
+             "--force", help="Overwrite an existing scalecli.yaml.")] = False,
+         format: FormatOpt = Fmt.table) -> None:
+    """Guess a folder's column mapping and write its commented scalecli.yaml, which later
+    commands run there (or given that folder) read.
+
+    Example: scalecli init runs/
+    """
+    from . import api
+    from .report.tables import render_table
+
+    table = api.init(folder, reader=reader, law=law, force=force)
+    _messages(table)
+    _out(render_table(table, format.value))
 
 
 @app.command()
@@ -210,7 +276,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
          max_tokens: MaxTokensOpt = None,
          where: WhereOpt = None,
          strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
-    """One row per run: N, D, C (* = derived as 6ND), final loss, source.
+    """One row per run: N, D, C (* = derived as 6ND), final loss and its metric, source.
 
     Example: scalecli runs runs/ --format json
     """

@@ -39,7 +39,8 @@ def load(*paths: str | Path, store: str | Path | None = None, reader: str | None
 
         parts.append(Store(store).load())
     if not parts:
-        raise InputError("give log paths or a store (--store DIR)")
+        raise InputError("give log paths or a store (--store DIR, or $SCALECLI_STORE, or a "
+                         ".scalecli store in the working directory)")
     if len(parts) == 1:
         return parts[0]
     return _merge(parts[0], parts[1], strict)

@@ -140,6 +140,11 @@ def _check_numeric(runs, column: str) -> None:
                           "with --y)")
 
 
+def per_run_target(frames: Frames):
+    """run_id -> the loss metric each run is fitted on when none is chosen (see below)."""
+    return _per_run_target(frames)
+
+
 def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                 require: Sequence[str] = (S.N, S.D), points: str | None = None) -> Points:
     """One point per run: the run's columns and its reduced ``target`` as ``y`` (``target``

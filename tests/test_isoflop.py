@@ -235,7 +235,8 @@ def test_renders_and_plots():
     for fmt in ("table", "markdown", "csv"):
         assert "1e22" in render_tables(res, fmt) or "1e+22" in render_tables(res, fmt)
     csv = render_tables(res, "csv").splitlines()
-    assert csv[0] == "kind,flops,n_opt,tokens_opt,tokens_per_param,loss_opt"
+    assert csv[0] == ("kind,flops,n_opt,tokens_opt,tokens_per_param,loss_opt,a,a_se,b,b_se,"
+                      "k_n,k_d")
     assert [r.split(",")[0] for r in csv[1:]] == ["budget"] * 7 + ["prediction"]
     text = isoflop_plot(res)
     lines = text.splitlines()

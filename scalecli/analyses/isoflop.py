@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import schema as S
 from ..errors import ColumnError, ConfigError, FitError
+from ..numbers import fmt
 from .exponents import Exponents, PowerFit, fit_power, predictions, result_dict
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def _analyse(frame: pl.DataFrame, opts: dict, flops, boot=(None, 0.95, 0, None)
         (dropped if b.reason else kept).append(b)
     warnings += _budget_warnings(kept, opts["optimum"])
     if len(kept) < 2:
-        why = "; ".join(f"C={b.flops:.3g}: {b.reason}" for b in dropped[:3])
+        why = "; ".join(f"C={fmt(b.flops, 3)}: {b.reason}" for b in dropped[:3])
         why += f"; and {len(dropped) - 3} more" if len(dropped) > 3 else ""
         raise FitError(f"approach 2 needs at least two compute budgets with a located minimum; "
                        f"found {len(kept)} of {len(budgets)}" + (f" ({why})" if why else "")
@@ -290,7 +291,7 @@ def _locate(b: Budget, how: str) -> None:
         return
     if i in (0, b.sizes.size - 1):
         side = "smallest" if i == 0 else "largest"
-        b.reason = (f"lowest loss at the {side} size sampled (N={b.sizes[i]:.3g}): the minimum "
+        b.reason = (f"lowest loss at the {side} size sampled (N={fmt(b.sizes[i], 3)}): the minimum "
                     "may lie outside the sizes")
         return
     x, y = np.log(b.sizes), b.losses
@@ -306,7 +307,7 @@ def _locate(b: Budget, how: str) -> None:
             return
         xo = -p[1] / (2 * p[0])
         if not x[0] <= xo <= x[-1]:
-            b.reason = f"the parabola's vertex (N={math.exp(xo):.3g}) lies outside the sizes"
+            b.reason = f"the parabola's vertex (N={fmt(math.exp(xo), 3)}) lies outside the sizes"
             return
         lo = float(np.polyval(p, xo))
         grid = np.linspace(x[sel][0], x[sel][-1], 200)
@@ -333,10 +334,10 @@ def _spline(b: Budget, i: int) -> None:
     if k in (0, grid.size - 1):
         side = "smallest" if k == 0 else "largest"
         b.reason = (f"the interpolated minimum lands at the {side} size sampled "
-                    f"(N={b.sizes[0 if k == 0 else -1]:.3g}): it may lie outside the sizes")
+                    f"(N={fmt(b.sizes[0 if k == 0 else -1], 3)}): it may lie outside the sizes")
         return
     if i in (0, b.sizes.size - 1):
-        b.note = (f"C={b.flops:.3g}: the lowest loss is at the {'smallest' if i == 0 else 'largest'}"
+        b.note = (f"C={fmt(b.flops, 3)}: the lowest loss is at the {'smallest' if i == 0 else 'largest'}"
                   " size sampled, but the interpolated minimum lies inside the sizes: kept")
     r = minimize_scalar(lambda t: float(spl(t)), bounds=(grid[k - 1], grid[k + 1]),
                         method="bounded", options={"xatol": 1e-10})
@@ -366,7 +367,7 @@ def _budget_warnings(kept: list[Budget], how: str) -> list[str]:
         below = math.log10(b.n_opt / b.sizes[0])
         above = math.log10(b.sizes[-1] / b.n_opt)
         if min(below, above) < ASYMMETRY * max(below, above):
-            skew.append(f"C={b.flops:.3g} ({below:.2f} decades below, {above:.2f} above)")
+            skew.append(f"C={fmt(b.flops, 3)} ({below:.2f} decades below, {above:.2f} above)")
     bumpy = [b for b in kept if int(np.sum((b.losses[1:-1] < b.losses[:-2])
                                             & (b.losses[1:-1] < b.losses[2:]))) > 1]
     if bumpy:

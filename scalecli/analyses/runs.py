@@ -7,40 +7,51 @@ from .table import Table
 
 
 def runs_rows(frames, mapping=None):
-    """Rows (dicts) and columns for the runs table; the final loss where one is found."""
+    """Rows (dicts) and columns for the runs table: the final loss where one is found, and
+    which metric it is for each run (runs may log different loss columns)."""
     import polars as pl
 
     from ..errors import ColumnError
-    from ..reduce import reduce_runs, target_metric
+    from ..reduce import per_run_target, reduce_runs, target_metric
 
     runs = frames.runs.sort([S.N, S.D], nulls_last=True)
     try:
-        points = reduce_runs(frames, target_metric(frames, mapping))
+        chosen = target_metric(frames, mapping)
+        points = reduce_runs(frames, chosen)
         final = points.frame.select(S.RUN_ID, pl.col("y").alias("_final"))
         runs = runs.join(final, on=S.RUN_ID, how="left", maintain_order="left")
+        if chosen is None:
+            own = per_run_target(frames).rename({S.METRIC: "_own"})
+            runs = runs.join(own, on=S.RUN_ID, how="left", maintain_order="left")
+        else:
+            runs = runs.with_columns(pl.lit(chosen).alias("_own"))
         target = points.target
     except ColumnError:
         target = None
     rows = []
     for r in runs.iter_rows(named=True):
+        derived = bool(r[S.C_DERIVED])
         row = {"name": r[S.NAME], "n_params": r[S.N], "tokens": r[S.D], "flops": r[S.C],
-               "flops_derived": r[S.C_DERIVED], "source": r[S.SOURCE], "format": r[S.FORMAT],
-               "run_id": r[S.RUN_ID]}
+               "flops_derived": derived, "flops_mark": "*" if derived else " ",
+               "source": r[S.SOURCE], "format": r[S.FORMAT], "run_id": r[S.RUN_ID]}
         if target is not None:
             row["loss"] = r.get("_final")
+            row["metric"] = r.get("_own") if r.get("_final") is not None else None
         rows.append(row)
     columns = [("name", "run"), ("n_params", "N"), ("tokens", "D"), ("flops", "C")]
     if target is not None:
-        columns.append(("loss", f"final {target}"))
+        columns += [("loss", "final loss"), ("metric", "metric")]
     columns.append(("source", "source"))
     return rows, columns
 
 
 def runs_table(frames, mapping=None) -> Table:
-    """What ``scalecli runs`` prints, with the reading's notes and warnings."""
+    """What ``scalecli runs`` prints, with the reading's notes and warnings; a C computed as
+    6·N·D is marked ``*`` in the table (``flops_derived`` in CSV and JSON)."""
     rows, columns = runs_rows(frames, mapping)
     derived = any(r.get("flops_derived") for r in rows)
     return Table(rows, columns, f"{len(rows)} runs",
                  caption="* C derived as 6·N·D" if derived else None,
+                 csv_extra=[("flops_derived", "flops_derived")],
                  notes=[f"columns: {c}" for c in frames.columns],
                  warnings=list(frames.warnings))

@@ -154,11 +154,20 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     """Read files and directories into one pair of frames, W&B runs joined across files.
 
     ``need`` names the roles every file must provide (default N and D); a law that uses
-    neither (loss against dataset size, say) reads files without them.
+    neither (loss against dataset size, say) reads files without them. A path ``-`` is
+    standard input (read once, however often it is given).
     """
     skipped: list[str] = []
-    files = expand(list(paths), reader, skipped, strict)
+    piped = [p for p in paths if str(p) == "-"]
+    files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
     parts = [read_raw(p, d, r, mapping, strict, need=need) for p, d, r in files]
+    if piped:  # `-`: logs on standard input (see .stdin)
+        from .stdin import read_stdin
+
+        if reader is not None and reader not in READERS:
+            raise InputError(f"unknown reader {clip(reader)!r}; readers are: {_reader_names()}")
+        parts.append(read_stdin(lambda p, d, r: read_raw(p, d, r, mapping, strict, need=need),
+                                reader))
     frames = combine(parts, check="all" if "N" in need else "ignore", strict=strict,
                      once=True)
     frames.warnings[:0] = skipped

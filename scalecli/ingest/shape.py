@@ -181,8 +181,9 @@ def _report(spec: Spec, roles: dict, run: str, metrics: list[str], config: list[
     for r in ("N", "D", "C", "step", "lr", "batch_size"):
         if roles[r]:
             parts.append(f"{r}={roles[r]}{spec.scales.get(r, '')}")
-    if not roles["C"]:
-        parts.append("C=6·N·D")
+    missing = [r for r in ("N", "D") if not roles[r]]
+    if not roles["C"]:  # 6·N·D is claimed only where this file gives both
+        parts.append(f"C=none (no {' or '.join(missing)} in this file)" if missing else "C=6·N·D")
     text = f"{spec.display} [{spec.fmt}, {shape}]: " + " ".join(parts)
     text += " metrics: " + (", ".join(metrics) or "none")
     if config:

@@ -135,12 +135,22 @@ def get_law(name: str, **options: Any) -> Law:
                 raise ConfigError(f"law {name}: {family.option} given twice (the name says "
                                   f"{suffix})")
             return _member(family, {**options, family.option: int(suffix)})
-        raise UnknownLawError(f"unknown law {name!r}; known laws: {', '.join(names())}")
+        raise UnknownLawError(f"unknown law {name!r}{_nearest(key)}; known laws: "
+                              f"{', '.join(names())}")
     if isinstance(found, LawFamily):
         return _member(found, options)
     if options:
         raise ConfigError(f"law {found.name} takes no options ({', '.join(options)} given)")
     return found
+
+
+def _nearest(key: str) -> str:
+    """`` (did you mean chinchilla?)`` for a misspelt law name (difflib's closest), else ''."""
+    import difflib
+
+    known = [n.split()[0] for n in names()]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _member(family: LawFamily, options: dict) -> Law:

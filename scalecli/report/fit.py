@@ -102,18 +102,19 @@ def _derived_rows(result) -> list[dict]:
 
 
 def compare_output(ranking, fmt_name: str) -> str:
-    """The ``--law all`` ranking: one row per law, best held-out error first."""
+    """The ``--law all`` ranking: one row per law, best held-out error first; ``k`` is the
+    number of law parameters fitted (not ``n_params``, which everywhere else is N)."""
     import json
 
     if fmt_name == "json":
         return json.dumps(ranking.to_list(), indent=2) + "\n"
     rows = [{"rank": i + 1, "law": f.law, "holdout_error": f.data.get("holdout_error"),
              "rmse_log": f.rmse_log, "objective": f.objective,
-             "n_params": f.data.get("n_params_free"), "converged": f.converged}
+             "k": f.data.get("n_params_free"), "converged": f.converged}
             for i, f in enumerate(ranking.fits)]
     columns = [("rank", "#"), ("law", "law"), ("holdout_error", "held-out RMSE (log)"),
                ("rmse_log", "fit RMSE (log)"), ("objective", "objective"),
-               ("n_params", "parameters"), ("converged", "converged")]
+               ("k", "parameters (k)"), ("converged", "converged")]
     return render(rows, columns, fmt_name,
                   title=f"laws ranked by error on the {ranking.holdout} largest runs by compute",
                   caption="each law fitted without the held-out runs")

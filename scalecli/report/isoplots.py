@@ -186,12 +186,15 @@ def render_tables(res, fmt_name: str = "table") -> str:
         (res.options["group_by"], v, g.to_dict()) for v, g in res.groups.items()]
     pcols = [("flops", "C (FLOPs)"), ("n_opt", "N opt"), ("tokens_opt", "D opt"),
              ("tokens_per_param", "D/N"), ("loss_opt", "loss")]
-    if fmt_name == "csv":  # one row per budget (or envelope segment), then the predictions
-        rows = [{"kind": kind, "group": v, **r} for _, v, g in parts
+    if fmt_name == "csv":  # one row per budget (or envelope segment), then the predictions,
+        # each carrying its group's exponents: one rectangular table, nothing to join
+        fitted = [c for c in _EXPONENT_COLUMNS if any(_exponents(g).get(c) is not None
+                                                      for _, _, g in parts)]
+        rows = [{"kind": kind, "group": v, **r, **_exponents(g)} for _, v, g in parts
                 for kind, k in ((key.rstrip("s"), key), ("prediction", "predictions"))
                 for r in g.get(k, [])]
         return render(rows, [("kind", "kind")] + ([("group", "group")] if res.groups else [])
-                      + pcols, "csv")
+                      + pcols + [(c, c) for c in fitted], "csv")
     out = []
     for col, v, g in parts:
         head = f"{what}, Hoffmann et al. 2022" + (f" — {col}={v}" if v is not None else "")
@@ -223,8 +226,24 @@ def render_tables(res, fmt_name: str = "table") -> str:
     return sep.join(out)
 
 
+_EXPONENT_COLUMNS = ("a", "a_se", "a_low", "a_high", "b", "b_se", "b_low", "b_high", "k_n",
+                     "k_d")
+
+
+def _exponents(g: dict) -> dict:
+    """A result's (or group's) a and b with their standard errors, bootstrap intervals when
+    drawn, and the coefficients k_n, k_d: the columns every CSV row carries."""
+    ci = g.get("intervals") or {}
+    out = {k: g.get(k) for k in ("a", "a_se", "b", "b_se", "k_n", "k_d")}
+    for k in ("a", "b"):
+        out[f"{k}_low"], out[f"{k}_high"] = ci.get(k, [None, None])
+    return out
+
+
 def _dropped(x: dict) -> str:
-    where = f"C={x['flops']:.3g}" if "flops" in x else f"run {x.get('run')}"
+    from .format import fmt
+
+    where = f"C={fmt(x['flops'], 3)}" if "flops" in x else f"run {x.get('run')}"
     return f"dropped {where}: {x['reason']}"
 
 

@@ -46,8 +46,8 @@ def to_markdown(rows, columns: Columns, title: str | None = None) -> str:
     lines.append("| " + " | ".join(h for _, h in columns) + " |")
     lines.append("|" + "|".join("---:" if _numeric(rows, k) else "---" for k, _ in columns) + "|")
     for r in rows:
-        lines.append("| " + " | ".join(fmt(r.get(k)).replace("|", "\\|") for k, _ in columns)
-                     + " |")
+        lines.append("| " + " | ".join(_cell(r, k).replace("|", "\\|").replace("*", "\\*")
+                                       for k, _ in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -59,7 +59,7 @@ def to_rich(rows, columns: Columns, title: str | None = None, caption: str | Non
     for key, head in columns:
         table.add_column(head, justify="right" if _numeric(rows, key) else "left")
     for r in rows:
-        table.add_row(*(fmt(r.get(k)) for k, _ in columns))
+        table.add_row(*(_cell(r, k) for k, _ in columns))
     console = Console(file=_Sink(), width=_width(), highlight=False,
                       force_terminal=sys.stdout.isatty(), soft_wrap=False)
     with console.capture() as cap:
@@ -69,6 +69,11 @@ def to_rich(rows, columns: Columns, title: str | None = None, caption: str | Non
         if caption:
             console.print(caption, overflow="fold")
     return cap.get()
+
+
+def _cell(row: dict, key: str) -> str:
+    """A value as a person reads it, with its mark (``flops_mark: "*"``: derived) if any."""
+    return fmt(row.get(key)) + str(row.get(f"{key}_mark", ""))
 
 
 def _width() -> int:
