@@ -867,13 +867,36 @@ def store_prune(store: StoreArg, wait: Annotated[float | None, typer.Option(
     _out(prune_output(report, format.value))
 
 
+def _short_helps(typer_app) -> None:
+    """The command list shows each command's first paragraph as one line (Typer keeps the
+    docstring's line breaks there, which split a sentence across rows)."""
+    for cmd in typer_app.registered_commands:
+        doc = (cmd.help or (cmd.callback.__doc__ if cmd.callback else None) or "").strip()
+        if cmd.short_help is None and doc:
+            cmd.short_help = " ".join(doc.split("\n\n")[0].split())
+
+
+_short_helps(app)
+
+
 def main() -> None:
     import os
 
     # The arrays here are small: BLAS threads only contend (15x slower fits under load).
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    sys.argv[1:] = _quiet_first(sys.argv[1:])
     app()
+
+
+def _quiet_first(args: list[str]) -> list[str]:
+    """``--quiet``/``-q`` is read wherever it is typed (``scalecli fit runs/ -q``), as the
+    global option it is; words after a ``--`` are left alone."""
+    end = args.index("--") if "--" in args else len(args)
+    quiet = [a for a in args[:end] if a in ("--quiet", "-q")]
+    if not quiet:
+        return args
+    return ["--quiet", *(a for a in args[:end] if a not in ("--quiet", "-q")), *args[end:]]
 
 
 if __name__ == "__main__":

@@ -126,6 +126,31 @@ def test_quiet_silences_notes_and_columns_but_not_warnings(tmp_path):
     assert r.exit_code == 0 and "columns:" not in r.stderr
 
 
+def test_quiet_is_read_wherever_it_is_typed():
+    """`scalecli fit runs/ -q` as well as `scalecli -q fit runs/`, through the installed
+    entry point; words after `--` are not options."""
+    import subprocess
+    import sys
+
+    code = "import sys; from scalecli.cli import main; sys.argv[0] = 'scalecli'; main()"
+    run = [sys.executable, "-c", code]
+    r = subprocess.run([*run, "fit", str(SAMPLE), "--format", "json", "-q"],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "columns:" not in r.stderr and "note:" not in r.stderr
+    from scalecli.cli import _quiet_first
+
+    assert _quiet_first(["fit", "x", "--quiet"]) == ["--quiet", "fit", "x"]
+    assert _quiet_first(["fit", "--", "-q"]) == ["fit", "--", "-q"]
+
+
+def test_command_list_has_one_line_summaries():
+    """A command whose first docstring paragraph spans lines is listed as one sentence."""
+    text = invoke("--help", env={"COLUMNS": "400"}).stdout
+    line = next(ln for ln in text.splitlines() if ln.lstrip("│ ").startswith("compare "))
+    assert "where the frontiers cross" in line
+
+
 def test_completion_script():
     """The script for the shell scalecli runs under (bash, zsh, fish, powershell): each calls
     back into scalecli through _SCALECLI_COMPLETE."""
