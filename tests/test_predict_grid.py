@@ -21,8 +21,8 @@ def law(N, D, p=HOFFMANN):
     return p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"]
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+def invoke(*args, **kw):
+    return runner.invoke(app, [str(a) for a in args], **kw)
 
 
 def one_line_error(r, *words):
@@ -190,7 +190,7 @@ def test_points_file_names_observed_and_units(tmp_path):
     who = ["tiny", "small", "mid"][rel.index(worst)]
     assert (f"3 point(s), mean |relative error| {100 * mean:.3g}%, max {100 * worst:.3g}% "
             f"({who})") in r.stderr
-    r = invoke("predict", "--points", pts)
+    r = invoke("predict", "--points", pts, env={"COLUMNS": "200"})  # headers in full
     assert r.exit_code == 0
     assert "run" in r.stdout and "observed" in r.stdout and "rel. error %" in r.stdout
     assert "tiny" in r.stdout
