@@ -44,3 +44,13 @@ def parse_quantity(text: object) -> float:
     value = float(number.replace("_", "")) * scale
     # 2.5B is 2.5e9 exactly as typed, not 2.5 * 1e9 = 2500000000.0000005
     return float(f"{value:.15g}") if math.isfinite(value) else value
+
+
+def log_range(lo: float, hi: float, steps: int) -> list[float]:
+    """``steps`` values log-spaced from ``lo`` to ``hi``, ends included (``lo..hi`` ranges of
+    budgets and grids), rounded to 15 digits so 1e19..1e25 gives 1e23, not
+    1.0000000000000001e23."""
+    if steps == 1 or lo == hi:
+        return [lo]
+    a, b = math.log10(lo), math.log10(hi)
+    return [float(f"{10 ** (a + (b - a) * i / (steps - 1)):.15g}") for i in range(steps)]

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError, FitError, clip
 from ..pairs import positive
+from ..units import log_range
 from .table import Table
 
 
@@ -357,13 +358,7 @@ def parse_budgets(text: str, steps: int = 5, stdin=None) -> list[float]:
                 raise ConfigError(f"--steps must be from 1 to {MAX_STEPS}, got {clip(steps)}")
             if not (0 < lo <= hi):
                 raise ConfigError(f"--flops range {part!r}: need 0 < low <= high")
-            if steps == 1 or lo == hi:
-                out.append(lo)
-                continue
-            a, b = math.log10(lo), math.log10(hi)
-            # rounded to 15 digits, so 1e19..1e25 gives 1e23, not 1.0000000000000001e23
-            out.extend(float(f"{10 ** (a + (b - a) * i / (steps - 1)):.15g}")
-                       for i in range(steps))
+            out.extend(log_range(lo, hi, steps))
         else:
             out.append(_number(part))
     if not out:

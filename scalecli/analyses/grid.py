@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, clip
+from ..units import log_range
 from .table import Table
 
 MAX_CELLS = 1_000_000  # beyond this a table of predictions is no longer something to read
@@ -61,13 +62,7 @@ def parse_axis(value: Any, steps: int, option: str) -> list[float]:
             if lo > hi:
                 raise ConfigError(f"{option} range {clip(text)!r}: the low end is above the high "
                                   "end")
-            if steps == 1 or lo == hi:
-                out.append(lo)
-                continue
-            a, b = math.log10(lo), math.log10(hi)
-            # rounded to 15 digits, so 1e11..1e13 gives 1e12, not 1.0000000000000002e12
-            out.extend(float(f"{10 ** (a + (b - a) * i / (steps - 1)):.15g}")
-                       for i in range(steps))
+            out.extend(log_range(lo, hi, steps))
         else:
             out.append(_positive(finite_number(text, option), option))
     if not out:
