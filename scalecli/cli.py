@@ -50,6 +50,9 @@ IncludeOpt = Annotated[list[str] | None, typer.Option(
     "--include-run", help="Keep only runs whose name matches this glob (repeatable).")]
 ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude-run", help="Leave out runs whose name matches this glob (repeatable).")]
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", help="Keep runs whose columns pass this filter, e.g. \"n_params >= 100M and "
+                    "dataset == 'rpj'\" (repeatable: all must hold).")]
 FitFileOpt = Annotated[Path | None, typer.Option(
     "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
 XOpt = Annotated[str | None, typer.Option(
@@ -116,11 +119,6 @@ def _need_figures(png: Path | None, svg: Path | None) -> None:
     from .report.figures import require
 
     require(png, svg)
-
-# ---- choosing runs by their columns -------------------------------------------------------
-WhereOpt = Annotated[list[str] | None, typer.Option(
-    "--where", help="Keep runs whose columns pass this filter, e.g. \"n_params >= 100M and "
-                    "dataset == 'rpj'\" (repeatable: all must hold).")]
 
 
 def _err(text: str) -> None:
