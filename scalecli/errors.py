@@ -31,6 +31,12 @@ class StrictError(InputError):
     """Something that is only a warning by default, refused because ``--strict`` was given."""
 
 
+class DamagedSource(InputError):
+    """A log that cannot be read to the end (a truncated ``.wandb`` or event file, a run with no
+    history, a compressed file cut short): in a sweep it is skipped with its path and reason
+    (refused under ``--strict``), so one dead run does not stop the ingest of a thousand."""
+
+
 class StoreError(ScaleCLIError):
     """The Parquet store is missing, locked by another ingest, or damaged."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import schema as S
-from ..errors import ColumnError, InputError, StrictError, clip
+from ..errors import ColumnError, DamagedSource, InputError, StrictError, clip
 from . import detect as _detect
 
 if TYPE_CHECKING:
@@ -160,7 +160,14 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     skipped: list[str] = []
     piped = [p for p in paths if str(p) == "-"]
     files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
-    parts = [read_raw(p, d, r, mapping, strict, need=need) for p, d, r in files]
+    parts = []
+    for p, d, r in files:
+        try:
+            parts.append(read_raw(p, d, r, mapping, strict, need=need))
+        except DamagedSource as exc:  # one dead run does not stop a sweep (unless --strict)
+            if strict:
+                raise StrictError(f"{exc} (refused: --strict)") from None
+            skipped.append(f"{exc}; skipped")
     if piped:  # `-`: logs on standard input (see .stdin)
         from .stdin import read_stdin
 

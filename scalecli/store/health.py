@@ -4,11 +4,9 @@ the path the user gave may have been relative to another directory."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..ingest import combine
-from ..ingest.scan import file_digest
 from . import copies, disk, lock, manifest, parts
 from .commit import orphans, sweep
 from .manifest import MANIFEST
@@ -52,17 +50,19 @@ def check(root: Path, *, verify: bool = False, wait: float = lock.LOCK_WAIT_S) -
 
 def _source_state(e: dict, verify: bool) -> str | None:
     """None (as ingested), "missing", "stale", or a few words on why it cannot be judged."""
+    from ..ingest import sources
+
     try:
-        st = os.stat(e["path"])
+        size, mtime_ns = sources.signature(Path(e["path"]), e["reader"])
     except (FileNotFoundError, NotADirectoryError):
         return "missing"
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
-    if st.st_size != e["size"]:
+    if size != e["size"]:
         return "stale"
-    if st.st_mtime_ns != e["mtime_ns"] and not verify:
+    if mtime_ns != e["mtime_ns"] and not verify:
         return "stale"
-    if verify and file_digest(e["path"]) != e["hash"]:
+    if verify and sources.digest(Path(e["path"]), e["reader"]) != e["hash"]:
         return "stale"
     return None
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, StrictError
+from ..errors import DamagedSource, InputError, StrictError
 from ..ingest import Frames, combine, read_raw
-from ..ingest.scan import file_digest
+from ..ingest import sources as _sources
 from . import copies, parts
 from .reports import IngestReport
 
@@ -57,18 +57,24 @@ class Planner:
     def source(self, path: Path, display: str, reader: str) -> None:
         key = str(path.resolve())
         try:
-            st = path.stat()
+            st = _sources.signature(path, reader)  # (size, mtime_ns) of the source's files
         except OSError as exc:
             raise InputError(f"cannot read ({exc.strerror})", display) from None
         old = self.plan.files.get(key)
         same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
-        if same and self._kept(old, path, display, st):
+        if same and self._kept(old, path, display, reader, st):
             return
-        frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+        try:
+            frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+        except DamagedSource as exc:
+            if self.strict:
+                raise StrictError(f"{exc} (refused: --strict)") from None
+            self.plan.report.warnings.append(f"{exc}; skipped")
+            return
         info = frames.files[display]
-        digest = info.digest or file_digest(path)
+        digest = info.digest or _sources.digest(path, reader)
         entry = {"path": key, "display": display, "reader": reader, "mapping": self.opts,
-                 "size": st.st_size, "mtime_ns": st.st_mtime_ns, "hash": digest,
+                 "size": st[0], "mtime_ns": st[1], "hash": digest,
                  "rows": info.rows, "found": info.columns, "columns": frames.columns,
                  "warnings": list(frames.warnings), "runs": None, "history": None,
                  "n_runs": frames.runs.height, "n_rows": frames.history.height}
@@ -83,23 +89,24 @@ class Planner:
         self.plan.changes.append(Change(key, display, entry, frames))
         self.pending[key] = entry
 
-    def _kept(self, old: dict, path: Path, display: str, st) -> bool:
+    def _kept(self, old: dict, path: Path, display: str, reader: str,
+              st: tuple[int, int]) -> bool:
         """Whether an already ingested source needs no reading: same size and mtime, parts whole
         (cheap check); or, after a touch or with ``verify``, the same content hash."""
-        if old["size"] != st.st_size:
+        if old["size"] != st[0]:
             return False
-        touched = old["mtime_ns"] != st.st_mtime_ns
+        touched = old["mtime_ns"] != st[1]
         if not touched and not self.verify:
             if parts.entry_problems(self.root, old):
                 return False  # read it again: the parts are rebuilt from the source
         elif parts.entry_problems(self.root, old, full=self.verify) or (
-                file_digest(path) != old["hash"]):
+                _sources.digest(path, reader) != old["hash"]):
             return False
         if self.strict and old.get("warnings"):
             raise StrictError(old["warnings"][0] + " (refused: --strict)")
         self.plan.report.unchanged.append(display)
         if touched:
-            entry = {**old, "mtime_ns": st.st_mtime_ns}
+            entry = {**old, "mtime_ns": st[1]}
             self.plan.changes.append(Change(old["path"], display, entry, None))
         return True
 
