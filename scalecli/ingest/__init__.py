@@ -108,6 +108,14 @@ def _wandb(name: str) -> Callable[..., Frames]:
     return reader
 
 
+def _tensorboard(path: Path, display: str, mapping=None, strict: bool = False,
+                 opts: ReadOptions = DEFAULT) -> Frames:
+    """TensorBoard event files, one run per folder (see :mod:`.tensorboard`)."""
+    from .tensorboard import read_tensorboard
+
+    return read_tensorboard(path, display, mapping, strict, opts)
+
+
 # name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
 # cross-file joining (use read_file/read_paths, which also join and check N).
 READERS: dict[str, Callable[..., Frames]] = {
@@ -117,6 +125,7 @@ READERS: dict[str, Callable[..., Frames]] = {
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
     "wandb-panel": _wandb("wandb-panel"),
+    "tensorboard": _tensorboard,
 }
 
 

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 from .scan import too_deep
+from .tbdirs import READER as TENSORBOARD
+from .tbdirs import is_events
 
 CSV_EXT = {".csv": ",", ".tsv": "\t"}
 JSON_EXT = (".jsonl", ".ndjson", ".json")
@@ -86,6 +88,8 @@ def detect(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if path.name in NOT_LOGS:
         return None
+    if is_events(path.name):
+        return TENSORBOARD
     if suffix in CSV_EXT:
         return sniff_csv(path, CSV_EXT[suffix])
     if suffix in JSON_EXT:
@@ -99,5 +103,7 @@ def separator(path: Path) -> str:
 
 def fits(path: Path, reader: str) -> bool:
     """In a directory walk with ``--reader``, only files of that reader's family are read."""
+    if reader == TENSORBOARD:
+        return is_events(path.name)
     exts = FAMILY.get(reader)
     return exts is None or path.suffix.lower() in exts

@@ -14,8 +14,14 @@ from pathlib import Path
 
 from .scan import file_digest
 
+def _tensorboard(path: Path) -> list[Path]:
+    from .tbdirs import members as tb_members
+
+    return tb_members(path)
+
+
 # reader -> (path -> list of the files that make up the source)
-MEMBERS: dict[str, Callable[[Path], list[Path]]] = {}
+MEMBERS: dict[str, Callable[[Path], list[Path]]] = {"tensorboard": _tensorboard}
 
 
 def members(path: Path, reader: str) -> list[Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import tbdirs
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
 
@@ -67,7 +68,7 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
                                  "(choose one with --reader NAME)", display)
             out.append((path, display, name))
             continue
-        found = _walk(path, display, reader, warnings, strict)
+        found = tbdirs.group(_walk(path, display, reader, warnings, strict), path, display)
         if not found:
             raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
         out += found
