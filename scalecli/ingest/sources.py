@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .scan import file_digest
 
+
 def _tensorboard(path: Path) -> list[Path]:
     from .tbdirs import members as tb_members
 
