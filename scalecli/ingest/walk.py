@@ -153,14 +153,16 @@ def _once(found: Found, warnings, strict) -> Found:
     """Each file once: the same file given twice, or two files with the same bytes (a copy of a
     log beside it), is read once, with a warning naming both."""
     out: Found = []
-    by_size: dict[int, list[tuple[Path, str]]] = {}
+    by_size: dict[object, list[tuple[Path, str]]] = {}
     for path, display, name in found:
         try:
             st = path.stat()
         except OSError as exc:
             raise InputError(f"cannot be read: {_why(exc)}", display) from None
         twin = None
-        for other, shown in by_size.get(st.st_size, ()):
+        # a run folder (TensorBoard) is only ever the same folder again, never compared by bytes
+        size = _key(st) if stat.S_ISDIR(st.st_mode) else st.st_size
+        for other, shown in by_size.get(size, ()):
             if _key(other.stat()) == _key(st):
                 twin = "given twice" if shown == display else f"the same file as {shown}"
             elif _same_bytes(path, other):
@@ -170,7 +172,7 @@ def _once(found: Found, warnings, strict) -> Found:
         if twin:
             _skip(f"{display}: {twin}; read once", warnings, strict)
             continue
-        by_size.setdefault(st.st_size, []).append((path, display))
+        by_size.setdefault(size, []).append((path, display))
         out.append((path, display, name))
     return out
 
