@@ -82,6 +82,9 @@ def test_fixture_reads_to_the_true_runs_exactly():
 def test_history_holds_the_logged_scalars_and_hparams_the_config():
     frames = read_paths([TB])
     plain = pl.read_csv(FX / "plain.csv")
+    # tokens_seen is the D column (exactly step × 256 × 2048), not a metric beside it
+    metrics = set(frames.history["metric"].unique())
+    assert metrics == {"train/loss", "train/lr", "eval/loss", "hparam/eval_loss"}
     h = frames.history.filter(pl.col("metric") == "train/loss")
     assert h.height == 300 and h.group_by("run_id").len()["len"].to_list() == [50] * 6
     joined = h.join(frames.runs.select("run_id", "name"), on="run_id").join(

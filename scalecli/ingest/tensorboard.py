@@ -225,8 +225,9 @@ def _tokens(wide: pl.DataFrame, hp: dict, tags: list[str], note: dict) -> pl.Dat
         if logged.height and bool((p32 == logged["c"].to_numpy()).all()):
             note["map"]["D"] = PRODUCT
             note["say"].append(f"D = step × {batch} × {seq} (exact; agrees with the float32 "
-                               f"counter {counter} at all {logged.height} logged steps)")
-            return wide.with_columns(product.alias(PRODUCT))
+                               f"counter {counter} at all {logged.height} logged steps, which "
+                               "it replaces)")
+            return wide.with_columns(product.alias(PRODUCT)).drop(counter)
         note["say"].append(f"D from the float32 counter {counter} (step × {batch} × {seq} "
                            "does not match it)")
     elif counter:
