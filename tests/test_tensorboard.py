@@ -245,6 +245,13 @@ def test_damaged_run_is_skipped_naming_file_and_reason(tmp_path, kind, reason):
         read_raw(bad, str(bad), "tensorboard")
 
 
+def test_a_file_that_is_not_an_event_file_is_said_so(tmp_path):
+    bad = tmp_path / "events.out.tfevents.1.host"
+    bad.write_text("run,n_params,tokens,loss\na,1e7,2e8,3.1\n")
+    with pytest.raises(DamagedSource, match="not a TensorBoard event file"):
+        read_raw(bad, str(bad), "tensorboard")
+
+
 def test_ingest_skips_a_damaged_run_and_strict_writes_nothing(tmp_path):
     logs = damaged_logs(tmp_path, "truncated")
     store = tmp_path / "store"

@@ -75,8 +75,11 @@ def _read(file: Path, shown: str, lib, run: _Run) -> None:
         except errors.OutOfRangeError:
             break
         except errors.DataLossError as exc:
-            what = ("cut in the middle of record" if "truncated" in str(exc)
-                    else "checksum (CRC) mismatch in record")
+            cut = "truncated" in str(exc)
+            if n == 0 and not cut:
+                raise DamagedSource("not a TensorBoard event file (its first record fails the "
+                                    "checksum)", shown) from None
+            what = "cut in the middle of record" if cut else "checksum (CRC) mismatch in record"
             raise DamagedSource(f"damaged event file: {what} {n + 1} (after {n} whole "
                                 "records)", shown) from None
         n += 1
