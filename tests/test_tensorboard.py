@@ -245,6 +245,22 @@ def test_damaged_run_is_skipped_naming_file_and_reason(tmp_path, kind, reason):
         read_raw(bad, str(bad), "tensorboard")
 
 
+def test_non_finite_points_are_dropped_with_their_steps(tmp_path):
+    nan = float("nan")
+    run = sweep_run(tmp_path / "r", 1e7, range(10, 60, 10),
+                    loss=lambda s: nan if s in (30, 40) else 3.0)
+    frames = read_paths([tmp_path])
+    said = [w for w in frames.warnings if "non-finite" in w]
+    assert said == [f"{tmp_path / 'r'}: dropped 2 non-finite train/loss values (steps 30, 40)"]
+    steps = frames.history.filter(pl.col("metric") == "train/loss")["step"].to_list()
+    assert sorted(steps) == [10, 20, 50]
+    with pytest.raises(StrictError, match="non-finite"):
+        read_paths([tmp_path], strict=True)
+    write(run, [scalar(s, "loss", nan) for s in (1, 2)])
+    with pytest.raises(DamagedSource, match="all 2 logged values are NaN or infinite"):
+        read_raw(run, str(run), "tensorboard")
+
+
 def test_a_file_that_is_not_an_event_file_is_said_so(tmp_path):
     bad = tmp_path / "events.out.tfevents.1.host"
     bad.write_text("run,n_params,tokens,loss\na,1e7,2e8,3.1\n")

@@ -167,6 +167,9 @@ def _wide(run: _Run, name: str, display: str, mapping) -> tuple:
     long = pl.DataFrame({"tag": run.tags, STEP: run.steps, "value": run.values},
                         schema={"tag": pl.String, STEP: pl.Int64, "value": pl.Float64})
     long, warnings = _finite(long, display)
+    if not long.height:
+        raise DamagedSource(f"no scalars: all {len(run.values)} logged values are NaN or "
+                            "infinite", display)
     long = long.unique(["tag", STEP], keep="last", maintain_order=True)
     wide = long.pivot(on="tag", index=STEP, values="value").sort(STEP)
     tags = [c for c in wide.columns if c != STEP]
