@@ -10,7 +10,8 @@ summary per run; no torch or TensorFlow), then times, each in a child process of
      migrations (~4× slower here) and ``EventAccumulator`` adds reservoir bookkeeping;
   B. ``scalecli ingest DIR --store S`` into a fresh store.
 
-and prints wall times, B/A (target ≤ 1.5), and each child's peak memory (RSS). Paired and
+and prints wall and CPU times, B/A (target ≤ 1.5), and each child's peak memory (RSS). On a
+shared machine compare CPU seconds: wall times there measure the neighbours. Paired and
 alternating (A, B, A, B...) so machine noise hits both. Default 1000 × 1000 (its generation
 alone takes ~1 s per run per core: the writer's CRC is pure Python); scale down with
 ``--runs 100 --steps 1000`` while developing. ``--data DIR`` keeps (and reuses) the generated
