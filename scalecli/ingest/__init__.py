@@ -87,6 +87,7 @@ def _tidy(fmt: str) -> Callable[..., Frames]:
 def finish(table, spec, build, opts: ReadOptions = DEFAULT) -> Frames:
     """Run a table through ``build`` and record what the store needs to know of the file."""
     spec.need_n = spec.need_n and "N" in opts.need
+    spec.params = (spec.mapping or {}).get("params", spec.params)
     spec.need_d = spec.need_d and "D" in opts.need
     for w in table.warnings:
         if spec.strict:
