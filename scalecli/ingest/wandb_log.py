@@ -61,11 +61,11 @@ def payloads(data: bytes, display: str) -> Iterator[memoryview]:
         if not (crc or length or kind):  # zeros: the rest of the block is padding
             pos += room
             continue
-        if stop > end:
-            raise _cut(pos, end, display)
         if length > room - CHUNK.size or not FULL <= kind <= LAST:
             raise DamagedSource(f"bytes at offset {pos} are not a log chunk (type {kind}, "
                                 f"length {length}): the file is damaged", display)
+        if stop > end:
+            raise _cut(pos, end, display)
         if crc32(view[pos + 6:stop]) != crc:  # the type byte stands just before the data
             raise DamagedSource(f"the record at offset {pos} fails its checksum: the file is "
                                 "damaged", display)
