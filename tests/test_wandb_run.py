@@ -302,3 +302,16 @@ def test_reading_a_log_leaves_wandb_importable_as_usual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_a_side_file_that_cannot_be_read_is_said_and_left_out(tmp_path):
+    src = logs(FX / "wandb_offline")[0]
+    run = tmp_path / "run-x"
+    (run / "files").mkdir(parents=True)
+    shutil.copy(src, run / src.name)
+    (run / "files" / "config.yaml").write_text("n_params: [unclosed\n")
+    fr = read_paths([tmp_path])
+    assert fr.runs.height == 1
+    assert len(fr.warnings) == 1 and "files/config.yaml not used" in fr.warnings[0]
+    with pytest.raises(StrictError, match="config.yaml"):
+        read_paths([tmp_path], strict=True)

@@ -129,28 +129,21 @@ def _side_file(path: Path, display: str, warnings: list[str]) -> dict:
     if absent; a file that cannot be read is said and left out)."""
     if not path.is_file():
         return {}
-    where = f"{display}: {path.parent.name}/{path.name}"
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
-        if path.suffix == ".yaml":
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        warnings.append(f"{where} not used: {type(exc).__name__}")
-        return {}
-    except Exception as exc:  # noqa: BLE001 - yaml's errors; the file is only an extra
-        warnings.append(f"{where} not used: {type(exc).__name__}")
-        return {}
+        data = yaml.safe_load(text) if path.suffix == ".yaml" else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
+        data = exc
     if not isinstance(data, dict):
-        warnings.append(f"{where} not used: not a mapping")
+        why = type(data).__name__ if isinstance(data, Exception) else "not a mapping"
+        warnings.append(f"{display}: {path.parent.name}/{path.name} not used: {why}")
         return {}
     return data
 
 
-def _config(rep: Replay, extra: dict, display: str, warnings: list[str]) -> dict:
+def _config(rep: Replay, extra: dict, display: str) -> dict:
     """Flat config: the log's, then keys only ``config.yaml`` has; W&B's own keys dropped."""
     merged = _nested(rep.config)
     merged.update({k: v for k, v in extra.items() if k not in merged})
@@ -215,8 +208,7 @@ def read_run(path: Path, display: str, mapping=None, strict: bool = False,
         raise DamagedSource("the run logged no history (no step in its log)", display)
     warnings: list[str] = []
     files = path.parent / "files"
-    config = _config(rep, _side_file(files / "config.yaml", display, warnings), display,
-                     warnings)
+    config = _config(rep, _side_file(files / "config.yaml", display, warnings), display)
     summary = _final(rep, _side_file(files / "wandb-summary.json", display, warnings), display,
                      warnings)
     df, media = _history(rep.columns, display)
