@@ -315,3 +315,27 @@ def test_a_side_file_that_cannot_be_read_is_said_and_left_out(tmp_path):
     assert len(fr.warnings) == 1 and "files/config.yaml not used" in fr.warnings[0]
     with pytest.raises(StrictError, match="config.yaml"):
         read_paths([tmp_path], strict=True)
+
+
+def test_records_an_older_wandb_cannot_parse_are_left_out_with_a_warning(monkeypatch):
+    """wandb 0.16's classes cannot parse the environment record that wandb 0.31 writes (its
+    checksum holds): the run is read without it, and the warning says to upgrade wandb."""
+    from google.protobuf.message import DecodeError
+
+    real = wandb_log.record_class("x")
+
+    class Older:
+        @staticmethod
+        def FromString(data):  # protobuf's name
+            rec = real.FromString(data)
+            if rec.WhichOneof("record_type") == "environment":
+                raise DecodeError("Error parsing message")
+            return rec
+
+    monkeypatch.setattr(wandb_log, "_PB", type("pb", (), {"Record": Older}))
+    fr = read_paths([FX / "wandb_offline"])
+    assert fr.runs.height == 6 and fr.history.height == 300
+    assert len(fr.warnings) == 6
+    assert all("cannot be parsed" in w and "pip install -U wandb" in w for w in fr.warnings)
+    with pytest.raises(StrictError, match="cannot be parsed"):
+        read_paths([FX / "wandb_offline"], strict=True)

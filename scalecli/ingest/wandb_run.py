@@ -44,6 +44,7 @@ class Replay:
         self.summary: dict[tuple, str] = {}
         self.columns: dict[str, list[str | None]] = {}  # history key -> value JSON per row
         self.records: list[int] = []  # per history row, its record's position in the log
+        self.unknown: list[int] = []  # records the installed wandb's classes cannot parse
 
 
 def replay(data: bytes, display: str) -> Replay:
@@ -57,9 +58,9 @@ def replay(data: bytes, display: str) -> Replay:
     for i, payload in enumerate(payloads(data, display), 1):
         try:
             rec = Record.FromString(payload)
-        except DecodeError:
-            raise DamagedSource(f"record {i} is not a W&B record: the file is damaged",
-                                display) from None
+        except DecodeError:  # its checksum holds: a record the installed wandb does not know
+            out.unknown.append(i)
+            continue
         kind = rec.WhichOneof("record_type")
         if kind == "history":
             for it in rec.history.item:
@@ -207,6 +208,8 @@ def read_run(path: Path, display: str, mapping=None, strict: bool = False,
     if not rep.records:
         raise DamagedSource("the run logged no history (no step in its log)", display)
     warnings: list[str] = []
+    if rep.unknown:
+        warnings.append(_unknown(rep.unknown, display))
     files = path.parent / "files"
     config = _config(rep, _side_file(files / "config.yaml", display, warnings), display)
     summary = _final(rep, _side_file(files / "wandb-summary.json", display, warnings), display,
@@ -253,6 +256,20 @@ def _with_summary(frames: Frames, summary: dict, media: list[str], logged: set) 
     if notes and frames.columns:
         frames.columns[-1] += "; " + "; ".join(notes)
     return frames
+
+
+def _unknown(records: list[int], display: str) -> str:
+    """Records whose bytes are whole (their checksums hold) but that the installed wandb's
+    classes cannot parse: a newer wandb wrote them (wandb 0.16 cannot parse the environment
+    record of wandb 0.31's logs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        have = f"wandb {version('wandb')}"
+    except PackageNotFoundError:
+        have = "the installed wandb"
+    return (f"{display}: {len(records)} records (record {records[0]} first) cannot be parsed "
+            f"by {have}, probably written by a newer wandb; left out (pip install -U wandb)")
 
 
 def _id_from_name(path: Path) -> str:
