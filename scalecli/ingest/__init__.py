@@ -63,7 +63,7 @@ class ReadOptions:
 
 DEFAULT = ReadOptions()
 
-WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel")
+WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel", "wandb-run")
 HISTORY_ONLY = ("wandb-api-history", "wandb-panel")
 
 
@@ -109,6 +109,14 @@ def _wandb(name: str) -> Callable[..., Frames]:
     return reader
 
 
+def _wandb_run(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+    """A W&B run directory's ``run-<id>.wandb`` log (see :mod:`.wandb_run`)."""
+    from .wandb_run import read_run
+
+    return read_run(path, display, mapping, strict, opts)
+
+
 # name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
 # cross-file joining (use read_file/read_paths, which also join and check N).
 READERS: dict[str, Callable[..., Frames]] = {
@@ -118,6 +126,7 @@ READERS: dict[str, Callable[..., Frames]] = {
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
     "wandb-panel": _wandb("wandb-panel"),
+    "wandb-run": _wandb_run,
 }
 
 
