@@ -97,8 +97,12 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
         except OSError as exc:
             _skip(f"{label}: skipped a folder that cannot be read ({_why(exc)})", warnings, strict)
             return
+        if any(_detect.is_run_log(e.name) for e in entries):  # a W&B run directory
+            entries = [e for e in entries if _detect.is_run_log(e.name)]
         folders = []
         for e in entries:
+            if e.name in _detect.SKIP_LINKS and e.is_symlink():
+                continue
             child, name = Path(e.path), os.path.join(label, e.name)
             try:
                 st = os.stat(e.path)  # follows links
