@@ -44,7 +44,10 @@ class Problem:
     def __init__(self, law, X: dict, y, objective: Objective, fixed: dict[str, float]):
         import numpy as np
 
-        self.law, self.X, self.objective = law, X, objective
+        from ..laws.logs import Variables
+
+        # Each variable's log taken once, not at every evaluation (laws read it by log_of).
+        self.law, self.X, self.objective = law, Variables(X), objective
         self.P = len(law.parameters)
         self.base = np.zeros(self.P)
         self.free = []
