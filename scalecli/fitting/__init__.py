@@ -119,6 +119,7 @@ def _fit_points(points, law, *, objective, fixed, seed, resamples, ci, progress,
             "seed": seed,
             "seconds": round(seconds, 4),
             "tolerance": 0.005 if tolerance is None else tolerance,
+            **({"subsample": opt.sample} if opt.sample else {}),
         },
         data={
             "reduce": points.reduce,

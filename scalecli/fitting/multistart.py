@@ -35,6 +35,7 @@ class Optimum:
     history: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the search did (a sample, a scale)
     ends: list[list[float]] = field(default_factory=list)  # each refinement's end (internal)
+    sample: dict | None = None  # the subsample the search ran on (fitting.subsample), if any
 
 
 class Problem:
