@@ -42,6 +42,16 @@ def fit_points(
     ``weights``: ``"seed-variance"`` (see :mod:`scalecli.fitting.seeds`), one weight per
     point, or None. Where runs repeat an (N, D), the result's ``seeds`` describe their spread.
     """
+    from .threads import one_blas_thread
+
+    with one_blas_thread():
+        return _fit_points(points, law, objective=objective, fixed=fixed, seed=seed,
+                           resamples=resamples, ci=ci, progress=progress, tolerance=tolerance,
+                           jobs=jobs, weights=weights)
+
+
+def _fit_points(points, law, *, objective, fixed, seed, resamples, ci, progress, tolerance,
+                jobs, weights) -> FitResult:
     import time
 
     import numpy as np
@@ -109,6 +119,7 @@ def fit_points(
             "seed": seed,
             "seconds": round(seconds, 4),
             "tolerance": 0.005 if tolerance is None else tolerance,
+            **({"subsample": opt.sample} if opt.sample else {}),
         },
         data={
             "reduce": points.reduce,

@@ -25,13 +25,13 @@ def alternatives(law, opt, fixed: dict, tolerance: float = DEFAULT_TOLERANCE) ->
         if not f <= best * (1 + tolerance):
             break
         params = law.to_natural(theta)
-        if all(_differs(params, k, free) for k in kept):
+        if all(differs(params, k, free) for k in kept):
             kept.append(params)
             out.append({"params": {**params, **fixed}, "objective": float(f)})
     return out
 
 
-def _differs(a: dict, b: dict, names: list[str]) -> bool:
+def differs(a: dict, b: dict, names: list[str]) -> bool:
     return any(abs(a[n] - b[n]) > DISTINCT * max(abs(a[n]), abs(b[n]), 1e-12) for n in names)
 
 

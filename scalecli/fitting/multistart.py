@@ -35,6 +35,7 @@ class Optimum:
     history: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the search did (a sample, a scale)
     ends: list[list[float]] = field(default_factory=list)  # each refinement's end (internal)
+    sample: dict | None = None  # the subsample the search ran on (fitting.subsample), if any
 
 
 class Problem:
@@ -44,7 +45,10 @@ class Problem:
     def __init__(self, law, X: dict, y, objective: Objective, fixed: dict[str, float]):
         import numpy as np
 
-        self.law, self.X, self.objective = law, X, objective
+        from ..laws.logs import Variables
+
+        # Each variable's log taken once, not at every evaluation (laws read it by log_of).
+        self.law, self.X, self.objective = law, Variables(X), objective
         self.P = len(law.parameters)
         self.base = np.zeros(self.P)
         self.free = []

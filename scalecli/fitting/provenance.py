@@ -101,7 +101,7 @@ def record(result, options: dict[str, Any] | None = None) -> dict[str, Any]:
         name = "name" if "name" in frame.columns else "run_id" if "run_id" in frame.columns \
             else None
         if name is not None:
-            used = sorted({str(v) for v in frame[name].to_list()}, key=_natural)
+            used = natural_order(frame[name])
         digest = data_hash(frame, columns)
         result.data["hash"] = digest  # one hash for the data, wherever it is read
     else:
@@ -128,8 +128,36 @@ def record(result, options: dict[str, Any] | None = None) -> dict[str, Any]:
     return prov
 
 
+def natural_order(names) -> list[str]:
+    """The distinct ``names`` (a polars Series) as text, in natural order: row2 before row10.
+
+    Each name is turned into one sort key, by polars for every name at once (not a Python key
+    per name: 100,000 runs took a second that way): text runs as they are, each digit run as
+    NUL and its number zero-padded to one width, so that comparing keys compares the text
+    parts as text and the numbers as numbers, part by part. Names outside ASCII (whose digits
+    Python reads but the padding would not) or holding NUL are ordered in Python instead."""
+    import polars as pl
+
+    s = names.cast(pl.String).unique().drop_nulls() if names.dtype == pl.String else pl.Series(
+        sorted({str(v) for v in names.to_list()}), dtype=pl.String)
+    if s.is_empty():
+        return []
+    if s.str.contains(r"[^\x01-\x7f]").any():
+        return sorted(s.to_list(), key=_natural)
+    digits = s.str.extract_all(r"[0-9]+").explode().str.strip_chars_start("0")
+    width = max(1, int(digits.str.len_chars().max() or 0))
+    key = (s.str.extract_all(r"[0-9]+|[^0-9]+")
+           .list.eval(pl.when(pl.element().str.contains(r"^[0-9]"))
+                      .then(pl.lit("\x00") + pl.element().str.strip_chars_start("0")
+                            .str.pad_start(width, "0"))
+                      .otherwise(pl.element()))
+           .list.join("") + "\x00")
+    frame = pl.DataFrame({"name": s, "key": key})
+    return frame.sort(["key", "name"])["name"].to_list()
+
+
 def _natural(text: str):
-    """row2 before row10."""
+    """row2 before row10: the natural order's key of one name, for names outside ASCII."""
     import re
 
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import FitError
 from ..laws.plan import ClosedForm, GridLeastSquares, StartGrid
-from . import scaling
+from . import scaling, subsample
 from .multistart import Optimum, fit_multistart, polish
 from .objective import Objective
 
@@ -43,13 +43,14 @@ def search(law, X: dict, y, objective: Objective | None = None,
     # Imported before the start grid is scored, not at the first refinement: measured 60-90 ms
     # less for a cold `scalecli fit` (the first import costs more after the grid has run).
     import scipy.optimize  # noqa: F401
+    sample = subsample.choose(X, seed) if isinstance(plan, StartGrid) else None
     if scales:
         Xs = {k: v / scales[k] if k in scales else v for k, v in X.items()}
-        opt = _run(law, plan, Xs, y / scales.get("y", 1.0), objective, held, seed)
+        opt = _sampled(law, plan, Xs, y / scales.get("y", 1.0), objective, held, seed, sample)
         opt = _unscaled(law, plan, opt, scales, X, y, objective, fixed)
         notes.append(scaling.describe(law, scales))
     else:
-        opt = _run(law, plan, X, y, objective, fixed, seed)
+        opt = _sampled(law, plan, X, y, objective, fixed, seed, sample)
     opt.notes = [*notes, *opt.notes]
     return opt
 
@@ -69,6 +70,66 @@ def check_domain(law, X: dict, y, objective: Objective) -> None:
     if bad:
         raise FitError(f"{bad} of {n} point(s) have a target that is not a finite number")
     objective.check_target(y)
+
+
+def _sampled(law, plan, X, y, objective, fixed, seed, sample) -> Optimum:
+    """The plan run on all points, or (a large fit) on ``sample`` and then refined on all."""
+    if sample is None:
+        return _run(law, plan, X, y, objective, fixed, seed)
+    idx = sample.index
+    part = objective if objective.weights is None else objective.weighted(objective.weights[idx])
+    opt = _run(law, plan, {k: v[idx] for k, v in X.items()}, y[idx], part, fixed, seed)
+    opt = _on_all_points(law, opt, X, y, objective, fixed)
+    opt.notes.append(sample.note())
+    opt.sample = sample.describe()
+    return opt
+
+
+POLISH = 3  # distinct basins of a subsample's search refined on all points, at most
+POLISH_MARGIN = 0.02  # ... among those within 2% of the best on all points before refinement
+
+
+def _on_all_points(law, opt: Optimum, X, y, objective, fixed) -> Optimum:
+    """A search done on a subsample, finished on all points. The refinements' ends fall into
+    basins (ends at parameters within 1% of each other, as :mod:`.alternatives` tells optima
+    apart); each basin's best end is scored on all points, and the best of them, with up to
+    ``POLISH - 1`` others within ``POLISH_MARGIN`` (another basin the subsample may have ranked
+    wrongly), refined there by L-BFGS-B. ``history`` and ``ends`` then hold objectives and
+    ends on all points (alternatives and bootstrap starts read them), a refined basin's ends
+    all its refined end; ``agreeing`` stays the subsample's count of refinements that reached
+    its optimum."""
+    import numpy as np
+
+    from .alternatives import differs
+
+    ends = np.asarray(opt.ends, dtype=float)
+    free = [p.name for p in law.parameters if p.name not in fixed]
+    natural = [law.to_natural(e) for e in ends]
+    basin = np.empty(len(ends), dtype=np.int64)
+    heads: list[int] = []  # each basin's best end on the subsample
+    for i in np.argsort(opt.history, kind="stable"):
+        basin[i] = next((b for b, h in enumerate(heads)
+                         if not differs(natural[i], natural[h], free)), len(heads))
+        if basin[i] == len(heads):
+            heads.append(int(i))
+    history = objective.values(law, ends, X, objective.transform(y))
+    order = sorted(range(len(heads)), key=lambda b: history[heads[b]])
+    best = None
+    for b in order[:POLISH]:
+        if not history[heads[b]] <= history[heads[order[0]]] * (1 + POLISH_MARGIN):
+            break
+        fine = polish(law, X, y, objective, fixed, ends[heads[b]])
+        opt.n_evaluations += fine.n_evaluations
+        history[basin == b], ends[basin == b] = fine.objective, fine.theta
+        if best is None or fine.objective < best.objective * (1 - 1e-9):
+            best = fine
+    if best is None:
+        raise FitError(f"law {law.name!r}: no refinement reached a finite objective on all the "
+                       "points")
+    opt.theta, opt.objective = best.theta, best.objective
+    opt.converged, opt.message = best.converged, best.message
+    opt.history, opt.ends = [float(v) for v in history], ends.tolist()
+    return opt
 
 
 def _run(law, plan, X, y, objective, fixed, seed) -> Optimum:

@@ -13,6 +13,7 @@ import math
 from typing import ClassVar
 
 from .base import Law, Parameter
+from .logs import log_of
 from .lse import log_scales, shifted
 
 _EXP_GRID = tuple(x * 0.5 for x in range(5))  # 0 .. 2 by 0.5
@@ -28,35 +29,62 @@ class Chinchilla(Law):
     spans: ClassVar[dict] = {"N": (1e3, 1e13), "D": (1e3, 1e15), "y": (0.1, 10.0)}
 
     def log_predict(self, theta, X):
+        """``(S, M)`` log predictions. A start grid repeats each (A, alpha) and (B, beta)
+        pair across many starts (30 of each among Chinchilla's 4,500): each term's exp is
+        computed once per distinct pair and shared, the same numbers for a fraction of the
+        cost."""
         import numpy as np
 
         theta = np.atleast_2d(theta)
-        e, a, alpha, b, beta = (theta[:, k : k + 1] for k in range(5))
-        logN, logD = np.log(X["N"])[None, :], np.log(X["D"])[None, :]
+        e = theta[:, 0:1]
+        logN, logD = log_of(X, "N")[None, :], log_of(X, "D")[None, :]
+        (a, alpha), n_of = _distinct(theta[:, 1:3])
+        (b, beta), d_of = _distinct(theta[:, 3:5])
         t_n = a - alpha * logN
         t_d = b - beta * logD
         lo = min(t_n.min(), t_d.min(), e.min())
         hi = max(t_n.max(), t_d.max(), e.max())
         if -700.0 < lo and hi < 700.0:  # no overflow or underflow: plain exp is 4x faster
-            out = np.exp(t_n, out=t_n)
-            out += np.exp(t_d, out=t_d)
+            t_n = np.exp(t_n, out=t_n)
+            t_d = np.exp(t_d, out=t_d)
+            out = t_n[n_of] if n_of is not None else t_n
+            out += t_d[d_of] if d_of is not None else t_d
             out += np.exp(e)
             return np.log(out, out=out)
+        t_n = t_n[n_of] if n_of is not None else t_n
+        t_d = t_d[d_of] if d_of is not None else t_d
         return np.logaddexp(np.logaddexp(t_n, t_d), e)
 
     def log_predict_jac(self, theta, X):
         import numpy as np
 
         e, a, alpha, b, beta = (float(v) for v in theta)
-        logN, logD = np.log(X["N"]), np.log(X["D"])
-        terms = np.stack([np.full_like(logN, e), a - alpha * logN, b - beta * logD])
-        top = terms.max(axis=0)
-        w = np.exp(terms - top)
-        total = w.sum(axis=0)
-        w /= total
-        g = top + np.log(total)
-        J = np.stack([w[0], w[1], -w[1] * logN, w[2], -w[2] * logD], axis=1)
-        return g, J
+        logN, logD = log_of(X, "N"), log_of(X, "D")
+        t_n = a - alpha * logN
+        t_d = b - beta * logD
+        J = np.empty((5, logN.size))
+        if abs(e) < 700.0 and np.all(np.abs(t_n) < 700.0) and np.all(np.abs(t_d) < 700.0):
+            w_n, w_d = np.exp(t_n, out=t_n), np.exp(t_d, out=t_d)  # the softmax unshifted
+            total = w_n + w_d
+            total += math.exp(e)
+            g = np.log(total)
+            inv = np.divide(1.0, total, out=total)
+            np.multiply(inv, math.exp(e), out=J[0])
+            np.multiply(w_n, inv, out=J[1])
+            np.multiply(w_d, inv, out=J[3])
+        else:
+            terms = np.stack([np.full_like(logN, e), t_n, t_d])
+            top = terms.max(axis=0)
+            w = np.exp(terms - top)
+            total = w.sum(axis=0)
+            w /= total
+            g = top + np.log(total)
+            J[0], J[1], J[3] = w
+        np.multiply(J[1], logN, out=J[2])
+        np.negative(J[2], out=J[2])
+        np.multiply(J[3], logD, out=J[4])
+        np.negative(J[4], out=J[4])
+        return g, J.T
 
     def log_predict_jac_many(self, theta, X):
         """:meth:`log_predict_jac` for every row of ``theta`` ``(S, P)`` at once: ``(S, M)``
@@ -118,6 +146,18 @@ CHINCHILLA = Chinchilla(
     defaults_source="published: Hoffmann et al. 2022 approach 3 (E=1.69, A=406.4, B=410.7, "
     "alpha=0.34, beta=0.28)",
 )
+
+
+def _distinct(pairs):
+    """``((first, second) as (U, 1) columns, index of each row's pair or None)``: the distinct
+    rows of an ``(S, 2)`` array, or all of them (index None) when few repeat."""
+    import numpy as np
+
+    if pairs.shape[0] > 4:
+        uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        if 2 * uniq.shape[0] <= pairs.shape[0]:
+            return (uniq[:, 0:1], uniq[:, 1:2]), inverse.ravel()
+    return (pairs[:, 0:1], pairs[:, 1:2]), None
 
 
 def register_laws(register):
