@@ -98,6 +98,19 @@ def finish(table, spec, build, opts: ReadOptions = DEFAULT) -> Frames:
     return frames
 
 
+def _columnar(fmt: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+        from .columnar import read_columnar
+        from .shape import Spec, build
+
+        return finish(read_columnar(path, display, fmt), Spec(display, fmt, mapping, strict),
+                      build, opts)
+
+    reader.__doc__ = f"A {fmt} table: one row per run, or one row per logged step."
+    return reader
+
+
 def _wandb(name: str) -> Callable[..., Frames]:
     def reader(path: Path, display: str, mapping=None, strict: bool = False,
                opts: ReadOptions = DEFAULT) -> Frames:
@@ -113,6 +126,8 @@ def _wandb(name: str) -> Callable[..., Frames]:
 READERS: dict[str, Callable[..., Frames]] = {
     "csv": _tidy("csv"),
     "jsonl": _tidy("jsonl"),
+    "parquet": _columnar("parquet"),
+    "arrow": _columnar("arrow"),
     "wandb-table": _wandb("wandb-table"),
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
@@ -139,8 +154,16 @@ def expand(paths: list, reader: str | None = None, warnings: list[str] | None = 
 def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
              need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False) -> Frames:
     """One file's frames before cross-file joining (what the store keeps per file).
-    ``need`` and ``digest``: see :class:`ReadOptions`."""
-    return READERS[reader](path, display, mapping, strict, ReadOptions(frozenset(need), digest))
+    ``need`` and ``digest``: see :class:`ReadOptions`. A gzip/zstd-compressed file is read
+    decompressed (see :mod:`.compressed`); its hash is then the compressed file's."""
+    from .compressed import plain
+
+    with plain(path, display) as text:
+        frames = READERS[reader](text, display, mapping, strict,
+                                 ReadOptions(frozenset(need), digest and text == path))
+    if text != path and display in frames.files:
+        frames.files[display].digest = None  # the store hashes the file itself
+    return frames
 
 
 def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = None,

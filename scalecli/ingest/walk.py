@@ -69,7 +69,8 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
             continue
         found = _walk(path, display, reader, warnings, strict)
         if not found:
-            raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
+            raise InputError("no log files found here (CSV, TSV, JSONL, Parquet, Arrow, W&B "
+                             "exports)", display)
         out += found
     return _once(out, warnings, strict)
 
