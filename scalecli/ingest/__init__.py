@@ -180,9 +180,12 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     neither (loss against dataset size, say) reads files without them. A path ``-`` is
     standard input (read once, however often it is given).
     """
+    from .tally import collecting
+
     skipped: list[str] = []
     piped = [p for p in paths if str(p) == "-"]
-    files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
+    with collecting() as found:  # what a directory walk found and ignored, for a note
+        files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
     parts = []
     for p, d, r in files:
         try:
@@ -201,6 +204,7 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     frames = combine(parts, check="all" if "N" in need else "ignore", strict=strict,
                      once=True)
     frames.warnings[:0] = skipped
+    frames.notes[:0] = found.lines()
     return frames
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import tally as _tally
+from .compressed import label as _label
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
 
@@ -56,9 +58,11 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
     hidden entries (a ``.scalecli`` store) and unrecognized files skipped. ``warnings``
     receives a line for every entry skipped because it cannot be read."""
     out: Found = []
+    walked = False
     for p in paths:
         path, display = Path(p), str(p)
         st = _given(path, display)
+        walked |= stat.S_ISDIR(st.st_mode)
         if not stat.S_ISDIR(st.st_mode):
             name = reader or _sniff(path, display)
             if name is None:
@@ -72,7 +76,11 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
             raise InputError("no log files found here (CSV, TSV, JSONL, Parquet, Arrow, W&B "
                              "exports)", display)
         out += found
-    return _once(out, warnings, strict)
+    out = _once(out, warnings, strict)
+    if (tally := _tally.current()) is not None and walked:
+        tally.walked = True
+        tally.found.update(_label(path, name) for path, _, name in out)
+    return out
 
 
 def _sniff(path: Path, display: str) -> str | None:
@@ -143,6 +151,9 @@ def _file(path: Path, label: str, reader, warnings, strict, found: Found) -> Non
         return
     if name:
         found.append((path, label, name))
+    elif (tally := _tally.current()) is not None:
+        why = f"not {reader} files" if reader else _detect.why_not(path)
+        tally.ignore(why, path if why == _detect.NOT_A_LOG else None)  # extensions shown
 
 
 def _key(st: os.stat_result) -> tuple[int, int]:
