@@ -244,3 +244,27 @@ def test_with_a_reader_the_walk_counts_the_other_files(tmp_path):
     fr = read_paths([root], reader="parquet")
     # 15 files in all (6 tables, 1 CSV, 8 others): the one .parquet is read
     assert fr.notes == ["found: 1 parquet", "ignored 14 files: 14 not parquet files"]
+
+
+@pytest.mark.parametrize("name", ["plain.jsonl.gz", "plain.csv.gz", "plain.jsonl.zst",
+                                  "plain.parquet", "plain_stream.arrow"])
+def test_standard_input_may_be_compressed_or_a_table(name):
+    r = runner.invoke(app, ["runs", "-", "--format", "json"],
+                      input=(TABLES / name).read_bytes())
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert sorted(x["tokens"] for x in rows) == sorted(v["final_tokens"] for v in TRUTH.values())
+
+
+def test_init_guesses_the_columns_of_tables_and_compressed_logs(tmp_path):
+    for name in ("plain.parquet", "plain.csv.gz"):
+        shutil.copy(TABLES / name, tmp_path / name)
+    r = invoke("init", tmp_path, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "scalecli.yaml").exists()
+    rows = json.loads(r.stdout)
+    rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+    found = {(Path(x["file"]).name, x["role"]): x["column"] for x in rows}
+    for name in ("plain.parquet", "plain.csv.gz"):
+        assert found[name, "N"] == "n_params" and found[name, "D"] == "tokens"
+    assert "W&B" not in r.stdout

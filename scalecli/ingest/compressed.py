@@ -127,6 +127,19 @@ class _Lenient:
         return self.z.tell()
 
 
+def text_head(data: bytes, limit: int = 1 << 16) -> bytes:
+    """The first ``limit`` bytes of the text that compressed ``data`` holds (as far as it can
+    be decompressed), or ``data`` itself when it is not compressed: for a sniff."""
+    how = kind(data[:4])
+    if how is None or (how == "zstd" and _zstd() is None):
+        return data if how is None else b""
+    try:
+        with _open(io.BytesIO(data), how, "") as z:
+            return z.read(limit)
+    except _errors():
+        return b""
+
+
 def compression_of(path: Path) -> str | None:
     """The compression a regular file's first bytes show (None for a folder or plain file)."""
     try:
