@@ -73,8 +73,18 @@ def plain_fit():
     return api.fit(FX / "plain.csv")
 
 
-@pytest.mark.parametrize("name", ["plain.parquet", "plain.feather", "plain.csv.gz",
-                                  "plain.jsonl.zst"])
+@pytest.mark.parametrize("name", FILES)
+def test_each_format_gives_the_fit_the_same_points(name):
+    """A fit is a function of its points (and options): the same points, the same law."""
+    from scalecli.pipeline import points
+
+    want, got = points(FX / "plain.csv"), points(TABLES / name)
+    cols = ["name", "n_params", "tokens", "flops", "y"]
+    assert got.target == want.target
+    assert got.frame.select(cols).sort("name").equals(want.frame.select(cols).sort("name"))
+
+
+@pytest.mark.parametrize("name", ["plain.parquet", "plain.jsonl.zst"])  # a table; compressed
 def test_each_format_fits_to_the_same_law(name, plain_fit):
     from scalecli import api
 
