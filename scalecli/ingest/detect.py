@@ -118,8 +118,12 @@ def detect(path: Path) -> str | None:
 def sniff_bytes(path: Path) -> str | None:
     """A file whose name says nothing: Parquet and Arrow by their magic bytes, compressed text
     when its first line is a JSON object (compressed text of any other kind is not taken for a
-    table: too much is)."""
-    head = _head(path)
+    table: too much is). A file that cannot be opened is not taken for a log: a walk opened no
+    such file before it sniffed them, and an unreadable ``NOTES`` is no reason to stop."""
+    try:
+        head = _head(path)
+    except OSError:
+        return None
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"ARROW1"):
