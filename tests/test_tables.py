@@ -278,3 +278,16 @@ def test_init_guesses_the_columns_of_tables_and_compressed_logs(tmp_path):
     for name in ("plain.parquet", "plain.csv.gz"):
         assert found[name, "N"] == "n_params" and found[name, "D"] == "tokens"
     assert "W&B" not in r.stdout
+
+
+def test_a_decompression_bomb_is_refused_before_it_fills_the_disk(tmp_path, monkeypatch):
+    from scalecli.ingest import compressed
+
+    # gzip compresses at most about 1000:1, so the test scales the limits down: 1 MiB, 100x
+    monkeypatch.setattr(compressed, "MAX_FLOOR", 1 << 20)
+    monkeypatch.setattr(compressed, "MAX_RATIO", 100)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"run,n_params,tokens,loss\n" + b"a,1,1,1\n" * 2_000_000))
+    assert bomb.stat().st_size * 100 < 16_000_000  # it holds 16 MB of text
+    with pytest.raises(InputError, match=r"bomb\.csv\.gz: decompresses to more than"):
+        read_file(bomb)

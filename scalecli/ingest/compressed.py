@@ -25,6 +25,9 @@ from ..errors import DamagedSource, InputError
 GZIP, ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 EXT = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 CHUNK = 1 << 20
+# What compressed text may grow to: logs compress 5-50 times; far more is a decompression bomb
+# (a few kilobytes that would fill the disk), refused before it does.
+MAX_RATIO, MAX_FLOOR = 1000, 1 << 30
 
 
 def kind(head: bytes) -> str | None:
@@ -168,11 +171,16 @@ def plain(path: Path, display: str) -> Iterator[Path]:
         out = Path(tmp) / name
         size = 0
         with open(path, "rb") as f, open(out, "wb") as w:
+            limit = max(MAX_FLOOR, MAX_RATIO * os.fstat(f.fileno()).st_size)
             z = _open(f, how, display)
             try:
                 while chunk := z.read1(CHUNK):
                     w.write(chunk)
                     size += len(chunk)
+                    if size > limit:
+                        raise InputError(f"decompresses to more than {limit} bytes (the larger "
+                                         f"of {MAX_RATIO} times its size and 1 GiB): not a log "
+                                         "scalecli reads", display)
             except _errors() as exc:
                 raise _damaged(exc, how, size, display) from None
             finally:
