@@ -291,3 +291,14 @@ def test_a_decompression_bomb_is_refused_before_it_fills_the_disk(tmp_path, monk
     assert bomb.stat().st_size * 100 < 16_000_000  # it holds 16 MB of text
     with pytest.raises(InputError, match=r"bomb\.csv\.gz: decompresses to more than"):
         read_file(bomb)
+
+
+def test_a_store_inside_the_walked_folder_is_not_read_as_logs(tmp_path):
+    shutil.copy(TABLES / "plain.parquet", tmp_path / "sweep.parquet")
+    r = invoke("ingest", tmp_path, "--store", tmp_path / "store")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("ingest", tmp_path, "--store", tmp_path / "store")  # the store's parts are there
+    assert r.exit_code == 0, r.stderr
+    assert "0 added, 0 replaced, 1 unchanged; 6 runs" in r.stdout
+    assert "note: found: 1 parquet" in r.stderr
+    assert "1 scalecli store folder" in r.stderr

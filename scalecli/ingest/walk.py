@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import InputError, StrictError
 from . import detect as _detect
 from . import tally as _tally
+from . import tbdirs
 from .compressed import label as _label
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
@@ -71,7 +72,7 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
                                  "(choose one with --reader NAME)", display)
             out.append((path, display, name))
             continue
-        found = _walk(path, display, reader, warnings, strict)
+        found = tbdirs.group(_walk(path, display, reader, warnings, strict), path, display)
         if not found:
             raise InputError("no log files found here (CSV, TSV, JSONL, Parquet, Arrow, W&B "
                              "exports)", display)
@@ -105,8 +106,16 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
         except OSError as exc:
             _skip(f"{label}: skipped a folder that cannot be read ({_why(exc)})", warnings, strict)
             return
+        if {"manifest.json", "parts"} <= {e.name for e in entries}:  # a scalecli store
+            if (tally := _tally.current()) is not None:
+                tally.ignore("scalecli store folder")
+            return  # its Parquet parts are what scalecli wrote, not logs
+        if any(_detect.is_run_log(e.name) for e in entries):  # a W&B run directory
+            entries = [e for e in entries if _detect.is_run_log(e.name)]
         folders = []
         for e in entries:
+            if e.name in _detect.SKIP_LINKS and e.is_symlink():
+                continue
             child, name = Path(e.path), os.path.join(label, e.name)
             try:
                 st = os.stat(e.path)  # follows links
@@ -164,14 +173,16 @@ def _once(found: Found, warnings, strict) -> Found:
     """Each file once: the same file given twice, or two files with the same bytes (a copy of a
     log beside it), is read once, with a warning naming both."""
     out: Found = []
-    by_size: dict[int, list[tuple[Path, str]]] = {}
+    by_size: dict[object, list[tuple[Path, str]]] = {}
     for path, display, name in found:
         try:
             st = path.stat()
         except OSError as exc:
             raise InputError(f"cannot be read: {_why(exc)}", display) from None
         twin = None
-        for other, shown in by_size.get(st.st_size, ()):
+        # a run folder (TensorBoard) is only ever the same folder again, never compared by bytes
+        size = _key(st) if stat.S_ISDIR(st.st_mode) else st.st_size
+        for other, shown in by_size.get(size, ()):
             if _key(other.stat()) == _key(st):
                 twin = "given twice" if shown == display else f"the same file as {shown}"
             elif _same_bytes(path, other):
@@ -181,7 +192,7 @@ def _once(found: Found, warnings, strict) -> Found:
         if twin:
             _skip(f"{display}: {twin}; read once", warnings, strict)
             continue
-        by_size.setdefault(st.st_size, []).append((path, display))
+        by_size.setdefault(size, []).append((path, display))
         out.append((path, display, name))
     return out
 
