@@ -113,10 +113,14 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
         raise InputError("a store keeps files it can read again: save standard input to a "
                          "file and ingest that (runs, fit and the other commands read - "
                          "directly)")
+    from .ingest.tally import collecting
+
     root = Path(store) if store is not None else default_store(paths)
-    report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
-                                     strict=strict, verify=verify, **_wait(wait))
+    with collecting() as found:  # what directory walks found and ignored: notes
+        report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
+                                         strict=strict, verify=verify, **_wait(wait))
     report.root = root
+    report.notes = found.lines()
     return report
 
 

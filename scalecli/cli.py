@@ -35,7 +35,10 @@ Paths = Annotated[list[Path] | None, typer.Argument(help="Log files or directori
                                                        show_default=False)]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="A scalecli store directory.")]
 ReaderOpt = Annotated[str | None, typer.Option(
-    "--reader", help="Force a reader: csv, jsonl, wandb-table, wandb-api-runs, wandb-api-history.")]
+    "--reader", help="Force a reader (default: detected per file): csv, jsonl, parquet, arrow, "
+                     "wandb-table, wandb-api-runs, wandb-api-history, wandb-panel, wandb-run, "
+                     "tensorboard, mlflow, mlflow-sqlite. CSV and JSONL may be gzip- or "
+                     "zstd-compressed (.csv.gz, .jsonl.zst).")]
 MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
 ParamsOpt = Annotated[str | None, typer.Option(

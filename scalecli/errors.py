@@ -14,12 +14,14 @@ class ScaleCLIError(Exception):
 class InputError(ScaleCLIError):
     """A log file or path that cannot be read as asked (missing, unknown format, bad cell)."""
 
-    def __init__(self, message: str, path: object = None, line: int | None = None):
+    def __init__(self, message: str, path: object = None, line: int | None = None,
+                 unit: str = "line"):
         self.path = str(path) if path is not None else None
         self.line = line
         where = ""
         if self.path:
-            where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
+            where = f"{self.path}: " if line is None else (
+                f"{self.path}:{line}: " if unit == "line" else f"{self.path}: {unit} {line}: ")
         super().__init__(where + message)
 
 

@@ -71,7 +71,7 @@ def test_missing_path_and_unknown_format(tmp_path, store):
     odd = tmp_path / "notes.txt"
     odd.write_text("hello\n")
     one_line_error(invoke("ingest", odd, "--store", store), "notes.txt", "--reader")
-    one_line_error(invoke("runs", FIX / "plain.csv", "--reader", "parquet"), "parquet")
+    one_line_error(invoke("runs", FIX / "plain.csv", "--reader", "xlsx"), "xlsx")
 
 
 @pytest.mark.parametrize(("name", "runs", "where"), [

@@ -131,7 +131,7 @@ def test_reader_forced_and_unknown():
     fr = read_file(FX / "plain.csv", reader="csv")
     assert fr.runs.height == 6
     with pytest.raises(InputError, match="readers are: csv, jsonl"):
-        read_file(FX / "plain.csv", reader="parquet")
+        read_file(FX / "plain.csv", reader="xlsx")
     with pytest.raises(InputError, match="--reader"):
         read_file(FX / "README.md")
     with pytest.raises(InputError, match="no such file or directory"):

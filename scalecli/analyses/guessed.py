@@ -19,7 +19,7 @@ def init_project(folder: str | Path, *, reader: str | None = None, law: str | No
     roles (column, and whether found by name or guessed)."""
     from .. import schema as S
     from ..atomic import write_text
-    from ..ingest.guess import guess_paths
+    from ..ingest.guess import TIDY, guess_paths
     from ..pipeline import load
     from ..project import PROJECT_FILE, project_text
 
@@ -65,7 +65,7 @@ def init_project(folder: str | Path, *, reader: str | None = None, law: str | No
             if col:
                 rows.append({"file": g.display, "reader": g.reader, "role": role,
                              "column": col, "how": "guessed" if role in g.guessed else "name"})
-        if g.reader not in ("csv", "jsonl"):
+        if g.reader not in TIDY:
             rows.append({"file": g.display, "reader": g.reader, "role": "",
                          "column": "(the W&B layout)", "how": "reader"})
     notes = [f"columns: {c}" for c in frames.columns]

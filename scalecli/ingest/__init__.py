@@ -99,6 +99,19 @@ def finish(table, spec, build, opts: ReadOptions = DEFAULT) -> Frames:
     return frames
 
 
+def _columnar(fmt: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+        from .columnar import read_columnar
+        from .shape import Spec, build
+
+        return finish(read_columnar(path, display, fmt), Spec(display, fmt, mapping, strict),
+                      build, opts)
+
+    reader.__doc__ = f"A {fmt} table: one row per run, or one row per logged step."
+    return reader
+
+
 def _wandb(name: str) -> Callable[..., Frames]:
     def reader(path: Path, display: str, mapping=None, strict: bool = False,
                opts: ReadOptions = DEFAULT) -> Frames:
@@ -130,6 +143,8 @@ def _tensorboard(path: Path, display: str, mapping=None, strict: bool = False,
 READERS: dict[str, Callable[..., Frames]] = {
     "csv": _tidy("csv"),
     "jsonl": _tidy("jsonl"),
+    "parquet": _columnar("parquet"),
+    "arrow": _columnar("arrow"),
     "wandb-table": _wandb("wandb-table"),
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
@@ -158,8 +173,16 @@ def expand(paths: list, reader: str | None = None, warnings: list[str] | None = 
 def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
              need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False) -> Frames:
     """One file's frames before cross-file joining (what the store keeps per file).
-    ``need`` and ``digest``: see :class:`ReadOptions`."""
-    return READERS[reader](path, display, mapping, strict, ReadOptions(frozenset(need), digest))
+    ``need`` and ``digest``: see :class:`ReadOptions`. A gzip/zstd-compressed file is read
+    decompressed (see :mod:`.compressed`); its hash is then the compressed file's."""
+    from .compressed import plain
+
+    with plain(path, display) as text:
+        frames = READERS[reader](text, display, mapping, strict,
+                                 ReadOptions(frozenset(need), digest and text == path))
+    if text != path and display in frames.files:
+        frames.files[display].digest = None  # the store hashes the file itself
+    return frames
 
 
 def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = None,
@@ -176,9 +199,12 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     neither (loss against dataset size, say) reads files without them. A path ``-`` is
     standard input (read once, however often it is given).
     """
+    from .tally import collecting
+
     skipped: list[str] = []
     piped = [p for p in paths if str(p) == "-"]
-    files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
+    with collecting() as found:  # what a directory walk found and ignored, for a note
+        files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
     parts = []
     for p, d, r in files:
         try:
@@ -197,6 +223,7 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     frames = combine(parts, check="all" if "N" in need else "ignore", strict=strict,
                      once=True)
     frames.warnings[:0] = skipped
+    frames.notes[:0] = found.lines()
     return frames
 
 

@@ -78,10 +78,11 @@ def coerce(table: Table, spec, numeric: set[str], text: set[str],
             if n_bad:
                 rows = rows_of(bad)
                 lines = table.line_of(rows[:9])
-                also = f"; also line {lines_text(lines[1:], n_bad - 1)}" if n_bad > 1 else ""
+                also = (f"; also {table.unit} {lines_text(lines[1:], n_bad - 1)}"
+                        if n_bad > 1 else "")
                 raise InputError(f"column {clip(c)!r} holds {clip(df[c][rows[0]])!r}, which is "
                                  f"not a number ({n_bad} such cell{'s' if n_bad > 1 else ''}"
-                                 f"{also})", spec.display, lines[0])
+                                 f"{also})", spec.display, lines[0], table.unit)
             if c == step:
                 _check_step(num, table, spec, step)
             df = df.with_columns(num.alias(c))
@@ -112,7 +113,7 @@ def _check_step(col: pl.Series, table: Table, spec, step: str) -> None:
     if big.any():
         row = rows_of(big)[0]
         raise InputError(f"step {clip(col[row])} in column {clip(step)!r} does not fit in 64 "
-                         "bits", spec.display, table.line_of([row])[0])
+                         "bits", spec.display, table.line_of([row])[0], table.unit)
 
 
 def check_values(df: pl.DataFrame, table: Table, spec, roles: dict) -> pl.DataFrame:
@@ -137,14 +138,14 @@ def check_values(df: pl.DataFrame, table: Table, spec, roles: dict) -> pl.DataFr
         if hits[i]:
             row = rows_of(df.select(expr.fill_null(False)).to_series())[0]
             raise InputError(f"{why}: column {clip(col)!r} holds {num_text(df[col][row])}",
-                             spec.display, table.line_of([row])[0])
+                             spec.display, table.line_of([row])[0], table.unit)
     fixes = []
     for i, k in enumerate(floats):
         if hits[len(tests) + i]:
             rows = rows_of((~df[k].is_finite()).fill_null(False))
-            warn(spec, f"{spec.display}: dropped {len(rows)} non-finite {clip(k)} value"
-                       f"{'s' if len(rows) > 1 else ''} (line{'s' if len(rows) > 1 else ''} "
-                       f"{lines_text(table.line_of(rows[:8]), len(rows))})")
+            many = "s" if len(rows) > 1 else ""
+            warn(spec, f"{spec.display}: dropped {len(rows)} non-finite {clip(k)} value{many} "
+                       f"({table.unit}{many} {lines_text(table.line_of(rows[:8]), len(rows))})")
             fixes.append(pl.when(pl.col(k).is_finite()).then(pl.col(k)).alias(k))
     return df.with_columns(fixes) if fixes else df
 
@@ -165,4 +166,4 @@ def check_loss(runs: pl.DataFrame, df: pl.DataFrame, table: Table, spec, run: st
         rows = rows.sort(step, maintain_order=True)
     line = table.line_of([rows["__row"][-1]])[0] if rows.height else None
     raise InputError(f"run {clip(name)!r}: final {clip(loss)} is {value:g}; a loss must be "
-                     "positive (it is fitted in log space)", spec.display, line)
+                     "positive (it is fitted in log space)", spec.display, line, table.unit)

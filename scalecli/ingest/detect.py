@@ -2,6 +2,9 @@
 
 A directory walk skips what nothing here recognizes (README.md, a pretty-printed truth.json,
 W&B's own metadata files); a file named explicitly that is not recognized is an error.
+Compressed text (``.csv.gz``, ``.jsonl.zst``, or a ``.csv`` that is really gzip) is sniffed on
+its decompressed first line; Parquet and Arrow are known by extension, and a file with no log
+extension by its first bytes only (``PAR1``, ``ARROW1``, or compressed JSON lines).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import csv
 import json
 from pathlib import Path
 
+from . import compressed
 from .scan import too_deep
 from .tbdirs import READER as TENSORBOARD
 from .tbdirs import is_events
@@ -21,14 +25,23 @@ NOT_LOGS = {"wandb-summary.json", "wandb-metadata.json", "wandb-events.jsonl"}
 TABLE_HEADER = {"name", "state", "created"}
 WANDB_LOG = ".wandb"  # a W&B run's transaction log, run-<id>.wandb
 SKIP_LINKS = {"latest-run"}  # W&B's link to its newest run folder, read under its own name
+COLUMNAR_EXT = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow",
+                ".ipc": "arrow"}
 FAMILY = {"csv": CSV_EXT, "wandb-table": CSV_EXT, "wandb-panel": CSV_EXT,
           "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT,
-          "wandb-run": (WANDB_LOG,)}
+          "wandb-run": (WANDB_LOG,),
+          "parquet": (".parquet", ".pq"), "arrow": (".arrow", ".feather", ".ipc")}
+NOT_A_LOG = "not a log format"
+# Extensions that are never logs: a walk does not open such files to sniff them.
+NOT_LOG_EXT = {".txt", ".md", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".py", ".sh",
+               ".ipynb", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".html", ".lock",
+               ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".npy", ".npz", ".tar", ".zip"}
 
 
 def first_line(path: Path, limit: int = 1 << 24) -> str:
-    """The first non-blank line, decoded leniently (a BOM is dropped)."""
-    with open(path, "rb") as f:
+    """The first non-blank line, decoded leniently (a BOM is dropped); of compressed text, the
+    decompressed text's."""
+    with compressed.reading(path) as f:
         for raw in f:
             if raw.strip():
                 return raw[:limit].decode("utf-8-sig", errors="replace").strip()
@@ -62,9 +75,14 @@ def sniff_csv(path: Path, sep: str) -> str:
     return "csv"
 
 
-def sniff_json(path: Path) -> str | None:
+def _head(path: Path, n: int = 8) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def sniff_json(path: Path, suffix: str | None = None) -> str | None:
     line = first_line(path)
-    suffix = path.suffix.lower()
+    suffix = suffix or path.suffix.lower()
     if not line:
         return "jsonl"  # empty: let the reader say so
     if line.startswith("["):
@@ -88,7 +106,7 @@ def sniff_json(path: Path) -> str | None:
 
 def detect(path: Path) -> str | None:
     """The reader name for ``path``, or None if it is not a log this package reads."""
-    suffix = path.suffix.lower()
+    suffix = compressed.inner_suffix(path)
     if path.name in NOT_LOGS:
         return None
     if is_events(path.name):
@@ -96,10 +114,41 @@ def detect(path: Path) -> str | None:
     if suffix in CSV_EXT:
         return sniff_csv(path, CSV_EXT[suffix])
     if suffix in JSON_EXT:
-        return sniff_json(path)
+        return sniff_json(path, suffix)
     if suffix == WANDB_LOG:
         return "wandb-run"
+    if suffix in COLUMNAR_EXT:
+        return COLUMNAR_EXT[suffix]
+    if suffix in NOT_LOG_EXT or path.suffix.lower() in NOT_LOG_EXT:
+        return None
+    return sniff_bytes(path)
+
+
+def sniff_bytes(path: Path) -> str | None:
+    """A file whose name says nothing: Parquet and Arrow by their magic bytes, compressed text
+    when its first line is a JSON object (compressed text of any other kind is not taken for a
+    table: too much is). A file that cannot be opened is not taken for a log: a walk opened no
+    such file before it sniffed them, and an unreadable ``NOTES`` is no reason to stop."""
+    try:
+        head = _head(path)
+    except OSError:
+        return None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"ARROW1"):
+        return "arrow"
+    if compressed.kind(head) and first_line(path).startswith("{"):
+        return sniff_json(path, ".jsonl")
     return None
+
+
+def why_not(path: Path) -> str:
+    """Why a walk left a file out (what :func:`detect` did not recognize), for its report."""
+    if path.name in NOT_LOGS:
+        return "W&B metadata"
+    if compressed.inner_suffix(path) in JSON_EXT:
+        return "JSON that is not records of runs or steps"
+    return NOT_A_LOG
 
 
 def is_run_log(name: str) -> bool:
@@ -109,7 +158,7 @@ def is_run_log(name: str) -> bool:
 
 
 def separator(path: Path) -> str:
-    return CSV_EXT.get(path.suffix.lower(), ",")
+    return CSV_EXT.get(compressed.inner_suffix(path), ",")
 
 
 def fits(path: Path, reader: str) -> bool:
@@ -117,4 +166,4 @@ def fits(path: Path, reader: str) -> bool:
     if reader == TENSORBOARD:
         return is_events(path.name)
     exts = FAMILY.get(reader)
-    return exts is None or path.suffix.lower() in exts
+    return exts is None or compressed.inner_suffix(path) in exts

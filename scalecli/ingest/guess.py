@@ -97,16 +97,23 @@ def guess_roles(df, display: str, reader: str) -> Guess:
     return guess
 
 
+TIDY = ("csv", "jsonl", "parquet", "arrow")  # readers of a user's own columns (guessed)
+
+
 def guess_file(path: Path, display: str, reader: str) -> Guess:
     """A tidy file's roles; a W&B export's layout is its reader's to know (nothing guessed)."""
-    if reader not in ("csv", "jsonl"):
+    if reader not in TIDY:
         return Guess(display, reader)
     from . import detect
+    from .columnar import read_columnar
+    from .compressed import plain
     from .jsonl import read_jsonl
     from .tabular import read_csv
 
-    table = (read_csv(path, display, detect.separator(path)) if reader == "csv"
-             else read_jsonl(path, display))
+    with plain(path, display) as text:  # a .csv.gz: its text
+        table = (read_csv(text, display, detect.separator(text)) if reader == "csv"
+                 else read_jsonl(text, display) if reader == "jsonl"
+                 else read_columnar(text, display, reader))
     return guess_roles(table.df, display, reader)
 
 

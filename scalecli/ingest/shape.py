@@ -137,7 +137,7 @@ def build(table: Table, spec: Spec):
         if df[run].null_count():
             row = df[run].is_null().arg_true()[0]
             raise InputError(f"no run name in column {clip(run)!r}", spec.display,
-                             table.line_of([row])[0])
+                             table.line_of([row])[0], table.unit)
     if spec.shape == "runs":
         if df[run].n_unique() < df.height:  # one row per run, but a name repeats
             nth = pl.int_range(1, pl.len() + 1).over(run)
@@ -234,7 +234,7 @@ def _check_final(runs: pl.DataFrame, spec: Spec, table: Table, df: pl.DataFrame,
             line = table.line_of([rows[-1]])[0] if rows else None
             value = bad[col][0]
             say = "is missing" if value is None else f"is {value:g}, must be positive"
-            raise InputError(f"run {clip(name)!r}: {what} {say}", spec.display, line)
+            raise InputError(f"run {clip(name)!r}: {what} {say}", spec.display, line, table.unit)
     loss = spec.loss_col
     check_loss(runs, df, table, spec, run, loss, loss and _extra(loss), step, key_of)
 
@@ -326,8 +326,8 @@ def _two_sizes(df, table, spec, run, n, per):
     sizes = sub[n].drop_nulls().unique(maintain_order=True).to_list()
     row = sub.filter(pl.col(n) == sizes[1])["__row"][0]
     raise InputError(f"run {clip(name)!r} has two model sizes, {sizes[0]:g} and {sizes[1]:g} (from "
-                     f"line {table.line_of([row])[0]}); give each size its own run name, or "
-                     "name the run column with --map run=col", spec.display)
+                     f"{table.unit} {table.line_of([row])[0]}); give each size its own run "
+                     "name, or name the run column with --map run=col", spec.display)
 
 
 def _history(df, spec, run, roles, metrics, logged, keys, ids) -> pl.DataFrame:

@@ -4,7 +4,8 @@ same readers as a file, named ``<stdin>`` in every message.
 
 Without ``--reader`` the content is sniffed as a file's first line is (see :mod:`.detect`):
 a line that opens with ``{`` or ``[`` is JSON lines (a W&B API dump when it looks like one),
-anything else a table, tab-separated when its first line has tabs and no commas.
+anything else a table, tab-separated when its first line has tabs and no commas. Compressed
+bytes (gzip, zstd) are sniffed on their text and read like a compressed file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from . import detect as _detect
+from .compressed import text_head
 
 DISPLAY = "<stdin>"
 MAX_BYTES = 1 << 31  # what a pipe may bring before we stop: 2 GiB
@@ -39,6 +41,9 @@ def suffix_for(data: bytes, reader: str | None) -> str:
     """The file extension a reader's family (or the sniffed content) calls for."""
     if reader is not None:
         return ".jsonl" if _detect.FAMILY.get(reader) == _detect.JSON_EXT else ".csv"
+    if data.startswith((b"PAR1", b"ARROW1", b"\xff\xff\xff\xff")):  # Parquet, Arrow IPC
+        return ".parquet" if data.startswith(b"PAR1") else ".arrow"
+    data = text_head(data)  # gzip or zstd piped in: its text
     line = next((ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines() if ln.strip()), b"")
     if line.lstrip()[:1] in (b"{", b"["):
         return ".jsonl"

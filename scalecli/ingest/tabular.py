@@ -33,12 +33,14 @@ Source = Path | bytes  # a file, or its text transcoded to UTF-8
 
 @dataclass
 class Table:
-    """A wide table read from one file; ``line_of`` maps row indices to 1-based file lines."""
+    """A wide table read from one file; ``line_of`` maps row indices to 1-based file lines
+    (or, where ``unit`` says so, to what else messages count: the rows of a Parquet file)."""
 
     df: pl.DataFrame
     line_of: Callable[[Sequence[int]], list[int]]
     digest: str | None = None
     warnings: list[str] = field(default_factory=list)
+    unit: str = "line"
 
 
 def opened(source: Source):

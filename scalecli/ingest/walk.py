@@ -16,7 +16,9 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import tally as _tally
 from . import tbdirs
+from .compressed import label as _label
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
 
@@ -57,9 +59,11 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
     hidden entries (a ``.scalecli`` store) and unrecognized files skipped. ``warnings``
     receives a line for every entry skipped because it cannot be read."""
     out: Found = []
+    walked = False
     for p in paths:
         path, display = Path(p), str(p)
         st = _given(path, display)
+        walked |= stat.S_ISDIR(st.st_mode)
         if not stat.S_ISDIR(st.st_mode):
             name = reader or _sniff(path, display)
             if name is None:
@@ -70,9 +74,14 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
             continue
         found = tbdirs.group(_walk(path, display, reader, warnings, strict), path, display)
         if not found:
-            raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
+            raise InputError("no log files found here (CSV, TSV, JSONL, Parquet, Arrow, W&B "
+                             "exports)", display)
         out += found
-    return _once(out, warnings, strict)
+    out = _once(out, warnings, strict)
+    if (tally := _tally.current()) is not None and walked:
+        tally.walked = True
+        tally.found.update(_label(path, name) for path, _, name in out)
+    return out
 
 
 def _sniff(path: Path, display: str) -> str | None:
@@ -97,6 +106,10 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
         except OSError as exc:
             _skip(f"{label}: skipped a folder that cannot be read ({_why(exc)})", warnings, strict)
             return
+        if {"manifest.json", "parts"} <= {e.name for e in entries}:  # a scalecli store
+            if (tally := _tally.current()) is not None:
+                tally.ignore("scalecli store folder")
+            return  # its Parquet parts are what scalecli wrote, not logs
         if any(_detect.is_run_log(e.name) for e in entries):  # a W&B run directory
             entries = [e for e in entries if _detect.is_run_log(e.name)]
         folders = []
@@ -147,6 +160,9 @@ def _file(path: Path, label: str, reader, warnings, strict, found: Found) -> Non
         return
     if name:
         found.append((path, label, name))
+    elif (tally := _tally.current()) is not None:
+        why = f"not {reader} files" if reader else _detect.why_not(path)
+        tally.ignore(why, path if why == _detect.NOT_A_LOG else None)  # extensions shown
 
 
 def _key(st: os.stat_result) -> tuple[int, int]:
