@@ -11,8 +11,9 @@ The fit minimises the sum over every training point of Huber_delta(ln y - ln yha
 ``loss="mse"``: half the sum of squares), by scipy's trust-region least squares with the laws'
 analytic Jacobians. Starts: a grid over the law's non-linear parameters (alpha, and C, beta,
 gamma for multi-power; lam for lr-anneal), each with its linear parameters (L0, A, B or C)
-solved by non-negative least squares on relative residuals over at most 48 points per curve;
-the best three starts are refined and the lowest objective wins.
+solved by non-negative least squares on relative residuals over at most 48 points per curve
+(and, for multi-power, the change points merged into at most 400 blocks); the best three
+starts are refined on those 48 points per curve (exact), and the best of them on all points.
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ def _dense_lr(name, lr, spec, steps, S):
         raise InputError(f"run {name!r}: a curve law needs the learning rate at every step: "
                          "log an lr column at every step, or give --schedule SPEC (or a "
                          "run-level schedule column)")
+    if spec.length is None and spec.kind in ("cosine", "linear", "wsd"):
+        raise InputError(f"run {name!r}: the schedule {spec.text!r} depends on the run's length:"
+                         " give steps=N in the spec")
     n = spec.length if spec.length is not None else int(steps[-1]) + 1
     if steps[-1] >= n:
         raise InputError(f"run {name!r}: the schedule {spec.text!r} has {n} steps, but the loss "
@@ -234,23 +238,31 @@ def fit_curves(law, curves: list[RunCurve], *, loss: str = "huber", delta: float
     lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
     hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
 
-    def resid(theta):
-        yhat = law.evaluate(theta, pcs)
-        return np.log(np.maximum(yhat, 1e-300)) - ly
+    def resid(theta, cs, target):
+        yhat = law.evaluate(theta, cs)
+        return np.log(np.maximum(yhat, 1e-300)) - target
 
-    def jac(theta):
-        yhat, J = law.evaluate(theta, pcs, jac=True)
+    def jac(theta, cs):
+        yhat, J = law.evaluate(theta, cs, jac=True)
         return J / np.maximum(yhat, 1e-300)[:, None]
 
+    def solve(x0, r, j):
+        return least_squares(r, np.clip(x0, lo, hi), jac=j, bounds=(lo, hi), x_scale="jac",
+                             loss="huber" if loss == "huber" else "linear", f_scale=delta,
+                             max_nfev=400, xtol=1e-12, ftol=1e-12, gtol=1e-12)
+
+    # refine the best starts on at most 48 points per curve, then the best of them on all
+    thin = [_thin(c) for c in train]
+    tcs, tly = [t[0] for t in thin], np.log(np.concatenate([t[1] for t in thin]))
     best, nfev = None, 0
     for theta0 in starts[:3]:
-        x0 = np.clip(theta0, lo, hi)
-        res = least_squares(resid, x0, jac=jac, bounds=(lo, hi), x_scale="jac",
-                            loss="huber" if loss == "huber" else "linear",
-                            f_scale=delta, max_nfev=400, xtol=1e-12, ftol=1e-12, gtol=1e-12)
+        res = solve(theta0, lambda th: resid(th, tcs, tly), lambda th: jac(th, tcs))
         nfev += res.nfev
         if best is None or res.cost < best.cost:
             best = res
+    if sum(len(c.t) for c in tcs) < n_pts:
+        best = solve(best.x, lambda th: resid(th, pcs, ly), lambda th: jac(th, pcs))
+        nfev += best.nfev
     params = law.to_natural(best.x)
     value = float(best.cost) if loss == "huber" else float(2 * best.cost / n_pts)
     info = {"method": "scipy least_squares (trf), analytic Jacobian",
@@ -283,7 +295,7 @@ def _starts(law, train) -> list:
     from scipy.optimize import nnls
 
     thin = [_thin(c) for c in train]
-    pcs = [t[0] for t in thin]
+    pcs = [t[0].coarse() for t in thin]
     y = np.concatenate([t[1] for t in thin])
     peak = max(float(c.curve.eta.max()) for c in train)
     alphas = (0.3, 0.5, 0.8)

@@ -62,6 +62,30 @@ class Curve:
             groups.append((slice(lo, hi), int(np.searchsorted(k, t[hi - 1], side="right"))))
         return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1], groups)
 
+    def coarse(self, most: int = 400) -> Curve:
+        """The same curve with its change points merged into at most ``most`` blocks (gap
+        summed; eta and cs[k-1] their gap-weighted means, k the block's last): an approximate
+        curve, cheap enough to try a grid of fit starts on, never used for a result."""
+        import numpy as np
+
+        n = len(self.k)
+        if n <= most:
+            return self
+        edges = np.linspace(0, n, most + 1).round().astype(np.int64)
+        sign = np.sign(self.gap)
+        cut = np.union1d(edges, np.flatnonzero(np.diff(sign)) + 1)  # blocks keep one sign
+        starts = cut[:-1]
+        g = np.add.reduceat(self.gap, starts)
+        w = np.where(g != 0, g, 1.0)
+        log_eta = np.add.reduceat(self.gap * np.log(self.eta_k), starts) / w
+        before = np.add.reduceat(self.gap * self.cs_before, starts) / w
+        k = self.k[cut[1:] - 1]
+        out = Curve.make(self.eta, self.t)
+        out.k, out.gap, out.eta_k, out.cs_before = k, g, np.exp(log_eta), before
+        out.groups = [(rows, int(np.searchsorted(k, self.t[rows.stop - 1], side="right")))
+                      for rows, _ in self.groups]
+        return out
+
     @property
     def s1(self):
         return self.cs[self.t]
@@ -154,20 +178,37 @@ class LrAnneal(CurveLaw):
 
     def _one(self, theta, c, jac):
         import numpy as np
-        from scipy.signal import lfilter
 
         y, J0 = _area_terms(theta, c)
         cc, lam = math.exp(theta[3]), float(theta[4])
         d = np.concatenate([[0.0], -np.diff(c.eta)])  # eta_{i-1} - eta_i
-        m = lfilter([1.0], [1.0, -lam], d)
+        m = _decayed_sum(d, lam)
         s2 = np.cumsum(m)[c.t]
         y = y - cc * s2
         if not jac:
             return y, None
-        dm = lfilter([0.0, 1.0], [1.0, -lam], m)  # dm_i/dlam = m_{i-1} + lam·dm_{i-1}/dlam
+        # dm_i/dlam = m_{i-1} + lam·dm_{i-1}/dlam: the same recurrence driven by m shifted
+        dm = _decayed_sum(np.concatenate([[0.0], m[:-1]]), lam)
         ds2 = np.cumsum(dm)[c.t]
         J = np.concatenate([J0, np.stack([-cc * s2, -cc * ds2], 1)], 1)
         return y, J
+
+
+def _decayed_sum(d, lam: float):
+    """out_i = lam·out_{i-1} + d_i (out_{-1} = 0), vectorized: within blocks short enough that
+    lam^-L stays below 1e6, out = lam^i·cumsum(d_j·lam^-j), carried from block to block."""
+    import numpy as np
+
+    n = len(d)
+    size = max(1, min(n, int(6 * math.log(10) / -math.log(lam)) if lam < 1 else n))
+    out = np.empty(n)
+    carry = 0.0
+    for a in range(0, n, size):
+        b = min(n, a + size)
+        p = lam ** np.arange(b - a, dtype=float)
+        out[a:b] = p * np.cumsum(d[a:b] / p) + carry * lam * p
+        carry = out[b - 1]
+    return out
 
 
 _AREA = (
