@@ -1075,16 +1075,22 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
              store=None, reader=None, mapping=None, strict: bool = False,
              target: str | None = None, schedule: str | None = None, split: str | None = None,
              train_runs=None, delta: float | None = None, include_runs=None,
-             exclude_runs=None, where=None):
+             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None):
     """Score given parameters (``params`` "NAME=VALUE,..." or a dict, with ``law``; or a
-    saved fit ``fit_file``) on the runs' curves without fitting."""
-    from .analyses.curves import curve_fit, load_params
+    saved fit ``fit_file``) on the runs' curves without fitting; a final-loss law (chinchilla,
+    ...) on each run's reduced final value, one point per run."""
+    from .analyses.curves import curve_fit, final_evaluate, is_curve_law, load_params
 
     law, values = load_params(law, params, fit_file)
-    frames = _frames(data, store, reader, _mapping(mapping), strict, need=(),
+    maps = _mapping(mapping)
+    curve = is_curve_law(law)
+    frames = _frames(data, store, reader, maps, strict, need=() if curve else ("N", "D"),
                      select=_select(include_runs, exclude_runs, where))
-    return curve_fit(frames, law, params=values, target=target, schedule=schedule,
-                     split=split, train_runs=train_runs, delta=delta)
+    if curve:
+        return curve_fit(frames, law, params=values, target=target, schedule=schedule,
+                         split=split, train_runs=train_runs, delta=delta)
+    return final_evaluate(frames, law, values, mapping=maps, reduce=reduce, target=target,
+                          x=x, split=split, train_runs=train_runs, delta=delta)
 
 
 def schedule_values(spec: str, steps: int | None = None):

@@ -412,9 +412,10 @@ def evaluate(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              delta: DeltaOpt = None, include_run: IncludeOpt = None,
              exclude_run: ExcludeOpt = None, where: WhereOpt = None,
              split: SplitOpt = None, train_runs: TrainRunsOpt = None,
-             schedule: ScheduleOpt = None, strict: StrictOpt = False,
-             format: FormatOpt = Fmt.table) -> None:
-    """Score given parameters of a curve law on the runs' curves, without fitting.
+             schedule: ScheduleOpt = None, reduce: ReduceOpt = None, x: XOpt = None,
+             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Score given parameters on the runs without fitting: a curve law on every logged point of
+    each curve, a final-loss law on each run's final value.
 
     Example: scalecli evaluate runs/ --law multi-power --params L0=2.8,A=0.55,alpha=0.5,B=400,C=1.5,beta=0.55,gamma=0.6
     """
@@ -424,7 +425,8 @@ def evaluate(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     result = api.evaluate(paths or None, law=law, params=params, fit_file=fit_file,
                           store=store, reader=reader, mapping=map, strict=strict, target=y,
                           schedule=schedule, split=split, train_runs=train_runs, delta=delta,
-                          include_runs=include_run, exclude_runs=exclude_run, where=where)
+                          include_runs=include_run, exclude_runs=exclude_run, where=where,
+                          reduce=reduce, x=x)
     _messages(result)
     _out(curve_output(result, format.value))
 

@@ -283,3 +283,23 @@ def test_rows_with_an_lr_and_no_loss_are_kept(curves_csv):
     h = frames.history
     assert h.filter(h["metric"] == "loss").height == 3 * 47
     assert h.filter(h["lr"].is_not_null()).height == 3 * T
+
+
+def test_evaluate_scores_a_final_loss_law_one_point_per_run(tmp_path):
+    from conftest import TRUE as CHIN
+    from conftest import chinchilla_loss, synthetic_sweep, write_csv
+
+    N, D, _ = synthetic_sweep(0, noise=0.0)
+    path = write_csv(tmp_path / "sweep.csv", N, D, chinchilla_loss(CHIN, N, D))
+    r = invoke("evaluate", path, "--law", "chinchilla", "--params", _params(CHIN), "--format",
+               "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert len(out["curves"]) == len(N) and all(c["n_points"] == 1 for c in out["curves"])
+    assert max(c["pred_e"] for c in out["curves"]) < 1e-12
+    off = {**CHIN, "E": CHIN["E"] * 1.01}  # E 1% high: each error is 0.01·E / L
+    r = invoke("evaluate", path, "--law", "chinchilla", "--params", _params(off), "--format",
+               "json")
+    got = {c["run"]: c["pred_e"] for c in json.loads(r.stdout)["curves"]}
+    L = chinchilla_loss(CHIN, N, D)
+    np.testing.assert_allclose(sorted(got.values()), sorted(0.01 * CHIN["E"] / L), rtol=1e-9)

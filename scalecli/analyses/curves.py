@@ -198,7 +198,7 @@ def metrics(y, yhat, delta: float) -> dict[str, float]:
     return {"huber": float(huber), "mse": float((e * e).mean()),
             "rmse": float(math.sqrt((e * e).mean())), "mae": float(np.abs(e).mean()),
             "pred_e": float(rel.mean()), "worst_e": float(rel.max()),
-            "r2": float(1 - (e * e).sum() / ss) if ss > 0 else float("nan")}
+            "r2": float(1 - (e * e).sum() / ss) if ss > 0 else None}
 
 
 def score(law, params: dict[str, float], curves: list[RunCurve], delta: float):
@@ -208,12 +208,20 @@ def score(law, params: dict[str, float], curves: list[RunCurve], delta: float):
         yhat = law.predict_natural(params, [c.curve])
         rows.append({"run": c.name, "run_id": c.run_id, "split": c.split,
                      "n_points": len(c.y), **metrics(c.y, yhat, delta)})
+    return rows, split_means(rows)
+
+
+def split_means(rows: list[dict]) -> dict[str, dict]:
+    """Per split: the plain mean of each metric over its curves (undefined values skipped)."""
     splits = {}
     for s in sorted({r["split"] for r in rows}, key=lambda s: (s != "train", s)):
         sub = [r for r in rows if r["split"] == s]
-        splits[s] = {"curves": len(sub), "n_points": sum(r["n_points"] for r in sub),
-                     **{m: sum(r[m] for r in sub) / len(sub) for m in METRICS}}
-    return rows, splits
+        means = {}
+        for m in METRICS:
+            vals = [r[m] for r in sub if r[m] is not None]
+            means[m] = sum(vals) / len(vals) if vals else None
+        splits[s] = {"curves": len(sub), "n_points": sum(r["n_points"] for r in sub), **means}
+    return splits
 
 
 # ---- fitting --------------------------------------------------------------------------------
@@ -402,9 +410,6 @@ def load_params(law: str | None, params, fit_file) -> tuple[str, dict[str, float
         return str(saved["law"]), {k: float(v) for k, v in saved["params"].items()}
     if law is None or params is None:
         raise ConfigError("give --fit FIT, or --law NAME with --params NAME=VALUE,...")
-    if not is_curve_law(law):
-        raise ConfigError(f"evaluate scores the curve laws (multi-power, lr-anneal, "
-                          f"power-area); {law!r} is not one")
     if isinstance(params, str):
         from ..laws.checks import number
         from ..pairs import parse_pairs
@@ -412,3 +417,35 @@ def load_params(law: str | None, params, fit_file) -> tuple[str, dict[str, float
         params = {k: number(v, k, "--params") for k, v in
                   parse_pairs(params, "--params", example="NAME=VALUE (e.g. L0=2.8)").items()}
     return law, dict(params)
+
+
+def final_evaluate(frames, law_name: str, params: dict[str, float], *, mapping=None,
+                   reduce=None, target=None, x=None, split=None, train_runs=None,
+                   delta: float | None = None) -> CurveResult:
+    """A final-loss law's given parameters scored on the runs: one point per run (its reduced
+    target, as a fit sees it), so each run is a "curve" of one point; the split means are
+    means over runs. R² is undefined for one point (null)."""
+    import numpy as np
+
+    from ..pipeline import fit_spec, prepare
+
+    spec = fit_spec(law_name, x=x, target=target)
+    law = spec.law
+    values = _check_params(law, params)
+    pts = prepare(frames, spec, mapping=mapping, reduce=reduce)
+    frame = pts.frame
+    X = {sym: frame[col].cast(float).to_numpy() for sym, col in law.variables.items()}
+    y = frame["y"].cast(float).to_numpy()
+    with np.errstate(all="ignore"):
+        yhat = law.predict(np.asarray([law.to_internal(values)], float), X)[0]
+    splits = _splits(frames.runs, split, train_runs)
+    delta = 1e-3 if delta is None else float(delta)
+    rows = [{"run": name, "run_id": rid, "split": splits.get(rid, "train"), "n_points": 1,
+             **metrics(y[i : i + 1], yhat[i : i + 1], delta)}
+            for i, (rid, name) in enumerate(zip(frame["run_id"], frame["name"], strict=True))]
+    data = {"runs": len(rows), "points": len(rows), "target": pts.target
+            if hasattr(pts, "target") else "loss"}
+    notes = [f"{law.name} is a law of each run's final value: one point per run"]
+    return CurveResult(law.name, law.formula, law.source, values, rows, split_means(rows),
+                       False, {"loss": "huber", "delta": delta, "space": "log"}, {}, data,
+                       notes, list(getattr(frames, "warnings", [])))

@@ -33,7 +33,7 @@ def curve_output(result, fmt_name: str) -> str:
 
 
 def _num(v) -> str:
-    return fmt(v) if isinstance(v, float) else str(v)
+    return "" if v is None else fmt(v) if isinstance(v, float) else str(v)
 
 
 def schedule_output(values, fmt_name: str) -> str:
