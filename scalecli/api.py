@@ -1084,6 +1084,12 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
     law, values = load_params(law, params, fit_file)
     maps = _mapping(mapping)
     curve = is_curve_law(law)
+    wrong = ([k for k, v in (("--reduce", reduce), ("--x", x)) if v] if curve
+             else ["--schedule"] if schedule else [])
+    if wrong:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{', '.join(wrong)}: not an option of evaluating {law}")
     frames = _frames(data, store, reader, maps, strict, need=() if curve else ("N", "D"),
                      select=_select(include_runs, exclude_runs, where))
     if curve:

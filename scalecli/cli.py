@@ -359,9 +359,19 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     from . import api
 
     if api.is_curve_law(law):
+        _not_for_curves({"--config": config, "--reduce": reduce, "--x": x, "--fix": fix,
+                         "--breaks": breaks, "--envelope": envelope, "--holdout": holdout,
+                         "--bootstrap": bootstrap, "--tolerance": tolerance, "--flops": flops,
+                         "--weights": weights, "--residuals": residuals,
+                         "--overestimate-penalty": overestimate_penalty,
+                         "--drop-outliers": drop_outliers, "--min-step": min_step,
+                         "--min-tokens": min_tokens, "--max-tokens": max_tokens,
+                         "--points": points, "--space": space}, law)
         return _fit_curves(paths, store, law, reader, map, params, y, loss, delta,
                            include_run, exclude_run, where, split, train_runs, schedule, save,
                            strict, format)
+    _not_for_curves({"--split": split, "--train-runs": train_runs, "--schedule": schedule},
+                    law, curves=False)
     from .report.fit import fit_output
     from .report.progress import Progress
 
@@ -382,6 +392,19 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     if save is not None:
         _err(f"saved fit to {save}")
     _out(fit_output(result, format.value))
+
+
+def _not_for_curves(given: dict, law, curves: bool = True) -> None:
+    """Options of one kind of fit given to the other: refused, never silently ignored."""
+    from .errors import ConfigError
+
+    used = [k for k, v in given.items() if v not in (None, False, [])]
+    if used and curves:
+        raise ConfigError(f"{', '.join(used)}: not an option of a curve law's fit ({law}); "
+                          "it fits every logged point (see scalecli fit --help)")
+    if used:
+        raise ConfigError(f"{', '.join(used)}: options of the curve laws (multi-power, "
+                          f"lr-anneal, power-area), not of {law or 'chinchilla'}")
 
 
 def _fit_curves(paths, store, law, reader, map, params, y, loss, delta, include_run,

@@ -303,3 +303,35 @@ def test_evaluate_scores_a_final_loss_law_one_point_per_run(tmp_path):
     got = {c["run"]: c["pred_e"] for c in json.loads(r.stdout)["curves"]}
     L = chinchilla_loss(CHIN, N, D)
     np.testing.assert_allclose(sorted(got.values()), sorted(0.01 * CHIN["E"] / L), rtol=1e-9)
+
+
+def test_a_run_level_schedule_column_and_lr_anneal_recovery(tmp_path):
+    """Each run names its schedule in a `schedule` column; lr-anneal curves drawn from the
+    paper's recurrence are fitted on two schedules and predict the third."""
+    p = {"L0": 2.5, "A": 0.6, "alpha": 0.45, "C": 400.0, "lam": 0.995}
+    specs = {"cos": f"cosine:peak=3e-4,warmup=60,final=3e-5,steps={T}",
+             "const": f"constant:peak=3e-4,warmup=60,steps={T}",
+             "wsd": f"wsd:peak=3e-4,warmup=60,decay=0.3,shape=sqrt,final=0,steps={T}"}
+    path = tmp_path / "runs.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["run", "schedule", "split", "step", "loss"])
+        for name, spec in specs.items():
+            eta = parse_schedule(spec).dense().tolist()
+            for s in range(W + 30, T, 30):
+                w.writerow([name, spec, "test" if name == "wsd" else "train", s,
+                            repr(anneal_loop(eta, s, p))])
+    r = invoke("evaluate", path, "--law", "lr-anneal", "--params", _params(p), "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert max(c["pred_e"] for c in json.loads(r.stdout)["curves"]) < 1e-12
+    r = invoke("fit", path, "--law", "lr-anneal", "--split", "split", "-f", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["splits"]["test"]["pred_e"] < 1e-3
+    assert out["data"]["lr"]["wsd"] == specs["wsd"]
+
+
+def test_options_of_the_other_kind_of_fit_are_refused(curves_csv):
+    _refused(invoke("fit", curves_csv, "--law", "multi-power", "--bootstrap", "10"),
+             "--bootstrap")
+    _refused(invoke("fit", curves_csv, "--law", "chinchilla", "--split", "split"), "--split")
