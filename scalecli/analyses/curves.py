@@ -96,17 +96,20 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
                 .unique([S.RUN_ID, S.STEP]).partition_by(S.RUN_ID, as_dict=True)
                 if has_lr else {})
     out, dropped = [], 0
-    for row in runs.select(S.RUN_ID, S.NAME, *([col_sched] if col_sched else [])).iter_rows():
-        rid, name = row[0], row[1]
+    run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
+    for row in runs.select(S.RUN_ID, S.NAME, pl.col(run_lr) if run_lr else pl.lit(None),
+                           *([col_sched] if col_sched else [])).iter_rows():
+        rid, name, lr_value = row[0], row[1], row[2]
         loss = loss_parts.get((rid,))
         if loss is None or loss.height == 0:
             continue
         loss = loss.sort(S.STEP)
         steps = loss[S.STEP].to_numpy()
         y = loss[S.VALUE].to_numpy().astype(float)
-        spec = given or (parse_schedule(row[2]) if col_sched and row[2] else None)
+        spec = given or (parse_schedule(row[3]) if col_sched and row[3] else None)
         lr = lr_parts.get((rid,))
-        eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S)
+        eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S,
+                                         None if lr is not None else lr_value)
         t = steps - offset
         cs = np.cumsum(eta)
         ok = cs[t] > 0  # S1 = 0 (step 0 of a warm-up from 0): the law is infinite there
@@ -122,7 +125,7 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
     return out
 
 
-def _dense_lr(name, lr, spec, steps, S):
+def _dense_lr(name, lr, spec, steps, S, run_lr=None):
     """(eta, offset, how): eta[i] is the LR at step offset + i."""
     if lr is not None and lr.height:
         lr = lr.sort(S.STEP)
@@ -137,6 +140,10 @@ def _dense_lr(name, lr, spec, steps, S):
             raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
                              f" steps {first}..{last}, not at every step; give its schedule "
                              "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5)")
+    if spec is None and run_lr is not None:
+        raise InputError(f"run {name!r}: its lr ({run_lr:g}) is one value for the whole run (a "
+                         "setting, not a schedule); give the schedule: --schedule SPEC (or a "
+                         "run-level schedule column)")
     if spec is None:
         raise InputError(f"run {name!r}: a curve law needs the learning rate at every step: "
                          "log an lr column at every step, or give --schedule SPEC (or a "

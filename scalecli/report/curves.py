@@ -23,9 +23,11 @@ def curve_output(result, fmt_name: str) -> str:
     verb = "fitted" if result.fitted else "given"
     params = ", ".join(f"{k}={fmt(v)}" for k, v in result.params.items())
     head = f"{result.law} ({verb}): {params}"
-    if result.objective.get("value") is not None:
-        head += f"\nobjective ({result.objective['loss']}, delta {result.objective['delta']:g}," \
-                f" log residuals, summed): {result.objective['value']:.6g}"
+    obj = result.objective
+    if obj.get("value") is not None:
+        how = (f"huber, delta {obj['delta']:g}, on log residuals, summed" if obj["loss"] == "huber"
+               else "mean squared log residual")
+        head += f"\nobjective ({how}): {obj['value']:.6g}"
     splits = [{"run": f"mean ({s})", "split": s, "n_points": v["n_points"],
                **{k: _num(v[k]) for k, _ in COLUMNS[3:]}} for s, v in result.splits.items()]
     body = render(rows + splits, COLUMNS, fmt_name, title=f"{result.law}: per-curve error")
