@@ -129,8 +129,14 @@ class CurveLaw(Law):
         raise NotImplementedError
 
     def value(self, params, values):
-        raise NotImplementedError(f"{self.name} is a law of the whole curve: it needs the "
-                                  "schedule, not one point")
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{self.name} is a law of the whole loss curve: it needs a learning-"
+                          "rate schedule, not one point (scalecli fit/evaluate --law "
+                          f"{self.name})")
+
+    def predict(self, theta, X):
+        return self.value({}, {})
 
 
 def _area_terms(theta, c: Curve):
