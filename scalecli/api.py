@@ -1042,3 +1042,69 @@ def _seed(seed) -> int | None:
 
         raise ConfigError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
     return seed
+
+
+# ---- whole-curve laws (multi-power, lr-anneal, power-area) ---------------------------------
+def is_curve_law(name: str | None) -> bool:
+    """Whether ``name`` is a law of the whole loss curve (fitted by :func:`fit_curves`)."""
+    from .analyses.curves import is_curve_law as curve
+
+    return curve(name)
+
+
+def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader=None,
+               mapping=None, strict: bool = False, target: str | None = None,
+               schedule: str | None = None, split: str | None = None, train_runs=None,
+               loss: str | None = None, delta: float | None = None, include_runs=None,
+               exclude_runs=None, where=None, save=None):
+    """Fit a curve law to every logged point of the runs' loss curves (``split`` names a
+    run-level train/test column, ``train_runs`` globs the training runs; all runs train
+    otherwise) and score every curve: :class:`~scalecli.analyses.curves.CurveResult`."""
+    from .analyses.curves import curve_fit
+
+    frames = _frames(data, store, reader, _mapping(mapping), strict, need=(),
+                     select=_select(include_runs, exclude_runs, where))
+    result = curve_fit(frames, law, target=target, schedule=schedule, split=split,
+                       train_runs=train_runs, loss=loss, delta=delta)
+    if save is not None:
+        import json
+
+        from .atomic import write_text
+
+        write_text(save, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=None,
+             store=None, reader=None, mapping=None, strict: bool = False,
+             target: str | None = None, schedule: str | None = None, split: str | None = None,
+             train_runs=None, delta: float | None = None, include_runs=None,
+             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None):
+    """Score given parameters (``params`` "NAME=VALUE,..." or a dict, with ``law``; or a
+    saved fit ``fit_file``) on the runs' curves without fitting; a final-loss law (chinchilla,
+    ...) on each run's reduced final value, one point per run."""
+    from .analyses.curves import curve_fit, final_evaluate, is_curve_law, load_params
+
+    law, values = load_params(law, params, fit_file)
+    maps = _mapping(mapping)
+    curve = is_curve_law(law)
+    wrong = ([k for k, v in (("--reduce", reduce), ("--x", x)) if v] if curve
+             else ["--schedule"] if schedule else [])
+    if wrong:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{', '.join(wrong)}: not an option of evaluating {law}")
+    frames = _frames(data, store, reader, maps, strict, need=() if curve else ("N", "D"),
+                     select=_select(include_runs, exclude_runs, where))
+    if curve:
+        return curve_fit(frames, law, params=values, target=target, schedule=schedule,
+                         split=split, train_runs=train_runs, delta=delta)
+    return final_evaluate(frames, law, values, mapping=maps, reduce=reduce, target=target,
+                          x=x, split=split, train_runs=train_runs, delta=delta)
+
+
+def schedule_values(spec: str, steps: int | None = None):
+    """The dense learning rate of a schedule spec (``scalecli schedule``): a float array."""
+    from .schedules import parse_schedule
+
+    return parse_schedule(spec).dense(steps)

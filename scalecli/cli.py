@@ -85,6 +85,16 @@ ColorOpt = Annotated[bool | None, typer.Option(
     "--color/--no-color", show_default=False, help="Colour (default: when stdout is a terminal).")]
 
 
+# ---- whole-curve laws ------------------------------------------------------------------------
+SplitOpt = Annotated[str | None, typer.Option(
+    "--split", help="Curve laws: a run column saying train or test; fit on train, score all.")]
+TrainRunsOpt = Annotated[list[str] | None, typer.Option(
+    "--train-runs", help="Curve laws: fit on runs matching this glob (repeatable), score all.")]
+ScheduleOpt = Annotated[str | None, typer.Option(
+    "--schedule", help="Curve laws: the LR schedule of runs without a dense lr column, e.g. "
+                       "cosine:peak=3e-4,warmup=300,final=3e-5.")]
+
+
 # ---- robust fitting options ----------------------------------------------------------------
 # The penalty is read as text and checked by the library: a bad value is one line, exit 1.
 PenaltyOpt = Annotated[str | None, typer.Option(
@@ -342,12 +352,29 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
         max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
         where: WhereOpt = None,
+        split: SplitOpt = None, train_runs: TrainRunsOpt = None, schedule: ScheduleOpt = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
-    """Fit a scaling law to the runs' final losses (--law all: compare every applicable law).
+    """Fit a scaling law to the runs' final losses (--law all: compare every applicable law),
+    or a curve law (multi-power, lr-anneal, power-area) to every point of their loss curves.
 
     Example: scalecli fit runs/ --law chinchilla --save fit.json
     """
     from . import api
+
+    if api.is_curve_law(law):
+        _not_for_curves({"--config": config, "--reduce": reduce, "--x": x, "--fix": fix,
+                         "--breaks": breaks, "--envelope": envelope, "--holdout": holdout,
+                         "--bootstrap": bootstrap, "--tolerance": tolerance, "--flops": flops,
+                         "--weights": weights, "--residuals": residuals,
+                         "--overestimate-penalty": overestimate_penalty,
+                         "--drop-outliers": drop_outliers, "--min-step": min_step,
+                         "--min-tokens": min_tokens, "--max-tokens": max_tokens,
+                         "--points": points, "--space": space}, law)
+        return _fit_curves(paths, store, law, reader, map, params, y, loss, delta,
+                           include_run, exclude_run, where, split, train_runs, schedule, save,
+                           strict, format)
+    _not_for_curves({"--split": split, "--train-runs": train_runs, "--schedule": schedule},
+                    law, curves=False)
     from .report.fit import fit_output
     from .report.progress import Progress
 
@@ -368,6 +395,85 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     if save is not None:
         _err(f"saved fit to {save}")
     _out(fit_output(result, format.value))
+
+
+def _not_for_curves(given: dict, law, curves: bool = True) -> None:
+    """Options of one kind of fit given to the other: refused, never silently ignored."""
+    from .errors import ConfigError
+
+    used = [k for k, v in given.items() if v not in (None, False, [])]
+    if used and curves:
+        raise ConfigError(f"{', '.join(used)}: not an option of a curve law's fit ({law}); "
+                          "it fits every logged point (see scalecli fit --help)")
+    if used:
+        raise ConfigError(f"{', '.join(used)}: options of the curve laws (multi-power, "
+                          f"lr-anneal, power-area), not of {law or 'chinchilla'}")
+
+
+def _fit_curves(paths, store, law, reader, map, params, y, loss, delta, include_run,
+                exclude_run, where, split, train_runs, schedule, save, strict, format):
+    from . import api
+    from .report.curves import curve_output
+
+    result = api.fit_curves(paths or None, law, store=store, reader=reader,
+                            mapping=_reading(map, params), strict=strict, target=y,
+                            schedule=schedule, split=split, train_runs=train_runs, loss=loss,
+                            delta=delta, include_runs=include_run, exclude_runs=exclude_run,
+                            where=where, save=save)
+    _messages(result)
+    if save is not None:
+        _err(f"saved fit to {save}")
+    _out(curve_output(result, format.value))
+
+
+@app.command()
+@handles_errors
+def evaluate(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
+             fit_file: Annotated[Path | None, typer.Option(
+                 "--fit", help="A curve fit saved by `scalecli fit --law multi-power --save`.")
+             ] = None,
+             params: Annotated[str | None, typer.Option(
+                 "--params", help="The law's parameters: NAME=VALUE,... (with --law).")] = None,
+             reader: ReaderOpt = None, map: MapOpt = None, y: YOpt = None,
+             delta: DeltaOpt = None, include_run: IncludeOpt = None,
+             exclude_run: ExcludeOpt = None, where: WhereOpt = None,
+             split: SplitOpt = None, train_runs: TrainRunsOpt = None,
+             schedule: ScheduleOpt = None, reduce: ReduceOpt = None, x: XOpt = None,
+             strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Score given parameters on the runs without fitting: a curve law on every logged point of
+    each curve, a final-loss law on each run's final value.
+
+    Example: scalecli evaluate runs/ --law multi-power --params L0=2.8,A=0.55,alpha=0.5,B=400,C=1.5,beta=0.55,gamma=0.6
+    """
+    from . import api
+    from .report.curves import curve_output
+
+    result = api.evaluate(paths or None, law=law, params=params, fit_file=fit_file,
+                          store=store, reader=reader, mapping=map, strict=strict, target=y,
+                          schedule=schedule, split=split, train_runs=train_runs, delta=delta,
+                          include_runs=include_run, exclude_runs=exclude_run, where=where,
+                          reduce=reduce, x=x)
+    _messages(result)
+    _out(curve_output(result, format.value))
+
+
+@app.command()
+@handles_errors
+def schedule(spec: Annotated[str, typer.Argument(
+                 help="e.g. cosine:peak=3e-4,warmup=300,final=3e-5 (see README).",
+                 show_default=False)],
+             steps: Annotated[int | None, typer.Option(
+                 min=1, max=100_000_000, help="Steps N (unless the spec says steps=N).")] = None,
+             format: FormatOpt = Fmt.csv) -> None:
+    """Print a learning-rate schedule's value at every step (CSV step,lr), to check against
+    logs.
+
+    Example: scalecli schedule wsd:peak=3e-4,warmup=300,decay=0.2,final=3e-5 --steps 6000
+    """
+    from . import api
+    from .report.curves import schedule_output
+
+    _out(schedule_output(api.schedule_values(spec, steps), format.value))
 
 
 @app.command()

@@ -24,7 +24,8 @@ NAMES = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
 def test_every_builtin_law_has_its_config():
     from scalecli.laws import all_laws
 
-    assert {law.name for law in all_laws()} <= set(NAMES)
+    # the curve laws (multi-power, ...) are fitted to whole curves, not from a YAML config
+    assert {law.name for law in all_laws() if not getattr(law, "curve", False)} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

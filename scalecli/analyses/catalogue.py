@@ -33,6 +33,11 @@ def law_yaml(name: str) -> str:
     from ..laws import get_law
 
     law = get_law(name)
+    if getattr(law, "curve", False):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{law.name} is a law of the whole loss curve: it has no YAML config;"
+                          f" fit it with scalecli fit runs/ --law {law.name}")
     shipped = builtin_configs().get(law.name)
     if shipped is not None:
         return shipped.read_text(encoding="utf-8")

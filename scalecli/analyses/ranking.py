@@ -108,6 +108,8 @@ def applicable(name: str, frames: Frames, *, x: str | None = None, target: str |
     from ..pipeline import fit_spec, normalized_columns
 
     law = get_law(name)
+    if getattr(law, "curve", False):
+        return None, "a law of the whole loss curve (fit it alone: --law NAME)"
     if x is None and list(law.variables) == ["x"]:
         return None, "a law of one free variable x: give --x COLUMN to include it"
     # --x names the generic x; laws of N, D (or one of them) keep their columns

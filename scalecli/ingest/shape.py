@@ -349,9 +349,21 @@ def _history(df, spec, run, roles, metrics, logged, keys, ids) -> pl.DataFrame:
         if df[m].null_count():
             part = part.filter(pl.col(S.VALUE).is_not_null())
         parts.append(part)
+    if "lr" in logged:  # the schedule: rows with an lr and no metric are kept as metric lr
+        parts.append(_lr_only(base, keep, len(metrics)))
     if not parts:
         return empty_history()
     return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+
+def _lr_only(base: pl.DataFrame, keep: list[str], n_metrics: int) -> pl.DataFrame:
+    """Rows that log the learning rate and no metric (the dense LR of a curve whose loss is
+    logged every K steps), as rows of metric ``lr``: the curve laws read the schedule from
+    them (:mod:`scalecli.analyses.curves`); a row with a metric carries its lr already."""
+    none = pl.all_horizontal([pl.col(f"__m{i}").is_null() for i in range(n_metrics)]
+                             ) if n_metrics else pl.lit(True)
+    return base.filter(none & pl.col("lr").is_not_null()).select(
+        *keep[:3], pl.lit("lr").alias(S.METRIC), pl.col("lr").alias(S.VALUE), *keep[3:])
 
 
 def empty_history() -> pl.DataFrame:

@@ -32,6 +32,7 @@ BUILTINS = {
     "kaplan-s": "kaplan", "overtrain": "overtrain", "overtrain-error": "overtrain",
     "parscale": "parscale", "power": "power", "bnsl": "bnsl",
     "data-constrained": "data_constrained",
+    "multi-power": "curves", "lr-anneal": "curves", "power-area": "curves",
 }
 
 _LAWS: dict[str, Law | LawFamily] = {}

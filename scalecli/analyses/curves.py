@@ -1,0 +1,458 @@
+"""Whole-curve fits: runs' loss curves and learning rates -> a curve law's parameters, and
+per-curve metrics of any parameters (``scalecli fit --law multi-power``, ``scalecli evaluate``).
+
+A run's dense learning rate comes from its ``lr`` column when that is logged at every step
+from the first (rows with an lr and no loss are kept by the reader for this), else from a
+schedule: ``--schedule SPEC`` or a run-level ``schedule`` column holding a spec (see
+:mod:`scalecli.schedules`). With a logged lr, position 0 is the first logged step; with a
+schedule, step s is position s.
+
+The fit minimises the sum over every training point of Huber_delta(ln y - ln yhat) (delta 1e-3;
+``loss="mse"``: half the sum of squares), by scipy's trust-region least squares with the laws'
+analytic Jacobians. Starts: a grid over the law's non-linear parameters (alpha, and C, beta,
+gamma for multi-power; lam for lr-anneal), each with its linear parameters (L0, A, B or C)
+solved by non-negative least squares on relative residuals over at most 48 points per curve
+(and, for multi-power, the change points merged into at most 400 blocks); the best three
+starts are refined on those 48 points per curve (exact), and the best of them on all points.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError, FitError, InputError
+
+METRICS = ("huber", "mse", "rmse", "mae", "pred_e", "worst_e", "r2")
+
+
+@dataclass
+class RunCurve:
+    run_id: str
+    name: str
+    split: str
+    steps: Any  # logged steps (as logged)
+    y: Any  # the loss there
+    curve: Any  # laws.curves.Curve
+    lr_from: str  # "lr column" or the schedule spec
+
+
+@dataclass
+class CurveResult:
+    """A curve law's parameters and how well they describe each curve; ``fitted`` says
+    whether they were fitted here (else given: ``scalecli evaluate``)."""
+
+    law: str
+    formula: str
+    source: str
+    params: dict[str, float]
+    curves: list[dict]
+    splits: dict[str, dict]
+    fitted: bool
+    objective: dict = field(default_factory=dict)
+    fit: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        from .. import __version__
+
+        return {"kind": "curve-fit" if self.fitted else "curve-evaluation", "law": self.law,
+                "formula": self.formula, "source": self.source, "params": self.params,
+                "objective": self.objective, "fit": self.fit, "curves": self.curves,
+                "splits": self.splits, "data": self.data, "notes": self.notes,
+                "warnings": self.warnings, "version": __version__}
+
+
+# ---- curves from frames ---------------------------------------------------------------------
+def run_curves(frames, *, target: str | None = None, schedule: str | None = None,
+               split: str | None = None, train_runs: list[str] | None = None,
+               notes: list[str] | None = None) -> list[RunCurve]:
+    """Every run's curve (loss at logged steps, dense LR), with its split (train/test)."""
+    import numpy as np
+    import polars as pl
+
+    from .. import schema as S
+    from ..laws.curves import Curve
+    from ..schedules import parse_schedule
+
+    runs, hist = frames.runs, frames.history
+    metrics = hist[S.METRIC].unique().to_list() if hist.height else []
+    metric = target or S.resolve("loss", [m for m in metrics if m != "lr"], None)
+    if metric is None or metric not in metrics:
+        raise InputError(f"no loss curve in the runs' history (metrics: "
+                         f"{', '.join(map(str, metrics[:10])) or 'none'}); name it with --y")
+    given = parse_schedule(schedule) if schedule else None
+    splits = _splits(runs, split, train_runs)
+    has_lr = S.LR in hist.columns
+    col_sched = "schedule" if "schedule" in runs.columns and runs.schema["schedule"] == pl.String \
+        else None
+    loss_parts = hist.filter(pl.col(S.METRIC) == metric).partition_by(S.RUN_ID, as_dict=True)
+    lr_parts = (hist.filter(pl.col(S.LR).is_not_null()).select(S.RUN_ID, S.STEP, S.LR)
+                .unique([S.RUN_ID, S.STEP]).partition_by(S.RUN_ID, as_dict=True)
+                if has_lr else {})
+    out, dropped = [], 0
+    run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
+    for row in runs.select(S.RUN_ID, S.NAME, pl.col(run_lr) if run_lr else pl.lit(None),
+                           *([col_sched] if col_sched else [])).iter_rows():
+        rid, name, lr_value = row[0], row[1], row[2]
+        loss = loss_parts.get((rid,))
+        if loss is None or loss.height == 0:
+            continue
+        loss = loss.sort(S.STEP)
+        steps = loss[S.STEP].to_numpy()
+        y = loss[S.VALUE].to_numpy().astype(float)
+        spec = given or (parse_schedule(row[3]) if col_sched and row[3] else None)
+        lr = lr_parts.get((rid,))
+        eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S,
+                                         None if lr is not None else lr_value)
+        t = steps - offset
+        cs = np.cumsum(eta)
+        ok = cs[t] > 0  # S1 = 0 (step 0 of a warm-up from 0): the law is infinite there
+        dropped += int((~ok).sum())
+        if not ok.any():
+            continue
+        out.append(RunCurve(rid, name, splits.get(rid, "train"), steps[ok], y[ok],
+                            Curve.make(eta, t[ok]), lr_from))
+    if not out:
+        raise InputError("no run has a loss curve with a learning rate")
+    if dropped and notes is not None:
+        notes.append(f"{dropped} logged point(s) at zero LR area (S1 = 0) left out")
+    return out
+
+
+def _dense_lr(name, lr, spec, steps, S, run_lr=None):
+    """(eta, offset, how): eta[i] is the LR at step offset + i."""
+    if lr is not None and lr.height:
+        lr = lr.sort(S.STEP)
+        st = lr[S.STEP].to_numpy()
+        first, last = int(st[0]), int(st[-1])
+        if len(st) == last - first + 1 and steps[0] >= first:
+            if steps[-1] > last:
+                raise InputError(f"run {name!r}: the lr column ends at step {last}, before the "
+                                 f"last logged loss (step {int(steps[-1])})")
+            return lr[S.LR].to_numpy().astype(float), first, "lr column"
+        if spec is None:
+            raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
+                             f" steps {first}..{last}, not at every step; give its schedule "
+                             "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5)")
+    if spec is None and run_lr is not None:
+        raise InputError(f"run {name!r}: its lr ({run_lr:g}) is one value for the whole run (a "
+                         "setting, not a schedule); give the schedule: --schedule SPEC (or a "
+                         "run-level schedule column)")
+    if spec is None:
+        raise InputError(f"run {name!r}: a curve law needs the learning rate at every step: "
+                         "log an lr column at every step, or give --schedule SPEC (or a "
+                         "run-level schedule column)")
+    if spec.length is None and spec.kind in ("cosine", "linear", "wsd"):
+        raise InputError(f"run {name!r}: the schedule {spec.text!r} depends on the run's length:"
+                         " give steps=N in the spec")
+    n = spec.length if spec.length is not None else int(steps[-1]) + 1
+    if steps[-1] >= n:
+        raise InputError(f"run {name!r}: the schedule {spec.text!r} has {n} steps, but the loss "
+                         f"is logged up to step {int(steps[-1])}")
+    if steps[0] < 0:
+        raise InputError(f"run {name!r}: a negative step ({int(steps[0])})")
+    return spec.dense(n), 0, spec.text
+
+
+def _splits(runs, split: str | None, train_runs: list[str] | None) -> dict[str, str]:
+    import polars as pl
+
+    from .. import schema as S
+
+    if split and train_runs:
+        raise ConfigError("give --split COL or --train-runs GLOB, not both")
+    if split:
+        if split not in runs.columns:
+            raise InputError(f"--split {split}: the runs have no column {split!r} (columns: "
+                             f"{', '.join(runs.columns[:20])})")
+        vals = runs.select(S.RUN_ID, pl.col(split).cast(pl.String).str.to_lowercase())
+        bad = vals.filter(~pl.col(split).is_in(["train", "test"]))
+        if bad.height:
+            raise InputError(f"--split {split}: run {bad[S.RUN_ID][0]!r} has {bad[split][0]!r};"
+                             " the column must say train or test for every run")
+        out = dict(vals.iter_rows())
+    elif train_runs:
+        names = runs.select(S.RUN_ID, S.NAME).iter_rows()
+        out = {rid: "train" if any(fnmatch.fnmatchcase(str(n), g) for g in train_runs)
+               else "test" for rid, n in names}
+    else:
+        return {}
+    if "test" not in out.values():
+        raise InputError(f"{'--split ' + split if split else '--train-runs'}: no test runs "
+                         "(every run is a training run): nothing is held out to score")
+    if "train" not in out.values():
+        raise InputError(f"{'--split ' + split if split else '--train-runs'}: no training runs")
+    return out
+
+
+# ---- metrics --------------------------------------------------------------------------------
+def metrics(y, yhat, delta: float) -> dict[str, float]:
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(y) - np.log(yhat)
+    a = np.abs(r)
+    huber = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)).sum()
+    e = yhat - y
+    rel = np.abs(e) / y
+    ss = ((y - y.mean()) ** 2).sum()
+    return {"huber": float(huber), "mse": float((e * e).mean()),
+            "rmse": float(math.sqrt((e * e).mean())), "mae": float(np.abs(e).mean()),
+            "pred_e": float(rel.mean()), "worst_e": float(rel.max()),
+            "r2": float(1 - (e * e).sum() / ss) if ss > 0 else None}
+
+
+def score(law, params: dict[str, float], curves: list[RunCurve], delta: float):
+    """Per-curve metrics and their plain means per split."""
+    rows = []
+    for c in curves:
+        yhat = law.predict_natural(params, [c.curve])
+        rows.append({"run": c.name, "run_id": c.run_id, "split": c.split,
+                     "n_points": len(c.y), **metrics(c.y, yhat, delta)})
+    return rows, split_means(rows)
+
+
+def split_means(rows: list[dict]) -> dict[str, dict]:
+    """Per split: the plain mean of each metric over its curves (undefined values skipped)."""
+    splits = {}
+    for s in sorted({r["split"] for r in rows}, key=lambda s: (s != "train", s)):
+        sub = [r for r in rows if r["split"] == s]
+        means = {}
+        for m in METRICS:
+            vals = [r[m] for r in sub if r[m] is not None]
+            means[m] = sum(vals) / len(vals) if vals else None
+        splits[s] = {"curves": len(sub), "n_points": sum(r["n_points"] for r in sub), **means}
+    return splits
+
+
+# ---- fitting --------------------------------------------------------------------------------
+def fit_curves(law, curves: list[RunCurve], *, loss: str = "huber", delta: float = 1e-3):
+    """The law's parameters minimising the objective over the training curves, and how the
+    search went (starts, evaluations, convergence, seconds)."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    if loss not in ("huber", "mse"):
+        raise ConfigError(f"--loss {loss}: a curve fit takes huber or mse (on log residuals)")
+    train = [c for c in curves if c.split == "train"]
+    n_pts = sum(len(c.y) for c in train)
+    if n_pts <= len(law.parameters):
+        raise FitError(f"{n_pts} training points: too few for {len(law.parameters)} parameters")
+    t0 = time.perf_counter()
+    starts = _starts(law, train)
+    y = np.concatenate([c.y for c in train])
+    ly = np.log(y)
+    pcs = [c.curve for c in train]
+    bounds = [p.internal_bounds() for p in law.parameters]
+    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
+    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
+
+    def resid(theta, cs, target):
+        yhat = law.evaluate(theta, cs)
+        return np.log(np.maximum(yhat, 1e-300)) - target
+
+    def jac(theta, cs):
+        yhat, J = law.evaluate(theta, cs, jac=True)
+        return J / np.maximum(yhat, 1e-300)[:, None]
+
+    def solve(x0, r, j):
+        return least_squares(r, np.clip(x0, lo, hi), jac=j, bounds=(lo, hi), x_scale="jac",
+                             loss="huber" if loss == "huber" else "linear", f_scale=delta,
+                             max_nfev=400, xtol=1e-12, ftol=1e-12, gtol=1e-12)
+
+    # refine the best starts on at most 48 points per curve, then the best of them on all
+    thin = [_thin(c) for c in train]
+    tcs, tly = [t[0] for t in thin], np.log(np.concatenate([t[1] for t in thin]))
+    best, nfev = None, 0
+    for theta0 in starts[:3]:
+        res = solve(theta0, lambda th: resid(th, tcs, tly), lambda th: jac(th, tcs))
+        nfev += res.nfev
+        if best is None or res.cost < best.cost:
+            best = res
+    if sum(len(c.t) for c in tcs) < n_pts:
+        best = solve(best.x, lambda th: resid(th, pcs, ly), lambda th: jac(th, pcs))
+        nfev += best.nfev
+    params = law.to_natural(best.x)
+    value = float(best.cost) if loss == "huber" else float(2 * best.cost / n_pts)
+    info = {"method": "scipy least_squares (trf), analytic Jacobian",
+            "starts": "grid over the non-linear parameters, linear ones by NNLS; best "
+                      f"{min(3, len(starts))} of {len(starts)} refined",
+            "evaluations": int(nfev), "converged": bool(best.status > 0),
+            "seconds": round(time.perf_counter() - t0, 3), "train_curves": len(train),
+            "train_points": n_pts}
+    return params, value, info
+
+
+def _thin(c, most: int = 48):
+    import numpy as np
+
+    from ..laws.curves import Curve
+
+    n = len(c.y)
+    if n <= most:
+        return c.curve, c.y
+    idx = np.unique(np.linspace(0, n - 1, most).round().astype(int))
+    return Curve.make(c.curve.eta, c.curve.t[idx]), c.y[idx]
+
+
+def _starts(law, train) -> list:
+    """Internal start vectors, best first: for each grid point of the non-linear parameters,
+    the linear ones by NNLS of relative residuals (the basis columns / y)."""
+    import itertools
+
+    import numpy as np
+    from scipy.optimize import nnls
+
+    thin = [_thin(c) for c in train]
+    pcs = [t[0].coarse() for t in thin]
+    y = np.concatenate([t[1] for t in thin])
+    peak = max(float(c.curve.eta.max()) for c in train)
+    alphas = (0.3, 0.5, 0.8)
+    found = []
+    if law.name == "multi-power":
+        grid = [(a, c0, b, g) for a, c0, b, g in itertools.product(
+            alphas, (3.0, 30.0, 300.0, 3000.0), (0.3, 0.6, 1.0), (0.3, 0.6, 0.9))]
+    elif law.name == "lr-anneal":
+        grid = list(itertools.product(alphas, (0.99, 0.999, 0.9999)))
+    else:
+        grid = [(a,) for a in (0.1, 0.2, 0.3, 0.5, 0.8, 1.2)]
+    for g in grid:
+        alpha = g[0]
+        if law.name == "multi-power":
+            c = g[1] * peak ** g[3]  # C·peak^-gamma = c0
+            theta = np.array([0.0, 0.0, alpha, 0.0, math.log(c), g[2], g[3]])
+            base = law.evaluate(theta, pcs)  # S1^-alpha + ld (L0 = 0, A = B = 1)
+            area = np.concatenate([c.s1 ** -alpha for c in pcs])
+            cols = [np.ones_like(y), area, base - area]
+        elif law.name == "lr-anneal":
+            theta = np.array([0.0, 0.0, alpha, 0.0, g[1]])
+            base = law.evaluate(theta, pcs)  # S1^-alpha - S2 (L0 = 0, A = C = 1)
+            area = np.concatenate([c.s1 ** -alpha for c in pcs])
+            cols = [np.ones_like(y), area, base - area]
+        else:
+            area = np.concatenate([c.s1 ** -alpha for c in pcs])
+            cols = [np.ones_like(y), area]
+        M = np.stack(cols, 1) / y[:, None]
+        coef, rnorm = nnls(M, np.ones_like(y))
+        coef = np.maximum(coef, 1e-8)
+        if law.name == "multi-power":
+            t = [coef[0], math.log(coef[1]), alpha, math.log(coef[2]), math.log(c), g[2], g[3]]
+        elif law.name == "lr-anneal":
+            t = [coef[0], math.log(coef[1]), alpha, math.log(coef[2]), g[1]]
+        else:
+            t = [coef[0], math.log(coef[1]), alpha]
+        found.append((float(rnorm), np.array(t)))
+    found.sort(key=lambda f: f[0])
+    return [f[1] for f in found]
+
+
+# ---- the two commands -----------------------------------------------------------------------
+def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
+              target=None, schedule=None, split=None, train_runs=None,
+              loss: str | None = None, delta: float | None = None) -> CurveResult:
+    """Fit (``params`` None) or score given ``params`` of a curve law on the runs' curves."""
+    from ..laws import get_law
+
+    law = get_law(law_name)
+    notes: list[str] = []
+    curves = run_curves(frames, target=target, schedule=schedule, split=split,
+                        train_runs=train_runs, notes=notes)
+    loss = loss or "huber"
+    delta = 1e-3 if delta is None else float(delta)
+    fitted = params is None
+    objective = {"loss": loss, "delta": delta, "space": "log"}
+    info: dict = {}
+    if fitted:
+        params, value, info = fit_curves(law, curves, loss=loss, delta=delta)
+        objective["value"] = value
+        notes.append(f"fitted on {info['train_curves']} curve(s), {info['train_points']} points;"
+                     f" {info['evaluations']} evaluations in {info['seconds']:.2f} s")
+    else:
+        params = _check_params(law, params)
+    rows, splits = score(law, params, curves, delta)
+    data = {"runs": len(curves), "points": sum(len(c.y) for c in curves),
+            "lr": {c.name: c.lr_from for c in curves}}
+    return CurveResult(law.name, law.formula, law.source, params, rows, splits, fitted,
+                       objective, info, data, notes, list(getattr(frames, "warnings", [])))
+
+
+def _check_params(law, params: dict[str, float]) -> dict[str, float]:
+    missing = [p for p in law.param_names if p not in params]
+    extra = [p for p in params if p not in law.param_names]
+    if missing or extra:
+        raise ConfigError(f"--params for {law.name}: "
+                          + (f"missing {', '.join(missing)}" if missing else "")
+                          + ("; " if missing and extra else "")
+                          + (f"unknown {', '.join(extra)}" if extra else "")
+                          + f" (its parameters: {', '.join(law.param_names)})")
+    return {k: float(params[k]) for k in law.param_names}
+
+
+def is_curve_law(name: str | None) -> bool:
+    from ..laws.registry import BUILTINS
+
+    return bool(name) and BUILTINS.get(name.lower()) == "curves"
+
+
+def load_params(law: str | None, params, fit_file) -> tuple[str, dict[str, float]]:
+    """(law name, values) from ``--law`` with ``--params NAME=VALUE,...`` or a saved fit."""
+    if fit_file is not None:
+        import json
+        from pathlib import Path
+
+        try:
+            saved = json.loads(Path(fit_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--fit {fit_file}: cannot be read as a saved fit ({exc})") from None
+        if not isinstance(saved, dict) or "params" not in saved or "law" not in saved:
+            raise InputError(f"--fit {fit_file}: no law and params in it")
+        if law is not None and law.lower() != str(saved["law"]).lower():
+            raise ConfigError(f"--law {law} but the fit {fit_file} is of {saved['law']}")
+        return str(saved["law"]), {k: float(v) for k, v in saved["params"].items()}
+    if law is None or params is None:
+        raise ConfigError("give --fit FIT, or --law NAME with --params NAME=VALUE,...")
+    if isinstance(params, str):
+        from ..laws.checks import number
+        from ..pairs import parse_pairs
+
+        params = {k: number(v, k, "--params") for k, v in
+                  parse_pairs(params, "--params", example="NAME=VALUE (e.g. L0=2.8)").items()}
+    return law, dict(params)
+
+
+def final_evaluate(frames, law_name: str, params: dict[str, float], *, mapping=None,
+                   reduce=None, target=None, x=None, split=None, train_runs=None,
+                   delta: float | None = None) -> CurveResult:
+    """A final-loss law's given parameters scored on the runs: one point per run (its reduced
+    target, as a fit sees it), so each run is a "curve" of one point; the split means are
+    means over runs. R² is undefined for one point (null)."""
+    import numpy as np
+
+    from ..pipeline import fit_spec, prepare
+
+    spec = fit_spec(law_name, x=x, target=target)
+    law = spec.law
+    values = _check_params(law, params)
+    pts = prepare(frames, spec, mapping=mapping, reduce=reduce)
+    frame = pts.frame
+    X = {sym: frame[col].cast(float).to_numpy() for sym, col in law.variables.items()}
+    y = frame["y"].cast(float).to_numpy()
+    with np.errstate(all="ignore"):
+        yhat = law.predict(np.asarray([law.to_internal(values)], float), X)[0]
+    splits = _splits(frames.runs, split, train_runs)
+    delta = 1e-3 if delta is None else float(delta)
+    rows = [{"run": name, "run_id": rid, "split": splits.get(rid, "train"), "n_points": 1,
+             **metrics(y[i : i + 1], yhat[i : i + 1], delta)}
+            for i, (rid, name) in enumerate(zip(frame["run_id"], frame["name"], strict=True))]
+    data = {"runs": len(rows), "points": len(rows), "target": pts.target
+            if hasattr(pts, "target") else "loss"}
+    notes = [f"{law.name} is a law of each run's final value: one point per run"]
+    return CurveResult(law.name, law.formula, law.source, values, rows, split_means(rows),
+                       False, {"loss": "huber", "delta": delta, "space": "log"}, {}, data,
+                       notes, list(getattr(frames, "warnings", [])))

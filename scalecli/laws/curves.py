@@ -1,0 +1,312 @@
+"""Laws of the whole loss curve under a learning-rate schedule.
+
+A curve is a run's dense learning rate ``eta[0..T-1]`` (one value per step) and the loss at
+some logged steps t. With ``S1(t) = sum_{i<=t} eta_i`` (the LR area, step t included):
+
+- ``power-area``: ``L0 + A·S1^-alpha`` (the baseline: the schedule matters only by its area).
+- ``multi-power`` (Luo et al. 2025, "A Multi-Power Law for Loss Curve Prediction Across
+  Learning Rate Schedules", arXiv:2503.12811, Eq. 5):
+  ``L0 + A·S1^-alpha - B·sum_{k=1..t} (eta_{k-1} - eta_k)·[1 - (1 + C·eta_k^-gamma·S_k(t))^-beta]``
+  with ``S_k(t) = sum_{i=k..t} eta_i``. The k-sum runs through the warm-up (as in the authors'
+  code); only steps where the LR changes contribute, so it is evaluated over those alone.
+- ``lr-anneal`` (Tissue et al. 2024, "Scaling Law with Learning Rate Annealing",
+  arXiv:2408.11029): ``L0 + A·S1^-alpha - C·S2`` with the annealing area
+  ``S2(t) = sum_{i=1..t} m_i``, ``m_i = lam·m_{i-1} + (eta_{i-1} - eta_i)`` (``m_0 = 0``, decay
+  ``lam``, 0.999 in the paper; fitted here within [0.9, 0.99999]).
+
+Every evaluation is vectorized: cumulative sums for the areas, and for the multi-power k-sum
+one (points x change points) block per curve, cut into row groups so that the k > t half of
+the triangle is mostly skipped. :meth:`CurveLaw.evaluate` returns the prediction and, when
+asked, its Jacobian with respect to the internal parameters (logs of A, B, C), analytic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .base import Law, Parameter
+
+_INF = math.inf
+
+
+@dataclass
+class Curve:
+    """One run's curve, prepared once for every evaluation: the dense LR, its cumulative sum,
+    the logged steps (positions into eta) and the change points k (eta_k != eta_{k-1}, k >= 1)."""
+
+    eta: Any
+    cs: Any  # cumsum(eta): S1(t) = cs[t]
+    t: Any  # logged positions, ascending
+    k: Any  # change points, ascending
+    gap: Any  # eta_k - eta_{k-1} at the change points
+    eta_k: Any
+    cs_before: Any  # cs[k-1] (S_k(t) = cs[t] - cs[k-1])
+    groups: list  # (row slice, change points <= its first t, change points <= its last t)
+
+    @classmethod
+    def make(cls, eta, t) -> Curve:
+        import numpy as np
+
+        eta = np.asarray(eta, float)
+        t = np.asarray(t, np.int64)
+        cs = np.cumsum(eta)
+        d = np.diff(eta)
+        k = np.flatnonzero(d != 0) + 1
+        groups = []
+        n = len(t)
+        size = max(1, min(64, -(-n // 8)))  # about 8 row groups: skips most of k > t
+        for lo in range(0, n, size):
+            hi = min(n, lo + size)
+            groups.append(_group(k, t, lo, hi))
+        return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1], groups)
+
+    @property
+    def log_eta_k(self):
+        import numpy as np
+
+        if getattr(self, "_log_eta_k", None) is None or len(self._log_eta_k) != len(self.eta_k):
+            self._log_eta_k = np.log(self.eta_k)
+        return self._log_eta_k
+
+    def coarse(self, most: int = 400) -> Curve:
+        """The same curve with its change points merged into at most ``most`` blocks (gap
+        summed; eta and cs[k-1] their gap-weighted means, k the block's last): an approximate
+        curve, cheap enough to try a grid of fit starts on, never used for a result."""
+        import numpy as np
+
+        n = len(self.k)
+        if n <= most:
+            return self
+        edges = np.linspace(0, n, most + 1).round().astype(np.int64)
+        sign = np.sign(self.gap)
+        cut = np.union1d(edges, np.flatnonzero(np.diff(sign)) + 1)  # blocks keep one sign
+        starts = cut[:-1]
+        g = np.add.reduceat(self.gap, starts)
+        w = np.where(g != 0, g, 1.0)
+        log_eta = np.add.reduceat(self.gap * np.log(self.eta_k), starts) / w
+        before = np.add.reduceat(self.gap * self.cs_before, starts) / w
+        k = self.k[cut[1:] - 1]
+        out = Curve.make(self.eta, self.t)
+        out.k, out.gap, out.eta_k, out.cs_before = k, g, np.exp(log_eta), before
+        out.groups = [_group(k, self.t, rows.start, rows.stop) for rows, _, _ in self.groups]
+        out._log_eta_k = None
+        return out
+
+    @property
+    def s1(self):
+        return self.cs[self.t]
+
+
+def _group(k, t, lo: int, hi: int) -> tuple:
+    """Rows lo..hi: (their slice, change points <= every row's t, change points <= the last t)."""
+    import numpy as np
+
+    return (slice(lo, hi), int(np.searchsorted(k, t[lo], side="right")),
+            int(np.searchsorted(k, t[hi - 1], side="right")))
+
+
+class CurveLaw(Law):
+    """A law of the loss curve: :meth:`evaluate` on prepared :class:`Curve` objects."""
+
+    curve: ClassVar[bool] = True
+
+    def evaluate(self, theta, curves: list[Curve], jac: bool = False):
+        """Predictions at every logged point of ``curves`` (concatenated), and with ``jac`` the
+        Jacobian ``(M, P)`` with respect to the internal parameters ``theta``."""
+        import numpy as np
+
+        parts = [self._one(np.asarray(theta, float), c, jac) for c in curves]
+        y = np.concatenate([p[0] for p in parts])
+        return (y, np.concatenate([p[1] for p in parts])) if jac else y
+
+    def predict_natural(self, params: dict[str, float], curves: list[Curve]):
+        """Predictions at natural parameter values (``{"L0": 2.8, ...}``)."""
+        return self.evaluate(self.to_internal(params), curves)
+
+    def _one(self, theta, c: Curve, jac: bool):
+        raise NotImplementedError
+
+    def value(self, params, values):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{self.name} is a law of the whole loss curve: it needs a learning-"
+                          "rate schedule, not one point (scalecli fit/evaluate --law "
+                          f"{self.name})")
+
+    def predict(self, theta, X):
+        return self.value({}, {})
+
+
+def _area_terms(theta, c: Curve):
+    """L0 + A·S1^-alpha and its three Jacobian columns (L0, log A, alpha)."""
+    import numpy as np
+
+    l0, log_a, alpha = theta[0], theta[1], theta[2]
+    s1 = c.s1
+    ls1 = np.log(s1)
+    p = np.exp(log_a - alpha * ls1)
+    return l0 + p, np.stack([np.ones_like(p), p, -p * ls1], 1)
+
+
+class PowerArea(CurveLaw):
+    def _one(self, theta, c, jac):
+        y, J = _area_terms(theta, c)
+        return (y, J) if jac else (y, None)
+
+
+class MultiPower(CurveLaw):
+    """Internal order L0, log A, alpha, log B, log C, beta, gamma."""
+
+    def evaluate(self, theta, curves: list[Curve], jac: bool = False):
+        """All curves' (row group x change point) blocks at once, on two threads when the
+        work is large (NumPy releases the GIL in its loops; each block writes its own rows)."""
+        import numpy as np
+
+        theta = np.asarray(theta, float)
+        b, log_c, beta, gamma = math.exp(theta[3]), theta[4], theta[5], theta[6]
+        parts, tasks = [], []
+        for c in curves:
+            y0, J0 = _area_terms(theta, c)
+            sums = np.zeros((4 if jac else 1, len(c.t)))
+            if len(c.k):
+                ck = np.exp(log_c - gamma * c.log_eta_k)  # C·eta_k^-gamma
+                cst = c.cs[c.t]
+                tasks += [(c, ck, cst, rows, lo, m, sums) for rows, lo, m in c.groups if m]
+            parts.append((y0, J0, sums))
+        work = sum((t[3].stop - t[3].start) * t[5] for t in tasks)
+        threads = _threads() if work > 1_000_000 and len(tasks) > 1 else 1
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda t: _ld_block(t, beta, jac), tasks))
+        else:
+            for t in tasks:
+                _ld_block(t, beta, jac)
+        y = np.concatenate([y0 + b * sums[0] for y0, _, sums in parts])
+        if not jac:
+            return y
+        J = np.concatenate([np.concatenate([J0, np.stack(
+            [b * sums[0], b * beta * sums[2], b * sums[1], -b * beta * sums[3]], 1)], 1)
+            for _, J0, sums in parts])
+        return y, J
+
+
+def _threads() -> int:
+    import os
+
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _ld_block(task, beta: float, jac: bool) -> None:
+    """One row group's k-sum: sums[0] = sum_k gap_k·(1 - P), P = (1 + x)^-beta with
+    x = C·eta_k^-gamma·S_k(t); with ``jac`` also sum gap·P·ln(1+x) (d/dbeta), sum gap·P·x/(1+x)
+    (d/dlog C, over beta) and its sum weighted by ln eta_k (d/dgamma, over -beta).
+    In place, one array per block; log and exp, not log1p (3x slower): only absolute precision
+    counts here (the loss is ~1, each term ~eta)."""
+    import numpy as np
+
+    c, ck, cst, rows, lo, m, sums = task
+    x = np.multiply.outer(cst[rows], ck[:m])
+    x -= c.cs_before[:m] * ck[:m] - 1.0  # 1 + C·eta_k^-gamma·(cs[t] - cs[k-1])
+    if lo < m:  # k > t (only in the group's last columns): S = 0, no contribution
+        np.maximum(x[:, lo:], 1.0, out=x[:, lo:])
+    g = c.gap[:m]
+    if not jac:
+        np.log(x, out=x)
+        x *= -beta
+        sums[0, rows] = g.sum() - np.exp(x, out=x) @ g
+        return
+    l1 = np.log(x)
+    p = np.exp(-beta * l1)
+    sums[0, rows] = g.sum() - p @ g
+    sums[1, rows] = (p * l1) @ g
+    q = p - p / x  # P·x/(1+x)
+    sums[2, rows] = q @ g
+    sums[3, rows] = q @ (g * c.log_eta_k[:m])
+
+
+class LrAnneal(CurveLaw):
+    """Internal order L0, log A, alpha, log C, lam."""
+
+    def _one(self, theta, c, jac):
+        import numpy as np
+
+        y, J0 = _area_terms(theta, c)
+        cc, lam = math.exp(theta[3]), float(theta[4])
+        d = np.concatenate([[0.0], -np.diff(c.eta)])  # eta_{i-1} - eta_i
+        m = _decayed_sum(d, lam)
+        s2 = np.cumsum(m)[c.t]
+        y = y - cc * s2
+        if not jac:
+            return y, None
+        # dm_i/dlam = m_{i-1} + lam·dm_{i-1}/dlam: the same recurrence driven by m shifted
+        dm = _decayed_sum(np.concatenate([[0.0], m[:-1]]), lam)
+        ds2 = np.cumsum(dm)[c.t]
+        J = np.concatenate([J0, np.stack([-cc * s2, -cc * ds2], 1)], 1)
+        return y, J
+
+
+def _decayed_sum(d, lam: float):
+    """out_i = lam·out_{i-1} + d_i (out_{-1} = 0), vectorized: within blocks short enough that
+    lam^-L stays below 1e6, out = lam^i·cumsum(d_j·lam^-j), carried from block to block."""
+    import numpy as np
+
+    n = len(d)
+    size = max(1, min(n, int(6 * math.log(10) / -math.log(lam)) if lam < 1 else n))
+    out = np.empty(n)
+    carry = 0.0
+    for a in range(0, n, size):
+        b = min(n, a + size)
+        p = lam ** np.arange(b - a, dtype=float)
+        out[a:b] = p * np.cumsum(d[a:b] / p) + carry * lam * p
+        carry = out[b - 1]
+    return out
+
+
+_AREA = (
+    Parameter("L0", (0.0, _INF), (), description="loss as the LR area grows without bound"),
+    Parameter("A", (1e-12, 1e12), (), log=True, description="scale of the area term"),
+    Parameter("alpha", (1e-3, 5.0), (), description="exponent of the LR area"),
+)
+_PAPER_MPL = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate " \
+             "Schedules, arXiv:2503.12811"
+_PAPER_ANNEAL = "Tissue et al. 2024, Scaling Law with Learning Rate Annealing, arXiv:2408.11029"
+_VARS = {"eta": "lr", "t": "step"}
+
+POWER_AREA = PowerArea(
+    name="power-area", formula="L0 + A * S1(t)**(-alpha)", variables=dict(_VARS),
+    parameters=_AREA, source="the area term of " + _PAPER_MPL + " (a baseline)",
+    summary="L0 + A·S1^-α, S1 = Σ_{i≤t} η_i (LR area)")
+MULTI_POWER = MultiPower(
+    name="multi-power",
+    formula="L0 + A * S1(t)**(-alpha) - B * sum_{k<=t} (eta[k-1] - eta[k]) * "
+            "(1 - (1 + C * eta[k]**(-gamma) * S_k(t))**(-beta))",
+    variables=dict(_VARS),
+    parameters=(*_AREA,
+                Parameter("B", (1e-12, 1e15), (), log=True, description="scale of the LR-decay "
+                          "loss drop"),
+                Parameter("C", (1e-12, 1e12), (), log=True),
+                Parameter("beta", (1e-3, 10.0), ()),
+                Parameter("gamma", (0.0, 5.0), ())),
+    source=_PAPER_MPL,
+    summary="L0 + A·S1^-α − B·Σ_k (η_{k−1}−η_k)·[1 − (1 + C·η_k^−γ·S_k(t))^−β]")
+LR_ANNEAL = LrAnneal(
+    name="lr-anneal", formula="L0 + A * S1(t)**(-alpha) - C * S2(t)", variables=dict(_VARS),
+    parameters=(*_AREA,
+                Parameter("C", (1e-12, 1e15), (), log=True, description="scale of the "
+                          "annealing area"),
+                Parameter("lam", (0.9, 0.99999), (), description="decay of the annealing "
+                          "momentum")),
+    source=_PAPER_ANNEAL,
+    summary="L0 + A·S1^-α − C·S2, S2 = Σ m_i, m_i = λ·m_{i−1} + η_{i−1} − η_i")
+
+CURVE_LAWS = ("multi-power", "lr-anneal", "power-area")
+
+
+def register_laws(register):
+    register(MULTI_POWER)
+    register(LR_ANNEAL)
+    register(POWER_AREA)
