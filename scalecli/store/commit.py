@@ -29,9 +29,8 @@ def commit(root: Path, plan: Plan) -> dict:
     written: list[Path] = []
     published = False
     try:
-        for c in plan.changes:
-            if c.frames is not None:
-                _write_parts(root, c, written)
+        for group in _groups([c for c in plan.changes if c.frames is not None]):
+            _write_parts(root, group, written)
         if written:
             disk.fsync_dir(parts_dir)
         after = plan.after()
@@ -53,17 +52,61 @@ def commit(root: Path, plan: Plan) -> dict:
     return after
 
 
-def _write_parts(root: Path, c, written: list[Path]) -> None:
-    key_hash = hashlib.sha1(c.key.encode("utf-8", "surrogatepass")).hexdigest()
-    sums = {}
-    for kind, df in (("runs", c.frames.runs), ("history", c.frames.history)):
-        if kind == "history" and not df.height:
+# Sources this small share parts (up to SHARE_ROWS rows a part): 5,000 files of three rows are
+# a few Parquet files, not 10,000, each written, flushed and later opened on every read.
+# A handful of sources keep a part each (a damaged part then costs one source's re-read).
+SMALL_ROWS = 50_000
+SHARE_ROWS = 1_000_000
+SHARE_MIN = 16
+
+
+def _groups(changes: list) -> list[list]:
+    """The changes in write order, small consecutive ones grouped to share parts."""
+    out, group, rows = [], [], 0
+    for c in changes:
+        n = c.frames.runs.height + c.frames.history.height
+        if n > SMALL_ROWS:
+            out.append([c])
             continue
+        if group and rows + n > SHARE_ROWS:
+            out.append(group)
+            group, rows = [], 0
+        group.append(c)
+        rows += n
+    out += [group] if group else []
+    return [g for grp in out for g in ([grp] if len(grp) >= SHARE_MIN else [[c] for c in grp])]
+
+
+def _write_parts(root: Path, group: list, written: list[Path]) -> None:
+    """One part of each kind for the group; with more than one source, each entry records its
+    rows' slice of the shared part (see ``manifest``)."""
+    import polars as pl
+
+    first = group[0].key
+    key_hash = hashlib.sha1(first.encode("utf-8", "surrogatepass")).hexdigest()
+    sums, rels, slices = {}, {}, [{} for _ in group]
+    for kind in ("runs", "history"):
+        dfs = [getattr(c.frames, kind) for c in group]
+        at = 0
+        for i, df in enumerate(dfs):
+            slices[i][kind] = [at, df.height]
+            at += df.height
+        if kind == "history" and not at:
+            continue
+        df = dfs[0] if len(dfs) == 1 else pl.concat([d for d in dfs if d.height or kind == "runs"],
+                                                    how="diagonal_relaxed")
         rel = new_name(key_hash, kind)
         sums[kind] = disk.write_parquet(df, root / rel)
         written.append(root / rel)
-        c.entry[kind] = rel
-    c.entry["sums"] = sums
+        rels[kind] = rel
+    for c, at in zip(group, slices, strict=True):
+        c.entry["runs"] = rels["runs"]
+        c.entry["history"] = rels.get("history")
+        c.entry["sums"] = dict(sums)
+        if len(group) > 1:
+            c.entry["slice"] = {k: v for k, v in at.items() if k in rels}
+        else:
+            c.entry.pop("slice", None)
 
 
 def _remove(root: Path, rels) -> list[str]:

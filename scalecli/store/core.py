@@ -44,23 +44,23 @@ class Store:
                 self._need_store()
             files = data["files"]
             try:
-                frames = [self.frames(files[k]) for k in sorted(copies.counted(files))]
+                frames = parts.load(self.root, [files[k] for k in sorted(copies.counted(files))])
             except parts.PartError as exc:
                 if attempt + 1 < READ_ATTEMPTS and self._raw() != raw:
                     continue  # an ingest replaced that part meanwhile: read its manifest
                 raise self._part_error(files, exc) from None
-            return combine(frames or [_empty()], check="none")
+            return combine([frames], check="none")
         raise AssertionError("unreachable")
 
     def frames(self, e: dict, history: bool = True) -> Frames:
         """One entry's frames, from its parts (``PartError`` if one is missing or not whole)."""
         return parts.frames_of(self.root, e, history)
 
-    def _runs_of(self, e: dict) -> Frames:
+    def _runs_of(self, entries: list[dict]) -> Frames:
         try:
-            return self.frames(e, history=False)
+            return parts.load(self.root, entries, history=False)
         except parts.PartError as exc:
-            raise self._part_error({e["path"]: e}, exc) from None
+            raise self._part_error({e["path"]: e for e in entries}, exc) from None
 
     def _part_error(self, files: dict, exc: parts.PartError) -> StoreError:
         display = next((e["display"] for e in files.values()
@@ -125,11 +125,3 @@ class Store:
         if not self.exists():
             raise StoreError(f"no scalecli store at {self.root} (create one with: scalecli "
                              f"ingest LOGS --store {self.root})")
-
-
-def _empty() -> Frames:
-    import polars as pl
-
-    from ..ingest.shape import RUNS_SCHEMA, empty_history
-
-    return Frames(pl.DataFrame(schema=RUNS_SCHEMA), empty_history())

@@ -7,6 +7,7 @@ the manifest recorded) on every ingest, fully (CRC-32 and schema) when asked to 
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import stat
@@ -112,10 +113,46 @@ def entry_problems(root: Path, entry: dict, full: bool = False) -> list[tuple[st
 
 def frames_of(root: Path, e: dict, history: bool = True):
     """One manifest entry's frames from its parts (``PartError`` if one is missing or not whole)."""
-    from ..ingest import FileInfo, Frames
-    from ..ingest.shape import empty_history
+    return load(root, [e], history)
 
-    runs = read(root, e["runs"], "runs")
-    hist = read(root, e["history"], "history") if history and e["history"] else empty_history()
-    info = FileInfo(e["reader"], e["found"], e["hash"], e["rows"])
-    return Frames(runs, hist, [], list(e["columns"]), {e["display"]: info})
+
+def load(root: Path, entries: list[dict], history: bool = True):
+    """The frames of many entries at once: each part is read once, however many small sources
+    share it, and only the rows of these entries are kept (``PartError`` as ``frames_of``)."""
+    import polars as pl
+
+    from ..ingest import FileInfo, Frames
+    from ..ingest.shape import RUNS_SCHEMA, empty_history
+
+    kinds = ("runs", "history") if history else ("runs",)
+    frames = {}
+    for kind in kinds:
+        groups: dict[str, list[list[int] | None]] = {}
+        for e in entries:
+            if e[kind]:
+                groups.setdefault(e[kind], []).append((e.get("slice") or {}).get(kind))
+        got = [_rows(read(root, rel, kind), rel, spans) for rel, spans in groups.items()]
+        got = [df for df in got if df.height or kind == "runs"]
+        if not got:
+            frames[kind] = pl.DataFrame(schema=RUNS_SCHEMA) if kind == "runs" else empty_history()
+        else:
+            frames[kind] = got[0] if len(got) == 1 else pl.concat(got, how="diagonal_relaxed")
+    info = {e["display"]: FileInfo(e["reader"], e["found"], e["hash"], e["rows"]) for e in entries}
+    return Frames(frames["runs"], frames.get("history", empty_history()), [],
+                  [c for e in entries for c in e["columns"]], info)
+
+
+def _rows(df, rel: str, spans: list):
+    """The rows of ``df`` the entries' spans name (None: the whole part), in their order."""
+    if any(s is None for s in spans):
+        return df
+    if any(a + n > df.height for a, n in spans):
+        raise PartError(rel, f"{df.height} rows, fewer than the manifest's slices name")
+    spans = sorted(spans)
+    if spans[0][0] == 0 and all(a + n == b for (a, n), (b, _) in itertools.pairwise(spans)) and \
+            spans[-1][0] + spans[-1][1] == df.height:
+        return df  # every source of the part: the whole part
+    import numpy as np
+
+    idx = np.concatenate([np.arange(a, a + n) for a, n in spans]) if spans else []
+    return df[idx] if len(idx) else df.clear()

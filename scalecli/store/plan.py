@@ -41,12 +41,15 @@ class Planner:
     """Decides, source by source, what an ingest does (see the module docstring)."""
 
     def __init__(self, root: Path, data: dict, mapping, strict: bool, verify: bool,
-                 runs_of: Callable[[dict], Frames]):
+                 runs_of: Callable[[list[dict]], Frames]):
         self.root, self.mapping, self.strict, self.verify = root, mapping, strict, verify
         self.opts = dict(sorted((mapping or {}).items()))
         self.runs_of = runs_of
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
         self.pending: dict[str, dict] = {}
+        self.by_content: dict[tuple[int, str], list[str]] = {}  # (size, hash) -> keys
+        for k, e in self.plan.files.items():
+            self.by_content.setdefault((e["size"], e["hash"]), []).append(k)
 
     def run(self, sources) -> Plan:
         for path, display, reader in sources:
@@ -112,8 +115,12 @@ class Planner:
 
     def _mark_copy(self, entry: dict) -> None:
         """A source whose bytes the store already holds under another path: counted once."""
-        files = {**self.plan.files, **self.pending}
-        other = copies.find_original(files, entry["path"], entry["size"], entry["hash"])
+        content = (entry["size"], entry["hash"])
+        same = self.by_content.setdefault(content, [])
+        files = {k: self.pending.get(k) or self.plan.files[k] for k in same}
+        if entry["path"] not in same:
+            same.append(entry["path"])
+        other = copies.find_original(files, entry["path"], *content) if files else None
         if other is None:
             return
         text = (f"{entry['display']}: same content as {files[other]['display']}, already in the "
@@ -133,7 +140,8 @@ class Planner:
         fresh = {c.key: c for c in plan.changes if c.frames is not None}
         if not fresh:
             return
-        kept = [self.runs_of(after[k]) for k in sorted(keep) if k not in fresh]
+        old = [after[k] for k in sorted(keep) if k not in fresh]
+        kept = [self.runs_of(old)] if old else []
         new = [Frames(c.frames.runs, c.frames.history.clear(), [], [], c.frames.files)
                for k, c in sorted(fresh.items()) if k in keep]
         joined = combine(kept + new, check="tidy")
