@@ -46,6 +46,7 @@ class Spec:
     single_run: str | None = None  # name of the one run when no run column exists
     loss_col: str | None = None  # the column of the loss role (its final value must be > 0)
     scales: dict[str, str] = field(default_factory=dict)  # role -> "*1e6" (--map N=col*1e6)
+    check: object = None  # called (raw df, checked df) before shaping: see ingest.batch
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +96,8 @@ def build(table: Table, spec: Spec):
     df = coerce(table, spec, numeric, {roles["run"], spec.name_col}, roles["step"])
     df = _scaled(df, spec, roles, cols)
     df = check_values(df, table, spec, roles)
+    if spec.check is not None:
+        spec.check(table.df, df)
     if roles["D"] is None and roles["C"] and roles["N"]:
         # Logged compute but no tokens (e.g. Epoch AI's Chinchilla data): D = C / (6·N).
         df = df.with_columns((pl.col(roles["C"]) / (6.0 * pl.col(roles["N"]))).alias(D_FROM_C))

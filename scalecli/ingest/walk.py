@@ -158,11 +158,17 @@ def _once(found: Found, warnings, strict) -> Found:
     seen: dict[tuple[int, int], str] = {}  # (device, inode) -> display
     by_hash: dict[tuple[int, str], list[tuple[Path, str]]] = {}
     indexed: dict[int, int] = {}  # size -> how many of its files are in by_hash
+    hashes: dict[Path, str] = {}
+
+    def hashed(p: Path) -> str:
+        if p not in hashes:
+            hashes[p] = _hash(p)
+        return hashes[p]
 
     def index(size: int) -> None:  # hash the files of this size not hashed yet
         group = by_size[size]
         for other, shown in group[indexed.get(size, 0):]:
-            by_hash.setdefault((size, _hash(other)), []).append((other, shown))
+            by_hash.setdefault((size, hashed(other)), []).append((other, shown))
         indexed[size] = len(group)
 
     for path, display, name in found:
@@ -177,7 +183,7 @@ def _once(found: Found, warnings, strict) -> Found:
             twin = "given twice" if shown == display else f"the same file as {shown}"
         elif same_size:
             index(st.st_size)
-            for other, shown in by_hash.get((st.st_size, _hash(path)), ()):
+            for other, shown in by_hash.get((st.st_size, hashed(path)), ()):
                 if _same_bytes(path, other):
                     twin = f"the same content as {shown} (a copy?)"
                     break

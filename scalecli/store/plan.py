@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ..errors import DamagedSource, InputError, StrictError
 from ..ingest import Frames, combine, read_raw
+from ..ingest import batch as _batch
+from ..ingest import detect as _detect
 from ..ingest import sources as _sources
 from . import copies, parts
 from .reports import IngestReport
@@ -47,6 +49,8 @@ class Planner:
         self.runs_of = runs_of
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
         self.pending: dict[str, dict] = {}
+        self.batch: list[tuple] = []  # small CSV sources waiting to be read together
+        self.sep = ","
         self.by_content: dict[tuple[int, str], list[str]] = {}  # (size, hash) -> keys
         for k, e in self.plan.files.items():
             self.by_content.setdefault((e["size"], e["hash"]), []).append(k)
@@ -54,6 +58,7 @@ class Planner:
     def run(self, sources) -> Plan:
         for path, display, reader in sources:
             self.source(Path(path), display, reader)
+        self._flush()
         self._count()
         return self.plan
 
@@ -67,8 +72,29 @@ class Planner:
         same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
         if same and self._kept(old, path, display, reader, st):
             return
+        todo = (path, display, reader, key, st, old, same)
+        sep = _detect.separator(path)
+        if reader == "csv" and st[0] <= _batch.SMALL and (not self.batch or sep == self.sep):
+            self.batch.append(todo)  # small tidy CSV files are read together (ingest.batch)
+            self.sep = sep
+            if len(self.batch) >= _batch.BATCH:
+                self._flush()
+            return
+        self._flush()
+        self._read(*todo)
+
+    def _flush(self) -> None:
+        todo, self.batch = self.batch, []
+        got = _batch.read_batch([t[:2] for t in todo], self.sep, self.mapping, self.strict) \
+            if todo else None
+        for i, t in enumerate(todo):
+            self._read(*t, frames=got[i] if got else None)
+
+    def _read(self, path: Path, display: str, reader: str, key: str, st: tuple[int, int],
+              old: dict | None, same: bool, frames: Frames | None = None) -> None:
         try:
-            frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+            if frames is None:
+                frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
         except DamagedSource as exc:
             if self.strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None
