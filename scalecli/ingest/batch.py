@@ -18,7 +18,8 @@ from pathlib import Path
 from .. import schema as S
 
 SMALL = 1 << 20  # files up to this size are read in batches
-BATCH = 2000  # files a batch
+BATCH = 2000  # files a batch, and at most BATCH_BYTES of them (memory stays bounded)
+BATCH_BYTES = 32 << 20
 KEY = "\x00run"  # the batch's run key (file and run): never a user's column
 HERE = "\x00file"  # stands for the file in the column report until each file's is written
 _F, _N = "\x00f", "\x00n"

@@ -20,19 +20,14 @@ from .parts import new_name
 from .plan import Plan
 
 
-def commit(root: Path, plan: Plan) -> dict:
-    """Write the plan's parts and manifest; returns the entries now published."""
+def commit(root: Path, plan: Plan, writer: Writer) -> dict:
+    """Write the plan's last parts (``writer`` wrote the others while the plan was read) and the
+    manifest; returns the entries now published."""
     if not plan.changes:
         return plan.files
-    parts_dir = root / PARTS
-    parts_dir.mkdir(exist_ok=True)
-    written: list[Path] = []
     published = False
     try:
-        for group in _groups([c for c in plan.changes if c.frames is not None]):
-            _write_parts(root, group, written)
-        if written:
-            disk.fsync_dir(parts_dir)
+        writer.finish()
         after = plan.after()
         n_runs = plan.n_runs if plan.n_runs is not None else plan.n_runs_before
         data = manifest.dump(after, n_runs)
@@ -45,8 +40,7 @@ def commit(root: Path, plan: Plan) -> dict:
         disk.fsync_dir(root)
     except BaseException:
         if not published:
-            for p in written:
-                p.unlink(missing_ok=True)
+            writer.abort()
         raise
     _remove(root, manifest.referenced(plan.files) - manifest.referenced(after))
     return after
@@ -60,21 +54,48 @@ SHARE_ROWS = 1_000_000
 SHARE_MIN = 16
 
 
-def _groups(changes: list) -> list[list]:
-    """The changes in write order, small consecutive ones grouped to share parts."""
-    out, group, rows = [], [], 0
-    for c in changes:
-        n = c.frames.runs.height + c.frames.history.height
+class Writer:
+    """Writes each read source's parts as soon as it can, so an ingest holds at most one group
+    of small sources (``SHARE_ROWS`` rows) or one large source in memory, never the directory.
+    Part names are fresh, so nothing written is seen before the manifest names it; ``abort``
+    removes all of it (a kill leaves it to the next writer's sweep)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.written: list[Path] = []
+        self.group: list = []
+        self.rows = 0
+
+    def add(self, change) -> None:
+        n = change.frames.runs.height + change.frames.history.height
         if n > SMALL_ROWS:
-            out.append([c])
-            continue
-        if group and rows + n > SHARE_ROWS:
-            out.append(group)
-            group, rows = [], 0
-        group.append(c)
-        rows += n
-    out += [group] if group else []
-    return [g for grp in out for g in ([grp] if len(grp) >= SHARE_MIN else [[c] for c in grp])]
+            self._write([change])
+            return
+        if self.group and self.rows + n > SHARE_ROWS:
+            self._flush()
+        self.group.append(change)
+        self.rows += n
+
+    def _flush(self) -> None:
+        group, self.group, self.rows = self.group, [], 0
+        for g in [group] if len(group) >= SHARE_MIN else [[c] for c in group]:
+            self._write(g)
+
+    def _write(self, group: list) -> None:
+        (self.root / PARTS).mkdir(exist_ok=True)
+        _write_parts(self.root, group, self.written)
+        for c in group:  # on disk now: only the runs stay, for the plan's count
+            c.frames.history = c.frames.history.clear()
+
+    def finish(self) -> None:
+        self._flush()
+        if self.written:
+            disk.fsync_dir(self.root / PARTS)
+
+    def abort(self) -> None:
+        for p in self.written:
+            p.unlink(missing_ok=True)
+        self.written = []
 
 
 def _write_parts(root: Path, group: list, written: list[Path]) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from ..errors import StoreError
 from ..ingest import Frames, combine, expand
 from . import copies, health, lock, manifest, parts
-from .commit import commit, sweep
+from .commit import Writer, commit, sweep
 from .lock import LOCK_WAIT_S
-from .manifest import MANIFEST
+from .manifest import MANIFEST, PARTS
 from .plan import Planner
 from .reports import CheckReport, IngestReport, PruneReport
 
@@ -89,17 +89,20 @@ class Store:
         sources = expand(list(paths), reader, warnings=skipped, strict=strict)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a store directory")
-        first = None
-        if not self.root.is_dir():  # read and validate before creating anything
-            first = self._plan(sources, manifest.empty(), mapping, strict, verify)
-            self.root.mkdir(parents=True, exist_ok=True)
-        with lock.held(self.root, wait):
-            data, raw = manifest.read(self.root)
-            swept = sweep(self.root, data["files"])
-            # a store another ingest created meanwhile is planned against, never replaced
-            plan = first if first is not None and not raw else self._plan(
-                sources, data, mapping, strict, verify)
-            after = commit(self.root, plan)
+        created = not self.root.is_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        writer = Writer(self.root)
+        try:
+            with lock.held(self.root, wait):
+                data, _ = manifest.read(self.root)
+                swept = sweep(self.root, data["files"])
+                plan = self._plan(sources, data, mapping, strict, verify, writer)
+                after = commit(self.root, plan, writer)
+        except BaseException:
+            writer.abort()
+            if created:
+                self._unmake()
+            raise
         rep = plan.report
         rep.warnings[:0] = skipped
         rep.swept = swept
@@ -107,8 +110,17 @@ class Store:
         rep.n_rows = sum(after[k]["n_rows"] for k in copies.counted(after))
         return rep
 
-    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool):
-        return Planner(self.root, data, mapping, strict, verify, self._runs_of).run(sources)
+    def _unmake(self) -> None:
+        """A refused first ingest leaves no store behind (only what it made, only if empty)."""
+        for p in (self.root / PARTS, self.root / lock.LOCK, self.root):
+            try:
+                p.rmdir() if p.is_dir() else p.unlink()
+            except OSError:
+                pass
+
+    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool, writer):
+        return Planner(self.root, data, mapping, strict, verify, self._runs_of,
+                       writer).run(sources)
 
     # --- health ---------------------------------------------------------------------------------
     def check(self, *, verify: bool = False, wait: float = LOCK_WAIT_S) -> CheckReport:

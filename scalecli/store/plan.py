@@ -1,7 +1,8 @@
 """Planning an ingest: which sources are unchanged, which are read (new, changed, or with a
 damaged part to rebuild), which are copies of content already held, and whether the store as it
-would become still holds together. All of it before the first byte is written, so a refusal
-leaves the store as it was.
+would become still holds together. Each source read is handed to the writer at once (its parts
+go to disk under names no manifest knows yet), so memory holds one source or one group of small
+ones; a refusal removes what was written and leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -43,14 +44,16 @@ class Planner:
     """Decides, source by source, what an ingest does (see the module docstring)."""
 
     def __init__(self, root: Path, data: dict, mapping, strict: bool, verify: bool,
-                 runs_of: Callable[[list[dict]], Frames]):
+                 runs_of: Callable[[list[dict]], Frames], writer=None):
         self.root, self.mapping, self.strict, self.verify = root, mapping, strict, verify
         self.opts = dict(sorted((mapping or {}).items()))
         self.runs_of = runs_of
+        self.writer = writer  # writes each read source's parts at once (see commit.Writer)
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
         self.pending: dict[str, dict] = {}
         self.batch: list[tuple] = []  # small CSV sources waiting to be read together
         self.sep = ","
+        self.batch_bytes = 0
         self.by_content: dict[tuple[int, str], list[str]] = {}  # (size, hash) -> keys
         for k, e in self.plan.files.items():
             self.by_content.setdefault((e["size"], e["hash"]), []).append(k)
@@ -77,14 +80,15 @@ class Planner:
         if reader == "csv" and st[0] <= _batch.SMALL and (not self.batch or sep == self.sep):
             self.batch.append(todo)  # small tidy CSV files are read together (ingest.batch)
             self.sep = sep
-            if len(self.batch) >= _batch.BATCH:
+            self.batch_bytes += st[0]
+            if len(self.batch) >= _batch.BATCH or self.batch_bytes >= _batch.BATCH_BYTES:
                 self._flush()
             return
         self._flush()
         self._read(*todo)
 
     def _flush(self) -> None:
-        todo, self.batch = self.batch, []
+        todo, self.batch, self.batch_bytes = self.batch, [], 0
         got = _batch.read_batch([t[:2] for t in todo], self.sep, self.mapping, self.strict) \
             if todo else None
         for i, t in enumerate(todo):
@@ -115,8 +119,11 @@ class Planner:
         self._mark_copy(entry)
         rep.warnings += entry["warnings"]
         rep.columns += frames.columns
-        self.plan.changes.append(Change(key, display, entry, frames))
+        change = Change(key, display, entry, frames)
+        self.plan.changes.append(change)
         self.pending[key] = entry
+        if self.writer is not None:
+            self.writer.add(change)
 
     def _kept(self, old: dict, path: Path, display: str, reader: str,
               st: tuple[int, int]) -> bool:
