@@ -75,7 +75,7 @@ def test_small_sources_share_parts_and_one_grown_run_rewrites_only_its_own(tmp_p
     rep = st.ingest([tmp_path / "sweep"])
     assert len(rep.added) == 40 and rep.n_runs == 40
     parts = sorted(p.name for p in (st.root / "parts").iterdir())
-    assert len(parts) == 2  # one runs part and one history part for the 40 sources
+    assert len(parts) == 3  # one runs, one history and one tails part for the 40 sources
     m0 = manifest(st.root)
     assert m0["version"] == 2 and all("slice" in e for e in m0["files"].values())
     loaded = st.load()
@@ -94,9 +94,9 @@ def test_small_sources_share_parts_and_one_grown_run_rewrites_only_its_own(tmp_p
     assert changed == [str(grown.resolve())]
     after = sorted(p.name for p in (st.root / "parts").iterdir())
     new = set(after) - set(parts)
-    assert len(new) == 2 and set(parts) <= set(after)  # the shared parts still serve the 39
-    assert {m1["files"][changed[0]]["runs"], m1["files"][changed[0]]["history"]} == \
-        {f"parts/{n}" for n in new}
+    assert len(new) == 3 and set(parts) <= set(after)  # the shared parts still serve the 39
+    e = m1["files"][changed[0]]
+    assert {e["runs"], e["history"], e["tails"]} == {f"parts/{n}" for n in new}
     loaded = st.load()
     assert loaded.runs.height == 40
     assert loaded.runs.filter(pl.col("name") == "r007")["loss"].item() == 2.5
@@ -128,3 +128,30 @@ def test_a_version_1_store_is_read_and_written_as_version_2(tmp_path):
     write_sweep(tmp_path / "sweep", n=4)
     st.ingest([tmp_path / "sweep"])
     assert manifest(st.root)["version"] == 2 and st.load().runs.height == 4
+
+
+@pytest.mark.parametrize("reduce", ["last", "min", "mean-last:2"])
+def test_a_fit_from_the_store_reads_the_tails_not_the_history(tmp_path, reduce):
+    from scalecli.reduce import reduce_runs
+
+    truth = write_sweep(tmp_path / "sweep", n=30)
+    st = Store(tmp_path / "s")
+    st.ingest([tmp_path / "sweep"])
+    lazy, whole = st.load(lazy=True), st.load()
+    pts = reduce_runs(lazy, None, reduce)
+    assert (lazy.__dict__["_history"] is None) == (reduce != "mean-last:2")
+    want = reduce_runs(whole, None, reduce)
+    assert_frame_equal(pts.frame, want.frame)
+    if reduce == "last":
+        assert dict(zip(pts.frame["name"], pts.frame["y"], strict=True)) == pytest.approx(truth)
+    assert_frame_equal(lazy.history, whole.history)  # asked for: read in full
+
+
+def test_fit_on_a_store_matches_the_fit_on_its_logs(tmp_path):
+    from scalecli import api
+
+    write_sweep(tmp_path / "sweep", n=36)
+    Store(tmp_path / "s").ingest([tmp_path / "sweep"])
+    a = api.fit(tmp_path / "sweep", "chinchilla")
+    b = api.fit(store=tmp_path / "s", law="chinchilla")
+    assert b.params == pytest.approx(a.params, rel=1e-9)

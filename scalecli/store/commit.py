@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import disk, manifest
 from .manifest import MANIFEST, PARTS
-from .parts import new_name
+from .parts import new_name, tails
 from .plan import Plan
 
 
@@ -106,16 +106,36 @@ def _write_parts(root: Path, group: list, written: list[Path]) -> None:
     first = group[0].key
     key_hash = hashlib.sha1(first.encode("utf-8", "surrogatepass")).hexdigest()
     sums, rels, slices = {}, {}, [{} for _ in group]
-    for kind in ("runs", "history"):
-        dfs = [getattr(c.frames, kind) for c in group]
+    frames = {k: [getattr(c.frames, k) for c in group] for k in ("runs", "history")}
+    hist = [h for h in frames["history"] if h.height]
+    if hist:  # each source's tails, in source order (a source's rows stay together)
+        src = pl.concat([h.with_columns(pl.lit(i, pl.Int64).alias("__src"))
+                         for i, h in enumerate(frames["history"]) if h.height])
+        t = tails(src)
+        counts = t.group_by("__src").len()
+        n = dict(zip(counts["__src"].to_list(), counts["len"].to_list(), strict=True))
+        t = t.drop("__src")
+        frames["tails"] = [t.clear() for _ in group]
         at = 0
-        for i, df in enumerate(dfs):
-            slices[i][kind] = [at, df.height]
-            at += df.height
-        if kind == "history" and not at:
+        for i in range(len(group)):
+            slices[i]["tails"] = [at, n.get(i, 0)]
+            at += n.get(i, 0)
+        frames["tails"][0] = t  # the whole kind is written from the first frame
+    for kind in ("runs", "history", "tails"):
+        dfs = frames.get(kind)
+        if dfs is None:
             continue
-        df = dfs[0] if len(dfs) == 1 else pl.concat([d for d in dfs if d.height or kind == "runs"],
-                                                    how="diagonal_relaxed")
+        if kind != "tails":
+            at = 0
+            for i, df in enumerate(dfs):
+                slices[i][kind] = [at, df.height]
+                at += df.height
+        else:
+            at = dfs[0].height
+        if kind != "runs" and not at:
+            continue
+        df = dfs[0] if len(dfs) == 1 or kind == "tails" else pl.concat(
+            [d for d in dfs if d.height or kind == "runs"], how="diagonal_relaxed")
         rel = new_name(key_hash, kind)
         sums[kind] = disk.write_parquet(df, root / rel)
         written.append(root / rel)
@@ -123,6 +143,10 @@ def _write_parts(root: Path, group: list, written: list[Path]) -> None:
     for c, at in zip(group, slices, strict=True):
         c.entry["runs"] = rels["runs"]
         c.entry["history"] = rels.get("history")
+        if rels.get("tails"):
+            c.entry["tails"] = rels["tails"]
+        else:
+            c.entry.pop("tails", None)
         c.entry["sums"] = dict(sums)
         if len(group) > 1:
             c.entry["slice"] = {k: v for k, v in at.items() if k in rels}
@@ -160,7 +184,7 @@ def sweep(root: Path, files: dict) -> list[str]:
 # written before it) and temp files. Nothing else is ever swept, so a directory of the user's
 # that happens to be given as the store loses nothing of its own.
 OURS = re.compile(r"(parts/)?\.tmp-[a-z0-9_]{8}|parts/([0-9a-f]{16}-[0-9a-f]{10}|[0-9a-f]{20})"
-                  r"\.(runs|history)\.parquet")
+                  r"\.(runs|history|tails)\.parquet")
 
 
 def orphans(root: Path, files: dict) -> list[str]:

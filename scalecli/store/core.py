@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import StoreError
-from ..ingest import Frames, combine, expand
+from ..ingest import Frames, combine, expand, join_runs
 from . import copies, health, lock, manifest, parts
 from .commit import Writer, commit, sweep
 from .lock import LOCK_WAIT_S
@@ -35,21 +35,39 @@ class Store:
         """The validated manifest (an empty one when there is no store yet)."""
         return manifest.read(self.root)[0]
 
-    def load(self) -> Frames:
+    def load(self, lazy: bool = False) -> Frames:
         """All runs and history in the store, W&B history joined to its runs (as read_paths);
-        of sources with the same content, one counts (see ``copies``)."""
+        of sources with the same content, one counts (see ``copies``).
+
+        ``lazy``: read the runs and the history's tails (``parts.tails``) now and the whole
+        history only when first asked for (``StoredFrames``), so a fit of one point per run
+        never reads it; a command asks at once or never. Not lazy: one snapshot, all read now.
+        """
         for attempt in range(READ_ATTEMPTS):
             data, raw = manifest.read(self.root)
             if not raw:
                 self._need_store()
             files = data["files"]
+            entries = [files[k] for k in sorted(copies.counted(files))]
             try:
-                frames = parts.load(self.root, [files[k] for k in sorted(copies.counted(files))])
+                frames = parts.load(self.root, entries, history="tails" if lazy else True)
             except parts.PartError as exc:
                 if attempt + 1 < READ_ATTEMPTS and self._raw() != raw:
                     continue  # an ingest replaced that part meanwhile: read its manifest
                 raise self._part_error(files, exc) from None
-            return combine([frames], check="none")
+            raw_runs = frames.runs
+            joined = combine([frames], check="none")
+            if not lazy:
+                return joined
+
+            def history(entries=entries, files=files, raw_runs=raw_runs):
+                try:
+                    hist = parts.load(self.root, entries).history
+                except parts.PartError as exc:
+                    raise self._part_error(files, exc) from None
+                return join_runs(raw_runs, hist)[1]
+
+            return StoredFrames.of(joined, history)
         raise AssertionError("unreachable")
 
     def frames(self, e: dict, history: bool = True) -> Frames:
@@ -64,7 +82,7 @@ class Store:
 
     def _part_error(self, files: dict, exc: parts.PartError) -> StoreError:
         display = next((e["display"] for e in files.values()
-                        if exc.rel in (e["runs"], e["history"])), "?")
+                        if exc.rel in (e["runs"], e["history"], e.get("tails"))), "?")
         return StoreError(f"{self.root}: part {exc.rel} of {display} is {exc.reason}; ingest "
                           f"{display} again to rebuild it")
 
@@ -137,3 +155,28 @@ class Store:
         if not self.exists():
             raise StoreError(f"no scalecli store at {self.root} (create one with: scalecli "
                              f"ingest LOGS --store {self.root})")
+
+
+class StoredFrames(Frames):
+    """Frames read from a store: ``tails`` (the history rows that decide each run's last and
+    smallest value) are there at once, the whole ``history`` is read from the parts the first
+    time it is asked for (a window, checkpoints, ``mean-last``, a plot of curves)."""
+
+    tails = None
+
+    @classmethod
+    def of(cls, frames: Frames, load) -> StoredFrames:
+        out = cls(frames.runs, None, frames.warnings, frames.columns, frames.files,
+                  frames.notes, frames.dropped)
+        out.tails, out.__dict__["_load"] = frames.history, load
+        return out
+
+    @property
+    def history(self):
+        if self.__dict__.get("_history") is None:
+            self.__dict__["_history"] = self.__dict__["_load"]()
+        return self.__dict__["_history"]
+
+    @history.setter
+    def history(self, value) -> None:
+        self.__dict__["_history"] = value

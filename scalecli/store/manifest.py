@@ -6,7 +6,9 @@ Layout of ``<root>/manifest.json``::
 
 An entry names the source (path, display, reader, mapping), how it looked when read (size,
 mtime_ns, content hash), what was read (rows, found, columns, warnings, n_runs, n_rows) and its
-parts (``runs``, ``history``: ``parts/<name>.parquet``; ``sums``: their size and CRC-32).
+parts (``runs``, ``history``, ``tails``: ``parts/<name>.parquet``; ``sums``: their size and
+CRC-32). ``tails`` (version 2, optional): the history rows that decide each run's last and
+smallest value (see ``parts.tails``), so a fit of one point per run never reads the history.
 ``same_as``: the source whose identical content the store held when this one was read.
 ``slice``: where a part is shared by several small sources (version 2), this source's rows in
 it, ``{"runs": [first row, rows], "history": [first row, rows]}``; without it the whole part is
@@ -38,7 +40,7 @@ FIELDS = {"path": _STR, "display": _STR, "reader": _STR, "mapping": _DICT, "size
           "mtime_ns": _TIME, "hash": _STR, "rows": _INT, "found": _LIST, "columns": _LIST,
           "warnings": _LIST, "runs": "part", "history": "part or null", "n_runs": _INT,
           "n_rows": _INT}
-OPTIONAL = {"sums": "sums", "same_as": _STR, "slice": "slice"}
+OPTIONAL = {"sums": "sums", "same_as": _STR, "slice": "slice", "tails": "part or null"}
 
 
 def clip(value: object, limit: int = 80) -> str:
@@ -130,11 +132,11 @@ def _fits(value: object, want: str) -> bool:
         return value is None or _fits(value, "part")
     if want == "slice":
         return isinstance(value, dict) and all(
-            k in ("runs", "history") and isinstance(v, list) and len(v) == 2
+            k in ("runs", "history", "tails") and isinstance(v, list) and len(v) == 2
             and all(_is_int(x) for x in v) for k, v in value.items())
     if want == "sums":
         return isinstance(value, dict) and all(
-            k in ("runs", "history") and isinstance(v, dict) and _is_int(v.get("bytes"))
+            k in ("runs", "history", "tails") and isinstance(v, dict) and _is_int(v.get("bytes"))
             and isinstance(v.get("crc"), str) for k, v in value.items())
     raise AssertionError(want)
 
@@ -181,4 +183,4 @@ def dump(files: dict, n_runs: int) -> bytes:
 
 def referenced(files: dict) -> set[str]:
     """The part names (``parts/x.parquet``) the manifest's entries use."""
-    return {e[k] for e in files.values() for k in ("runs", "history") if e.get(k)}
+    return {e[k] for e in files.values() for k in ("runs", "history", "tails") if e.get(k)}
