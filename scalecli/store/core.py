@@ -95,11 +95,12 @@ class Store:
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths, reader: str | None = None, mapping: dict[str, str] | None = None,
                strict: bool = False, *, verify: bool = False,
-               wait: float = LOCK_WAIT_S) -> IngestReport:
+               wait: float = LOCK_WAIT_S, progress=None) -> IngestReport:
         """Read ``paths`` (files/directories) into the store; unchanged files are skipped.
 
         ``verify``: re-hash every source (and check every part of those sources in full)
         whatever its size and mtime. ``wait``: seconds to wait for another ingest's lock.
+        ``progress(done, total)``: told after each source is planned (read and written).
         A source whose part is missing or damaged is read again and its parts rebuilt.
         """
         lock.check_wait(wait)
@@ -114,7 +115,7 @@ class Store:
             with lock.held(self.root, wait):
                 data, _ = manifest.read(self.root)
                 swept = sweep(self.root, data["files"])
-                plan = self._plan(sources, data, mapping, strict, verify, writer)
+                plan = self._plan(sources, data, mapping, strict, verify, writer, progress)
                 after = commit(self.root, plan, writer)
         except BaseException:
             writer.abort()
@@ -136,9 +137,10 @@ class Store:
             except OSError:
                 pass
 
-    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool, writer):
+    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool, writer,
+              progress=None):
         return Planner(self.root, data, mapping, strict, verify, self._runs_of,
-                       writer).run(sources)
+                       writer).run(sources, progress)
 
     # --- health ---------------------------------------------------------------------------------
     def check(self, *, verify: bool = False, wait: float = LOCK_WAIT_S) -> CheckReport:

@@ -54,11 +54,13 @@ class Planner:
         self.batch: list[tuple] = []  # small CSV sources waiting to be read together
         self.sep = ","
         self.batch_bytes = 0
+        self.n_done, self.total, self.progress = 0, 0, None
         self.by_content: dict[tuple[int, str], list[str]] = {}  # (size, hash) -> keys
         for k, e in self.plan.files.items():
             self.by_content.setdefault((e["size"], e["hash"]), []).append(k)
 
-    def run(self, sources) -> Plan:
+    def run(self, sources, progress=None) -> Plan:
+        self.total, self.progress = len(sources), progress
         for path, display, reader in sources:
             self.source(Path(path), display, reader)
         self._flush()
@@ -74,6 +76,7 @@ class Planner:
         old = self.plan.files.get(key)
         same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
         if same and self._kept(old, path, display, reader, st):
+            self._done()
             return
         todo = (path, display, reader, key, st, old, same)
         sep = _detect.separator(path)
@@ -94,8 +97,14 @@ class Planner:
         for i, t in enumerate(todo):
             self._read(*t, frames=got[i] if got else None)
 
+    def _done(self) -> None:
+        self.n_done += 1
+        if self.progress is not None:
+            self.progress(self.n_done, self.total)
+
     def _read(self, path: Path, display: str, reader: str, key: str, st: tuple[int, int],
               old: dict | None, same: bool, frames: Frames | None = None) -> None:
+        self._done()
         try:
             if frames is None:
                 frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
