@@ -40,6 +40,9 @@ ReaderOpt = Annotated[str | None, typer.Option(
     "--reader", help="Force a reader: csv, jsonl, wandb-table, wandb-api-runs, wandb-api-history.")]
 MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
+ParamsOpt = Annotated[str | None, typer.Option(
+    "--params", help="N worked out from a config without a parameter count counts: total "
+    "(with embeddings, the default) or non-embedding.")]
 StrictOpt = Annotated[bool, typer.Option(
     "--strict", help="Refuse instead of warn: whatever would print a warning: line.")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
@@ -236,7 +239,7 @@ _plain_flags()
 @app.command()
 @handles_errors
 def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-           map: MapOpt = None, strict: StrictOpt = False,
+           map: MapOpt = None, params: ParamsOpt = None, strict: StrictOpt = False,
            verify: Annotated[bool, typer.Option(
                "--verify", help="Re-read every file, whatever its size and time say.")] = False,
            wait: Annotated[float | None, typer.Option(
@@ -250,8 +253,9 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
     from .report.store import ingest_output
 
     with _ingest_progress() as progress:
-        rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=map,
-                         strict=strict, verify=verify, wait=wait, progress=progress)
+        rep = api.ingest(*(paths or []), store=store, reader=reader,
+                         mapping=_reading(map, params), strict=strict, verify=verify, wait=wait,
+                         progress=progress)
     for line in () if _QUIET else rep.columns:
         _err(f"columns: {line}")
     _messages(rep)
@@ -311,7 +315,7 @@ def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show
 @app.command()
 @handles_errors
 def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-         map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+         map: MapOpt = None, params: ParamsOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
          max_tokens: MaxTokensOpt = None,
          where: WhereOpt = None,
@@ -323,7 +327,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from . import api
     from .report.tables import render_table
 
-    table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+    table = api.runs(paths or None, store=store, reader=reader, mapping=_reading(map, params), strict=strict,
                      include_runs=include_run, exclude_runs=exclude_run,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
                      where=where)
@@ -334,7 +338,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @app.command()
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
-        reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
+        reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
         x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
         space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
         include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
@@ -380,7 +384,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
 
     with Progress("bootstrap") as progress:
         result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
-                         config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                         config=config, mapping=_reading(map, params), reduce=reduce, target=y, x=x, loss=loss,
                          delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
                          bootstrap=bootstrap, ci=ci, flops=flops, progress=progress,
@@ -486,7 +490,7 @@ def predict(
 @handles_errors
 def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
-         map: MapOpt = None, reduce: ReduceOpt = None,
+         map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
          include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          x: Annotated[str | None, typer.Option(
              "--x", help="Column of a one-variable law's variable.")] = None,
@@ -514,7 +518,7 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 
     _need_figures(png, svg)
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
-                                  config=config, mapping=map, reduce=reduce, x=x, strict=strict,
+                                  config=config, mapping=_reading(map, params), reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
                                   min_tokens=min_tokens, max_tokens=max_tokens, points=points,
@@ -583,7 +587,7 @@ def show(fit_file: Annotated[Path, typer.Argument(
 @app.command()
 @handles_errors
 def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-            map: MapOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
+            map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
             include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
             steps: StepsOpt = 5,
             optimum: Annotated[str, typer.Option(
@@ -618,7 +622,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
     _need_figures(png, svg)
     with Progress("bootstrap") as progress:
-        res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
+        res = api.isoflop(paths or None, store=store, reader=reader, mapping=_reading(map, params),
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
@@ -633,7 +637,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 @app.command()
 @handles_errors
 def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
-             map: MapOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
+             map: MapOpt = None, params: ParamsOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
              include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
              buckets: Annotated[int, typer.Option(
                  min=10, max=1_000_000,
@@ -656,7 +660,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     from .report.isoplots import approach_output
 
     _need_figures(png, svg)
-    res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+    res = api.frontier(paths or None, store=store, reader=reader, mapping=_reading(map, params), strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run,
                        min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
@@ -676,7 +680,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
                 "--baseline", help="The group the others are weighed against. "
                                    "[default: the first path, or the first value]")] = None,
             law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None,
-            map: MapOpt = None, reduce: ReduceOpt = None,
+            map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
             loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
             delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
             space: Annotated[str | None, typer.Option(
@@ -712,7 +716,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 
     _need_figures(png, svg)
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
-                      reader=reader, strict=strict, law=law, config=config, mapping=map,
+                      reader=reader, strict=strict, law=law, config=config, mapping=_reading(map, params),
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
                       overestimate_penalty=overestimate_penalty,
@@ -727,7 +731,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 @app.command()
 @handles_errors
 def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None,
            reduce: ReduceOpt = None, include_run: IncludeOpt = None,
            exclude_run: ExcludeOpt = None, seed: SeedOpt = None,
            output: Annotated[Path | None, typer.Option(
@@ -759,7 +763,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     kind = document_format(output)
     with Progress("bootstrap") as progress:
         rep = api.report(paths or None, law, store=store, reader=reader, strict=strict,
-                         config=config, mapping=map, reduce=reduce, include_runs=include_run,
+                         config=config, mapping=_reading(map, params), reduce=reduce, include_runs=include_run,
                          exclude_runs=exclude_run, seed=seed, bootstrap=bootstrap, ci=ci,
                          jobs=jobs, flops=flops, steps=steps, progress=progress)
     _messages(rep)
@@ -773,7 +777,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 @app.command()
 @handles_errors
 def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None,
              reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
              delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
              breaks: BreaksOpt = None, seed: SeedOpt = None,
@@ -807,7 +811,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from .report.backtest import backtest_output
 
     result = api.backtest(paths or None, law, store=store, reader=reader, strict=strict,
-                          config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
+                          config=config, mapping=_reading(map, params), reduce=reduce, target=y, x=x, loss=loss,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,
                           min_rungs=min_rungs, envelope=envelope, holdout=holdout,
@@ -896,6 +900,14 @@ def store_prune(store: StoreArg, wait: Annotated[float | None, typer.Option(
     report = api.prune_store(store, dry_run=dry_run, wait=wait)
     _messages(report)
     _out(prune_output(report, format.value))
+
+
+def _reading(map: str | None, params: str | None) -> str | None:
+    """``--params`` travels with ``--map`` (it is a setting of the reading, see schema.SETTINGS),
+    so the store re-reads a source when it changes."""
+    if params is None:
+        return map
+    return f"{map},params={params}" if map else f"params={params}"
 
 
 def _short_helps(typer_app) -> None:

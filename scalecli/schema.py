@@ -18,6 +18,10 @@ D = "tokens"  # D, total tokens trained (final)
 C = "flops"  # C, training compute
 C_DERIVED = "flops_derived"  # True where C = 6·N·D was computed, not logged
 
+# Present only where N or D was worked out from the config (see ingest.derive): the rule used.
+N_DERIVED = "n_params_derived"
+D_DERIVED = "tokens_derived"
+
 RUN_COLUMNS = (RUN_ID, NAME, SOURCE, FORMAT, N, D, C, C_DERIVED)
 
 # --- the history frame ----------------------------------------------------------------------
@@ -78,6 +82,12 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 
     out: dict[str, str] = {}
     for key, col in parse_pairs(text, "--map", example="ROLE=column (e.g. N=params)").items():
+        if key.lower() in SETTINGS:  # how to read, not a column: params=non-embedding
+            if col.lower() not in SETTINGS[key.lower()]:
+                raise ConfigError(f"--{key.lower()} {clip(col)!r}: use "
+                                  + " or ".join(SETTINGS[key.lower()]))
+            out[key.lower()] = col.lower()
+            continue
         role = ROLE_NAMES.get(key.lower())
         if role is None:
             raise ConfigError(
@@ -90,6 +100,10 @@ def parse_mapping(text: str | None) -> dict[str, str]:
         out[role] = col
     return out
 
+
+# Keys of a mapping that say how to read rather than which column plays a role: which
+# parameters an N derived from the config counts (``--params``, see ingest.derive).
+SETTINGS: dict[str, tuple[str, ...]] = {"params": ("total", "non-embedding")}
 
 SCALED_ROLES = ("N", "D", "C")  # the sizes people log in millions or billions
 

@@ -34,6 +34,11 @@ def runs_rows(frames, mapping=None):
         row = {"name": r[S.NAME], "n_params": r[S.N], "tokens": r[S.D], "flops": r[S.C],
                "flops_derived": derived, "flops_mark": "*" if derived else " ",
                "source": r[S.SOURCE], "format": r[S.FORMAT], "run_id": r[S.RUN_ID]}
+        for key, col, mark in (("n_params", S.N_DERIVED, "†"), ("tokens", S.D_DERIVED, "‡")):
+            rule = r.get(col)
+            if rule:  # worked out from the config, not logged (see ingest.derive)
+                row[f"{key}_derived"] = rule
+                row[f"{key}_mark"] = mark
         if target is not None:
             row["loss"] = r.get("_final")
             row["metric"] = r.get("_own") if r.get("_final") is not None else None
@@ -47,11 +52,18 @@ def runs_rows(frames, mapping=None):
 
 def runs_table(frames, mapping=None) -> Table:
     """What ``scalecli runs`` prints, with the reading's notes and warnings; a C computed as
-    6·N·D is marked ``*`` in the table (``flops_derived`` in CSV and JSON)."""
+    6·N·D is marked ``*`` in the table (``flops_derived`` in CSV and JSON); an N or D worked
+    out from the config ``†``/``‡``, with its rule (``n_params_derived``/``tokens_derived``)."""
     rows, columns = runs_rows(frames, mapping)
-    derived = any(r.get("flops_derived") for r in rows)
+    said = ["* C derived as 6·N·D"] if any(r.get("flops_derived") for r in rows) else []
+    extra = [("flops_derived", "flops_derived")]
+    for key, mark, what in (("n_params", "†", "N"), ("tokens", "‡", "D")):
+        rules = list(dict.fromkeys(r[f"{key}_derived"] for r in rows if r.get(f"{key}_derived")))
+        if rules:
+            said.append(f"{mark} {what} derived from the config: " + "; ".join(rules))
+            extra.append((f"{key}_derived", f"{key}_derived"))
     return Table(rows, columns, f"{len(rows)} runs",
-                 caption="* C derived as 6·N·D" if derived else None,
-                 csv_extra=[("flops_derived", "flops_derived")],
+                 caption="\n".join(said) or None,
+                 csv_extra=extra,
                  notes=[f"columns: {c}" for c in frames.columns],
                  warnings=list(frames.warnings))

@@ -116,6 +116,7 @@ def fit_points(
             "dropped": list(points.dropped),
             "flops_derived": bool(frame["flops_derived"].any())
             if n and "flops_derived" in frame.columns else False,
+            **_derived_sizes(frame),
         },
         warnings=warnings,
         notes=notes,
@@ -123,6 +124,10 @@ def fit_points(
         points=frame,
         seeds=seed_info,
     )
+    for role, rules in result.data.get("derived", {}).items():
+        for rule, k in rules.items():
+            result.notes.append(f"{role} of {k} point(s) derived from the config, not logged: "
+                                f"{rule}")
     from .alternatives import DEFAULT_TOLERANCE, alternatives
     from .covariance import lack_of_fit
 
@@ -185,6 +190,19 @@ def _goodness(law, X, y, theta, objective) -> tuple[float, float]:
     ss_res = float(np.sum((t_pred - t_obs) ** 2))
     ss_tot = float(np.sum((t_obs - t_obs.mean()) ** 2))
     return rmse_log, (1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"))
+
+
+def _derived_sizes(frame) -> dict:
+    """``derived``: N or D worked out from the runs' configs, rule -> number of points (see
+    ingest.derive); absent when every size was logged."""
+    from .. import schema as S
+
+    out = {}
+    for role, col in (("N", S.N_DERIVED), ("D", S.D_DERIVED)):
+        if col in frame.columns and frame[col].is_not_null().any():
+            rules = frame.filter(frame[col].is_not_null()).group_by(col, maintain_order=True).len()
+            out[role] = {rule: int(k) for rule, k in rules.iter_rows()}
+    return {"derived": out} if out else {}
 
 
 def _digest(X, y) -> str:

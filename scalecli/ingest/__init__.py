@@ -63,7 +63,7 @@ class ReadOptions:
 
 DEFAULT = ReadOptions()
 
-WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel")
+WANDB_FORMATS = ("wandb-table", "wandb-api-runs", "wandb-api-history", "wandb-panel", "wandb-run")
 HISTORY_ONLY = ("wandb-api-history", "wandb-panel")
 
 
@@ -87,6 +87,7 @@ def _tidy(fmt: str) -> Callable[..., Frames]:
 def finish(table, spec, build, opts: ReadOptions = DEFAULT) -> Frames:
     """Run a table through ``build`` and record what the store needs to know of the file."""
     spec.need_n = spec.need_n and "N" in opts.need
+    spec.params = (spec.mapping or {}).get("params", spec.params)
     spec.need_d = spec.need_d and "D" in opts.need
     for w in table.warnings:
         if spec.strict:
@@ -108,6 +109,22 @@ def _wandb(name: str) -> Callable[..., Frames]:
     return reader
 
 
+def _wandb_run(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+    """A W&B run directory's ``run-<id>.wandb`` log (see :mod:`.wandb_run`)."""
+    from .wandb_run import read_run
+
+    return read_run(path, display, mapping, strict, opts)
+
+
+def _tensorboard(path: Path, display: str, mapping=None, strict: bool = False,
+                 opts: ReadOptions = DEFAULT) -> Frames:
+    """TensorBoard event files, one run per folder (see :mod:`.tensorboard`)."""
+    from .tensorboard import read_tensorboard
+
+    return read_tensorboard(path, display, mapping, strict, opts)
+
+
 # name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
 # cross-file joining (use read_file/read_paths, which also join and check N).
 READERS: dict[str, Callable[..., Frames]] = {
@@ -117,6 +134,8 @@ READERS: dict[str, Callable[..., Frames]] = {
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
     "wandb-panel": _wandb("wandb-panel"),
+    "wandb-run": _wandb_run,
+    "tensorboard": _tensorboard,
 }
 
 

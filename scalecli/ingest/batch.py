@@ -85,9 +85,10 @@ def _read(items, sep: str, mapping, strict: bool):
     df = df.with_columns(key.alias(KEY))
     spec = Spec(HERE, "csv", mapping, strict, run_col=KEY, name_col=run, id_prefix="",
                 check=lambda raw, checked: _agree(raw, checked, file_of, run))
+    spec.params = (mapping or {}).get("params", spec.params)  # as ingest.finish sets it
     frames = build(Table(df, lambda rows: [r + 2 for r in rows]), spec)
-    if spec.warnings or frames.warnings:
-        raise Declined
+    if spec.warnings or frames.warnings or getattr(spec, "derived", None):
+        raise Declined  # a warning names its file; a derived N or D is said file by file
     pairs = pl.DataFrame({"k": key, "f": file_of}).unique("k")
     runs, hist = frames.runs, frames.history
 

@@ -11,14 +11,19 @@ import json
 from pathlib import Path
 
 from .scan import too_deep
+from .tbdirs import READER as TENSORBOARD
+from .tbdirs import is_events
 
 CSV_EXT = {".csv": ",", ".tsv": "\t"}
 JSON_EXT = (".jsonl", ".ndjson", ".json")
 # Files W&B writes beside logs that are JSON but not records of runs or steps.
 NOT_LOGS = {"wandb-summary.json", "wandb-metadata.json", "wandb-events.jsonl"}
 TABLE_HEADER = {"name", "state", "created"}
+WANDB_LOG = ".wandb"  # a W&B run's transaction log, run-<id>.wandb
+SKIP_LINKS = {"latest-run"}  # W&B's link to its newest run folder, read under its own name
 FAMILY = {"csv": CSV_EXT, "wandb-table": CSV_EXT, "wandb-panel": CSV_EXT,
-          "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT}
+          "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT,
+          "wandb-run": (WANDB_LOG,)}
 
 
 def first_line(path: Path, limit: int = 1 << 24) -> str:
@@ -86,11 +91,21 @@ def detect(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if path.name in NOT_LOGS:
         return None
+    if is_events(path.name):
+        return TENSORBOARD
     if suffix in CSV_EXT:
         return sniff_csv(path, CSV_EXT[suffix])
     if suffix in JSON_EXT:
         return sniff_json(path)
+    if suffix == WANDB_LOG:
+        return "wandb-run"
     return None
+
+
+def is_run_log(name: str) -> bool:
+    """``run-<id>.wandb``: the folder holding it is a W&B run directory, and the log is all of
+    the run (its ``files/`` hold copies, media and the user's saved files)."""
+    return name.startswith("run-") and name.endswith(WANDB_LOG)
 
 
 def separator(path: Path) -> str:
@@ -99,5 +114,7 @@ def separator(path: Path) -> str:
 
 def fits(path: Path, reader: str) -> bool:
     """In a directory walk with ``--reader``, only files of that reader's family are read."""
+    if reader == TENSORBOARD:
+        return is_events(path.name)
     exts = FAMILY.get(reader)
     return exts is None or path.suffix.lower() in exts

@@ -46,6 +46,8 @@ class Spec:
     single_run: str | None = None  # name of the one run when no run column exists
     loss_col: str | None = None  # the column of the loss role (its final value must be > 0)
     scales: dict[str, str] = field(default_factory=dict)  # role -> "*1e6" (--map N=col*1e6)
+    params: str = "total"  # N derived from the config counts these (see .derive)
+    derived: dict = field(default_factory=dict)  # role -> derive.Derived, when not logged
     check: object = None  # called (raw df, checked df) before shaping: see ingest.batch
     warnings: list[str] = field(default_factory=list)
 
@@ -59,12 +61,15 @@ def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
     """Role -> column, by ``--map`` then the alias table; a mapped column that is absent fails."""
     mapping = spec.mapping or {}
     for role, col in mapping.items():
+        if role in S.SETTINGS:
+            continue
         optional = not spec.need_n or (role == "run" and spec.run_col)
         if S.resolve(role, cols, mapping) is None and not optional:
             raise ColumnError(f"--map {role}={clip(col)}: no column {clip(col)!r}; columns found: "
                               f"{columns_found(cols)}", spec.display)
     roles = {r: S.resolve(r, cols, mapping) for r in ROLES}
     roles["run"] = spec.run_col or S.resolve("run", cols, mapping)
+    _derive(cols, spec, roles)
     d_from_c = roles["C"] is not None and roles["N"] is not None  # D = C / (6·N), see build
     missing = [r for r, need in (("N", spec.need_n), ("D", spec.need_d and not d_from_c))
                if need and not roles[r]]
@@ -73,6 +78,21 @@ def resolve_roles(cols: list[str], spec: Spec) -> dict[str, str | None]:
         raise ColumnError(f"no {what} column; columns found: {columns_found(cols)}. Name them "
                           "with --map N=col,D=col", spec.display)
     return roles
+
+
+def _derive(cols: list[str], spec: Spec, roles: dict) -> None:
+    """N and D the log does not give, from its config (see :mod:`.derive`); said as derived."""
+    from . import derive
+
+    if not roles["N"] and (der := derive.params(cols, spec.params)):
+        spec.derived["N"] = der
+        roles["N"] = der.column
+    if not roles["D"] and not roles["C"] and (der := derive.tokens(cols, roles["step"])):
+        spec.derived["D"] = der
+        roles["D"] = der.column
+
+
+DERIVED_COLUMNS = {"N": S.N_DERIVED, "D": S.D_DERIVED}
 
 
 def build(table: Table, spec: Spec):
@@ -92,8 +112,11 @@ def build(table: Table, spec: Spec):
         loss.append(hit)
     # must be numbers: the roles and the loss aliases (a text "loss_fn" config column is fine)
     numeric = {v for k, v in roles.items() if v and k != "run"}
+    numeric |= {c for der in spec.derived.values() for c in der.inputs}
     numeric |= {c for c in loss if c.lower() in LOSS_NAMES or c.lower() == str(mapped).lower()}
     df = coerce(table, spec, numeric, {roles["run"], spec.name_col}, roles["step"])
+    if spec.derived:
+        df = df.with_columns(der.expr.alias(der.column) for der in spec.derived.values())
     df = _scaled(df, spec, roles, cols)
     df = check_values(df, table, spec, roles)
     if spec.check is not None:
@@ -175,7 +198,8 @@ def _fixed(spec: Spec, roles: dict) -> list[pl.Expr]:
             num("N").alias(S.N), num("D").alias(S.D),
             pl.coalesce(flops, derived).alias(S.C),
             pl.when(flops.is_not_null()).then(False)
-            .when(derived.is_not_null()).then(True).alias(S.C_DERIVED)]
+            .when(derived.is_not_null()).then(True).alias(S.C_DERIVED),
+            *[pl.lit(der.rule).alias(DERIVED_COLUMNS[role]) for role, der in spec.derived.items()]]
 
 
 def _report(spec: Spec, roles: dict, run: str, metrics: list[str], config: list[str],
@@ -193,6 +217,8 @@ def _report(spec: Spec, roles: dict, run: str, metrics: list[str], config: list[
         text += "; config: " + ", ".join(config[:12]) + (" ..." if len(config) > 12 else "")
     if ignored:
         text += "; ignored: " + ", ".join(ignored)
+    for der in spec.derived.values():
+        text += f"; derived: {der.rule}"
     return text
 
 

@@ -14,8 +14,23 @@ from pathlib import Path
 
 from .scan import file_digest
 
+
+def _wandb_run(path: Path) -> list[Path]:
+    """A W&B run log and the files a synced run keeps beside it (see ``wandb_run``)."""
+    files = path.parent / "files"
+    return [path, *(f for f in (files / "config.yaml", files / "wandb-summary.json")
+                    if f.is_file())]
+
+
+def _tensorboard(path: Path) -> list[Path]:
+    from .tbdirs import members as tb_members
+
+    return tb_members(path)
+
+
 # reader -> (path -> list of the files that make up the source)
-MEMBERS: dict[str, Callable[[Path], list[Path]]] = {}
+MEMBERS: dict[str, Callable[[Path], list[Path]]] = {"wandb-run": _wandb_run,
+                                                   "tensorboard": _tensorboard}
 
 
 def members(path: Path, reader: str) -> list[Path]:

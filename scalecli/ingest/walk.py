@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import tbdirs
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
 
@@ -67,7 +68,7 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
                                  "(choose one with --reader NAME)", display)
             out.append((path, display, name))
             continue
-        found = _walk(path, display, reader, warnings, strict)
+        found = tbdirs.group(_walk(path, display, reader, warnings, strict), path, display)
         if not found:
             raise InputError("no log files found here (CSV, TSV, JSONL, W&B exports)", display)
         out += found
@@ -96,8 +97,12 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
         except OSError as exc:
             _skip(f"{label}: skipped a folder that cannot be read ({_why(exc)})", warnings, strict)
             return
+        if any(_detect.is_run_log(e.name) for e in entries):  # a W&B run directory
+            entries = [e for e in entries if _detect.is_run_log(e.name)]
         folders = []
         for e in entries:
+            if e.name in _detect.SKIP_LINKS and e.is_symlink():
+                continue
             child, name = Path(e.path), os.path.join(label, e.name)
             try:
                 st = os.stat(e.path)  # follows links
@@ -177,8 +182,9 @@ def _once(found: Found, warnings, strict) -> Found:
         except OSError as exc:
             raise InputError(f"cannot be read: {_why(exc)}", display) from None
         twin = None
-        same_size = by_size.get(st.st_size, ())
         shown = seen.get(_key(st))
+        # a run folder (TensorBoard) is only ever the same folder again, never compared by bytes
+        same_size = () if stat.S_ISDIR(st.st_mode) else by_size.get(st.st_size, ())
         if shown is not None:
             twin = "given twice" if shown == display else f"the same file as {shown}"
         elif same_size:
@@ -190,7 +196,8 @@ def _once(found: Found, warnings, strict) -> Found:
         if twin:
             _skip(f"{display}: {twin}; read once", warnings, strict)
             continue
-        by_size.setdefault(st.st_size, []).append((path, display))
+        if not stat.S_ISDIR(st.st_mode):
+            by_size.setdefault(st.st_size, []).append((path, display))
         seen[_key(st)] = display
         out.append((path, display, name))
     return out
