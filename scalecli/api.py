@@ -102,9 +102,10 @@ def default_store(paths) -> Path:
 @_project
 def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
            mapping: dict[str, str] | str | None = None, strict: bool = False,
-           verify: bool = False, wait: float | None = None):
+           verify: bool = False, wait: float | None = None, progress=None):
     """Normalize logs into the store at ``store`` (default :func:`default_store`); unchanged
-    files are skipped, ``verify`` re-reads every file whatever its size and time say."""
+    files are skipped, ``verify`` re-reads every file whatever its size and time say.
+    ``progress(done, total)`` is told after each source."""
     from .errors import InputError
 
     if not paths:
@@ -118,7 +119,8 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
     root = Path(store) if store is not None else default_store(paths)
     with collecting() as found:  # what directory walks found and ignored: notes
         report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
-                                         strict=strict, verify=verify, **_wait(wait))
+                                         strict=strict, verify=verify, progress=progress,
+                                         **_wait(wait))
     report.root = root
     report.notes = found.lines()
     return report

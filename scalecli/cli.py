@@ -7,8 +7,10 @@ no ``from __future__ import annotations`` here: Typer reads every parameter's an
 start-up, and a string annotation costs it an eval and a compile each (100 ms over the CLI).
 """
 
+import contextlib
 import functools
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -263,12 +265,44 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
     from . import api
     from .report.store import ingest_output
 
-    rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=_reading(map, params), strict=strict,
-                     verify=verify, wait=wait)
+    with _ingest_progress() as progress:
+        rep = api.ingest(*(paths or []), store=store, reader=reader,
+                         mapping=_reading(map, params), strict=strict, verify=verify, wait=wait,
+                         progress=progress)
     for line in () if _QUIET else rep.columns:
         _err(f"columns: {line}")
     _messages(rep)
     _out(ingest_output(rep))
+
+
+@contextlib.contextmanager
+def _ingest_progress():
+    """A transient bar on stderr for an ingest that takes over a second: only on a terminal
+    and without --quiet, so pipes, logs and tests never see it (stdout never does)."""
+    if _QUIET or not sys.stderr.isatty():
+        yield None
+        return
+    state: dict = {}
+
+    def tell(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            if time.monotonic() - start < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = state["bar"] = Progress(console=Console(stderr=True), transient=True)
+            bar.start()
+            state["task"] = bar.add_task("ingest", total=total)
+        bar.update(state["task"], completed=done)
+
+    start = time.monotonic()
+    try:
+        yield tell
+    finally:
+        if state.get("bar") is not None:
+            state["bar"].stop()
 
 
 @app.command()

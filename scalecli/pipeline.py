@@ -37,7 +37,7 @@ def load(*paths: str | Path, store: str | Path | None = None, reader: str | None
     if store is not None:
         from .store import Store
 
-        parts.append(Store(store).load())
+        parts.append(Store(store).load(lazy=True))
     if not parts:
         raise InputError("give log paths or a store (--store DIR, or $SCALECLI_STORE, or a "
                          ".scalecli store in the working directory)")

@@ -59,7 +59,8 @@ def _refuse_empty_loss_columns(frames: Frames) -> None:
     """A loss-like column with no value in any row is a broken log (a misnamed or unfilled
     column): which loss is meant cannot be guessed, so it is refused unless --map names one."""
     runs = frames.runs
-    logged = set(frames.history[S.METRIC].unique().to_list()) if frames.history.height else set()
+    hist = logged_rows(frames)
+    logged = set(hist[S.METRIC].unique().to_list()) if hist.height else set()
     empty = [c for c in runs.columns
              if c.lower().startswith("loss") and c not in S.RUN_COLUMNS and c not in logged
              and runs.height and runs[c].null_count() == runs.height]
@@ -69,8 +70,18 @@ def _refuse_empty_loss_columns(frames: Frames) -> None:
                           "fill or drop it, or name the loss to fit with --map loss=COLUMN")
 
 
+def logged_rows(frames: Frames, kind: str = "last", multi: bool = False):
+    """The history rows a question needs: a store's tails (every run's metrics, and the rows
+    that decide ``last`` and ``min``) when they answer it, else the whole history."""
+    tails = getattr(frames, "tails", None)
+    if tails is not None and kind in ("last", "min") and not multi:
+        return tails
+    return frames.history
+
+
 def _available(frames: Frames) -> list[str]:
-    metrics = set(frames.history[S.METRIC].unique().to_list()) if frames.history.height else set()
+    hist = logged_rows(frames)
+    metrics = set(hist[S.METRIC].unique().to_list()) if hist.height else set()
     return sorted(metrics | {c for c in frames.runs.columns if c not in S.RUN_COLUMNS})
 
 
@@ -102,8 +113,9 @@ def _per_run_target(frames: Frames):
 
     aliases = {a.lower(): rank for rank, a in enumerate(S.ALIASES["loss"])}
     parts = []
-    if frames.history.height:
-        parts.append(frames.history.select(S.RUN_ID, S.METRIC).unique())
+    hist = logged_rows(frames)
+    if hist.height:
+        parts.append(hist.select(S.RUN_ID, S.METRIC).unique())
     runs = frames.runs
     for col in runs.columns:
         if col.lower() in aliases and col not in S.RUN_COLUMNS:
@@ -166,7 +178,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
         chosen = _per_run_target(frames)
     else:
         chosen = runs.select(S.RUN_ID).with_columns(pl.lit(target).alias(S.METRIC))
-    h = frames.history.join(chosen, on=[S.RUN_ID, S.METRIC], how="semi")
+    h = logged_rows(frames, kind, spec.multi).join(chosen, on=[S.RUN_ID, S.METRIC], how="semi")
     no_point = None
     if spec.multi and h.height:
         picked, no_point, spec.notes = checkpoints(h, runs, spec)

@@ -125,7 +125,7 @@ def test_a_parts_directory_that_links_out_is_refused(store, tmp_path):
     for act in (st.load, lambda: st.ingest([logs]), st.prune):
         with pytest.raises(StoreError, match="parts: is a link or a file"):
             act()
-    assert len(list(elsewhere.iterdir())) == 2  # runs and history, untouched
+    assert len(list(elsewhere.iterdir())) == 3  # runs, history and tails, untouched
 
 
 def test_sweep_removes_only_the_store_own_leftovers(store, tmp_path):

@@ -48,6 +48,7 @@ class Spec:
     scales: dict[str, str] = field(default_factory=dict)  # role -> "*1e6" (--map N=col*1e6)
     params: str = "total"  # N derived from the config counts these (see .derive)
     derived: dict = field(default_factory=dict)  # role -> derive.Derived, when not logged
+    check: object = None  # called (raw df, checked df) before shaping: see ingest.batch
     warnings: list[str] = field(default_factory=list)
 
 
@@ -118,6 +119,8 @@ def build(table: Table, spec: Spec):
         df = df.with_columns(der.expr.alias(der.column) for der in spec.derived.values())
     df = _scaled(df, spec, roles, cols)
     df = check_values(df, table, spec, roles)
+    if spec.check is not None:
+        spec.check(table.df, df)
     if roles["D"] is None and roles["C"] and roles["N"]:
         # Logged compute but no tokens (e.g. Epoch AI's Chinchilla data): D = C / (6·N).
         df = df.with_columns((pl.col(roles["C"]) / (6.0 * pl.col(roles["N"]))).alias(D_FROM_C))

@@ -171,30 +171,61 @@ def _key(st: os.stat_result) -> tuple[int, int]:
 
 def _once(found: Found, warnings, strict) -> Found:
     """Each file once: the same file given twice, or two files with the same bytes (a copy of a
-    log beside it), is read once, with a warning naming both."""
+    log beside it), is read once, with a warning naming both. Files are compared by size, then
+    by content hash (each hashed once), and only equal hashes byte by byte: a sweep of
+    thousands of files of one size costs one read of each, not a comparison of every pair."""
     out: Found = []
-    by_size: dict[object, list[tuple[Path, str]]] = {}
+    by_size: dict[int, list[tuple[Path, str]]] = {}
+    seen: dict[tuple[int, int], str] = {}  # (device, inode) -> display
+    by_hash: dict[tuple[int, str], list[tuple[Path, str]]] = {}
+    indexed: dict[int, int] = {}  # size -> how many of its files are in by_hash
+    hashes: dict[Path, str] = {}
+
+    def hashed(p: Path) -> str:
+        if p not in hashes:
+            hashes[p] = _hash(p)
+        return hashes[p]
+
+    def index(size: int) -> None:  # hash the files of this size not hashed yet
+        group = by_size[size]
+        for other, shown in group[indexed.get(size, 0):]:
+            by_hash.setdefault((size, hashed(other)), []).append((other, shown))
+        indexed[size] = len(group)
+
     for path, display, name in found:
         try:
             st = path.stat()
         except OSError as exc:
             raise InputError(f"cannot be read: {_why(exc)}", display) from None
         twin = None
+        shown = seen.get(_key(st))
         # a run folder (TensorBoard) is only ever the same folder again, never compared by bytes
-        size = _key(st) if stat.S_ISDIR(st.st_mode) else st.st_size
-        for other, shown in by_size.get(size, ()):
-            if _key(other.stat()) == _key(st):
-                twin = "given twice" if shown == display else f"the same file as {shown}"
-            elif _same_bytes(path, other):
-                twin = f"the same content as {shown} (a copy?)"
-            if twin:
-                break
+        same_size = () if stat.S_ISDIR(st.st_mode) else by_size.get(st.st_size, ())
+        if shown is not None:
+            twin = "given twice" if shown == display else f"the same file as {shown}"
+        elif same_size:
+            index(st.st_size)
+            for other, shown in by_hash.get((st.st_size, hashed(path)), ()):
+                if _same_bytes(path, other):
+                    twin = f"the same content as {shown} (a copy?)"
+                    break
         if twin:
             _skip(f"{display}: {twin}; read once", warnings, strict)
             continue
-        by_size.setdefault(size, []).append((path, display))
+        if not stat.S_ISDIR(st.st_mode):
+            by_size.setdefault(st.st_size, []).append((path, display))
+        seen[_key(st)] = display
         out.append((path, display, name))
     return out
+
+
+def _hash(path: Path) -> str:
+    from .scan import file_digest
+
+    try:
+        return file_digest(path)
+    except OSError:
+        return ""
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -97,14 +97,16 @@ def prune(root: Path, *, dry_run: bool = False, wait: float = lock.LOCK_WAIT_S) 
 def _count_runs(root: Path, files: dict, warnings: list[str]) -> int:
     """Runs the store counts with these entries (W&B history joined to its runs)."""
     frames = []
+    by_part: dict[str, list[dict]] = {}  # sources that share a part stand or fall together
     for key in sorted(copies.counted(files)):
+        by_part.setdefault(files[key]["runs"], []).append(files[key])
+    for group in by_part.values():
         try:
-            frames.append(parts.frames_of(root, files[key], history=False))
+            frames.append(parts.load(root, group, history=False))
         except parts.PartError as exc:
-            warnings.append(f"{key}: part {exc.rel} is {exc.reason}; its runs are not counted "
-                            "(ingest it again to rebuild it)")
-    if not frames:
-        return 0
+            for e in group:
+                warnings.append(f"{e['path']}: part {exc.rel} is {exc.reason}; its runs are not "
+                                "counted (ingest it again to rebuild it)")
     joined = combine(frames, check="none")
     warnings += joined.warnings
     return joined.runs.height

@@ -2,12 +2,17 @@
 
 Layout of ``<root>/manifest.json``::
 
-    {"version": 1, "n_runs": 12, "files": {"<absolute source path>": <entry>, ...}}
+    {"version": 2, "n_runs": 12, "files": {"<absolute source path>": <entry>, ...}}
 
 An entry names the source (path, display, reader, mapping), how it looked when read (size,
 mtime_ns, content hash), what was read (rows, found, columns, warnings, n_runs, n_rows) and its
-parts (``runs``, ``history``: ``parts/<name>.parquet``; ``sums``: their size and CRC-32).
+parts (``runs``, ``history``, ``tails``: ``parts/<name>.parquet``; ``sums``: their size and
+CRC-32). ``tails`` (version 2, optional): the history rows that decide each run's last and
+smallest value (see ``parts.tails``), so a fit of one point per run never reads the history.
 ``same_as``: the source whose identical content the store held when this one was read.
+``slice``: where a part is shared by several small sources (version 2), this source's rows in
+it, ``{"runs": [first row, rows], "history": [first row, rows]}``; without it the whole part is
+the source's. Version 1 stores (no shared parts) are read as they are and written as version 2.
 
 Why every field is checked on load: the store deletes the parts a manifest names, so a manifest
 that names ``../victim/precious.txt`` (crafted, or damaged) must stop everything with one line
@@ -26,7 +31,8 @@ from ..errors import StoreError
 
 MANIFEST = "manifest.json"
 PARTS = "parts"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # manifest versions this code reads (1: every part is one source's)
 PART_NAME = re.compile(r"parts/[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.parquet")
 _INT, _TIME, _STR = "count (an integer, 0 or more)", "time in ns (an integer)", "string"
 _LIST, _DICT = "list of strings", "object of strings"
@@ -34,7 +40,7 @@ FIELDS = {"path": _STR, "display": _STR, "reader": _STR, "mapping": _DICT, "size
           "mtime_ns": _TIME, "hash": _STR, "rows": _INT, "found": _LIST, "columns": _LIST,
           "warnings": _LIST, "runs": "part", "history": "part or null", "n_runs": _INT,
           "n_rows": _INT}
-OPTIONAL = {"sums": "sums", "same_as": _STR}
+OPTIONAL = {"sums": "sums", "same_as": _STR, "slice": "slice", "tails": "part or null"}
 
 
 def clip(value: object, limit: int = 80) -> str:
@@ -71,8 +77,10 @@ def parse(root: Path, raw: bytes) -> dict:
     except (ValueError, RecursionError) as exc:
         raise StoreError(f"{path}: damaged manifest ({str(exc)[:80]}); remove the store and "
                          "ingest again") from None
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        raise StoreError(f"{path}: not a scalecli store manifest (version {VERSION})")
+    if not isinstance(data, dict) or data.get("version") not in READS:
+        raise StoreError(f"{path}: not a scalecli store manifest (versions "
+                         f"{', '.join(map(str, READS))}; one a newer scalecli wrote needs that "
+                         "version)")
     files = data.get("files")
     if not isinstance(files, dict):
         raise StoreError(f"{path}: damaged manifest ('files' is {_kind(files)}, not an object); "
@@ -122,9 +130,13 @@ def _fits(value: object, want: str) -> bool:
         return isinstance(value, str) and PART_NAME.fullmatch(value) is not None
     if want == "part or null":
         return value is None or _fits(value, "part")
+    if want == "slice":
+        return isinstance(value, dict) and all(
+            k in ("runs", "history", "tails") and isinstance(v, list) and len(v) == 2
+            and all(_is_int(x) for x in v) for k, v in value.items())
     if want == "sums":
         return isinstance(value, dict) and all(
-            k in ("runs", "history") and isinstance(v, dict) and _is_int(v.get("bytes"))
+            k in ("runs", "history", "tails") and isinstance(v, dict) and _is_int(v.get("bytes"))
             and isinstance(v.get("crc"), str) for k, v in value.items())
     raise AssertionError(want)
 
@@ -161,10 +173,14 @@ def part_path(root: Path, rel: str) -> Path:
 
 
 def dump(files: dict, n_runs: int) -> bytes:
-    out = {"version": VERSION, "n_runs": n_runs, "files": dict(sorted(files.items()))}
-    return json.dumps(out, indent=1, sort_keys=True).encode()
+    """The manifest's bytes: one line per source, each entry encoded by ``json``'s C encoder
+    (an indented dump goes through its Python encoder, seconds for 10,000 sources)."""
+    lines = [f" {json.dumps(k)}: {json.dumps(files[k], sort_keys=True)}" for k in sorted(files)]
+    body = ",\n".join(lines)
+    return (f'{{"version": {VERSION}, "n_runs": {int(n_runs)}, "files": {{\n{body}\n}}}}\n'
+            .encode())
 
 
 def referenced(files: dict) -> set[str]:
     """The part names (``parts/x.parquet``) the manifest's entries use."""
-    return {e[k] for e in files.values() for k in ("runs", "history") if e.get(k)}
+    return {e[k] for e in files.values() for k in ("runs", "history", "tails") if e.get(k)}

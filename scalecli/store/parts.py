@@ -7,6 +7,7 @@ the manifest recorded) on every ingest, fully (CRC-32 and schema) when asked to 
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import stat
@@ -50,7 +51,7 @@ def read(root: Path, rel: str, kind: str):
 def schema_problem(schema, kind: str) -> str | None:
     from ..ingest.shape import HISTORY_SCHEMA, RUNS_SCHEMA
 
-    want = RUNS_SCHEMA if kind == "runs" else HISTORY_SCHEMA
+    want = RUNS_SCHEMA if kind == "runs" else HISTORY_SCHEMA  # tails: history rows
     for col, dtype in want.items():
         if col not in schema:
             return f"not a {kind} part (no {col!r} column)"
@@ -101,7 +102,7 @@ def entry_problems(root: Path, entry: dict, full: bool = False) -> list[tuple[st
     """(part, problem) for each of an entry's parts that is not whole."""
     sums = entry.get("sums") or {}
     out = []
-    for kind in ("runs", "history"):
+    for kind in ("runs", "history", "tails"):
         rel = entry.get(kind)
         if rel:
             p = problem(root, rel, kind, sums.get(kind), full)
@@ -112,10 +113,75 @@ def entry_problems(root: Path, entry: dict, full: bool = False) -> list[tuple[st
 
 def frames_of(root: Path, e: dict, history: bool = True):
     """One manifest entry's frames from its parts (``PartError`` if one is missing or not whole)."""
-    from ..ingest import FileInfo, Frames
-    from ..ingest.shape import empty_history
+    return load(root, [e], history)
 
-    runs = read(root, e["runs"], "runs")
-    hist = read(root, e["history"], "history") if history and e["history"] else empty_history()
-    info = FileInfo(e["reader"], e["found"], e["hash"], e["rows"])
-    return Frames(runs, hist, [], list(e["columns"]), {e["display"]: info})
+
+def load(root: Path, entries: list[dict], history: bool | str = True):
+    """The frames of many entries at once: each part is read once, however many small sources
+    share it, and only the rows of these entries are kept (``PartError`` as ``frames_of``).
+    ``history``: True (all of it), False (none), or "tails" (only :func:`tails`)."""
+    import polars as pl
+
+    from ..ingest import FileInfo, Frames
+    from ..ingest.shape import RUNS_SCHEMA, empty_history
+
+    kinds = ("runs", "history") if history is True else ("runs", "tails") if history else ("runs",)
+    frames = {}
+    for kind in kinds:
+        groups: dict[str, list[list[int] | None]] = {}
+        derive: dict[str, list[list[int] | None]] = {}  # no tails part (older): from history
+        for e in entries:
+            rel = e.get(kind)
+            if kind == "tails" and not rel and e["history"]:
+                derive.setdefault(e["history"], []).append((e.get("slice") or {}).get("history"))
+            elif rel:
+                groups.setdefault(rel, []).append((e.get("slice") or {}).get(kind))
+        got = [_rows(read(root, rel, kind), rel, spans) for rel, spans in groups.items()]
+        got += [tails(_rows(read(root, rel, "history"), rel, spans))
+                for rel, spans in derive.items()]
+        got = [df for df in got if df.height or kind == "runs"]
+        if not got:
+            frames[kind] = pl.DataFrame(schema=RUNS_SCHEMA) if kind == "runs" else empty_history()
+        else:
+            frames[kind] = got[0] if len(got) == 1 else pl.concat(got, how="diagonal_relaxed")
+    info = {e["display"]: FileInfo(e["reader"], e["found"], e["hash"], e["rows"]) for e in entries}
+    return Frames(frames["runs"], frames.get("history", frames.get("tails", empty_history())), [],
+                  [c for e in entries for c in e["columns"]], info)
+
+
+def _rows(df, rel: str, spans: list):
+    """The rows of ``df`` the entries' spans name (None: the whole part), in their order."""
+    if any(s is None for s in spans):
+        return df
+    if any(a + n > df.height for a, n in spans):
+        raise PartError(rel, f"{df.height} rows, fewer than the manifest's slices name")
+    spans = sorted(spans)
+    if spans[0][0] == 0 and all(a + n == b for (a, n), (b, _) in itertools.pairwise(spans)) and \
+            spans[-1][0] + spans[-1][1] == df.height:
+        return df  # every source of the part: the whole part
+    import numpy as np
+
+    idx = np.concatenate([np.arange(a, a + n) for a, n in spans]) if spans else []
+    return df[idx] if len(idx) else df.clear()
+
+
+def tails(history):
+    """The history rows that decide each run's reduced value under ``--reduce last`` and
+    ``min``: per run and metric, the rows at its last (step, tokens), ties included, and the
+    rows of its smallest value. A fit of one point per run reads these, not the whole history
+    (the store keeps them as a part of their own)."""
+    import polars as pl
+
+    from .. import schema as S
+
+    if not history.height:
+        return history
+    keys = [S.RUN_ID, S.METRIC]
+    last = (history.select(*keys, S.STEP, S.D)
+            .sort([*keys, S.STEP, S.D], nulls_last=False, maintain_order=True)
+            .group_by(keys, maintain_order=True)
+            .agg(pl.col(S.STEP).last().alias("__s"), pl.col(S.D).last().alias("__d")))
+    at_last = pl.col(S.STEP).eq_missing(pl.col("__s")) & pl.col(S.D).eq_missing(pl.col("__d"))
+    smallest = pl.col(S.VALUE) == pl.col(S.VALUE).min().over(keys)
+    return (history.join(last, on=keys, how="left", maintain_order="left")
+            .filter(at_last | smallest).drop("__s", "__d"))

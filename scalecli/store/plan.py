@@ -1,7 +1,8 @@
 """Planning an ingest: which sources are unchanged, which are read (new, changed, or with a
 damaged part to rebuild), which are copies of content already held, and whether the store as it
-would become still holds together. All of it before the first byte is written, so a refusal
-leaves the store as it was.
+would become still holds together. Each source read is handed to the writer at once (its parts
+go to disk under names no manifest knows yet), so memory holds one source or one group of small
+ones; a refusal removes what was written and leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from ..errors import DamagedSource, InputError, StrictError
 from ..ingest import Frames, combine, read_raw
+from ..ingest import batch as _batch
+from ..ingest import detect as _detect
 from ..ingest import sources as _sources
 from . import copies, parts
 from .reports import IngestReport
@@ -41,16 +44,26 @@ class Planner:
     """Decides, source by source, what an ingest does (see the module docstring)."""
 
     def __init__(self, root: Path, data: dict, mapping, strict: bool, verify: bool,
-                 runs_of: Callable[[dict], Frames]):
+                 runs_of: Callable[[list[dict]], Frames], writer=None):
         self.root, self.mapping, self.strict, self.verify = root, mapping, strict, verify
         self.opts = dict(sorted((mapping or {}).items()))
         self.runs_of = runs_of
+        self.writer = writer  # writes each read source's parts at once (see commit.Writer)
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
         self.pending: dict[str, dict] = {}
+        self.batch: list[tuple] = []  # small CSV sources waiting to be read together
+        self.sep = ","
+        self.batch_bytes = 0
+        self.n_done, self.total, self.progress = 0, 0, None
+        self.by_content: dict[tuple[int, str], list[str]] = {}  # (size, hash) -> keys
+        for k, e in self.plan.files.items():
+            self.by_content.setdefault((e["size"], e["hash"]), []).append(k)
 
-    def run(self, sources) -> Plan:
+    def run(self, sources, progress=None) -> Plan:
+        self.total, self.progress = len(sources), progress
         for path, display, reader in sources:
             self.source(Path(path), display, reader)
+        self._flush()
         self._count()
         return self.plan
 
@@ -63,9 +76,38 @@ class Planner:
         old = self.plan.files.get(key)
         same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
         if same and self._kept(old, path, display, reader, st):
+            self._done()
             return
+        todo = (path, display, reader, key, st, old, same)
+        sep = _detect.separator(path)
+        if reader == "csv" and st[0] <= _batch.SMALL and (not self.batch or sep == self.sep):
+            self.batch.append(todo)  # small tidy CSV files are read together (ingest.batch)
+            self.sep = sep
+            self.batch_bytes += st[0]
+            if len(self.batch) >= _batch.BATCH or self.batch_bytes >= _batch.BATCH_BYTES:
+                self._flush()
+            return
+        self._flush()
+        self._read(*todo)
+
+    def _flush(self) -> None:
+        todo, self.batch, self.batch_bytes = self.batch, [], 0
+        got = _batch.read_batch([t[:2] for t in todo], self.sep, self.mapping, self.strict) \
+            if todo else None
+        for i, t in enumerate(todo):
+            self._read(*t, frames=got[i] if got else None)
+
+    def _done(self) -> None:
+        self.n_done += 1
+        if self.progress is not None:
+            self.progress(self.n_done, self.total)
+
+    def _read(self, path: Path, display: str, reader: str, key: str, st: tuple[int, int],
+              old: dict | None, same: bool, frames: Frames | None = None) -> None:
+        self._done()
         try:
-            frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+            if frames is None:
+                frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
         except DamagedSource as exc:
             if self.strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None
@@ -86,8 +128,11 @@ class Planner:
         self._mark_copy(entry)
         rep.warnings += entry["warnings"]
         rep.columns += frames.columns
-        self.plan.changes.append(Change(key, display, entry, frames))
+        change = Change(key, display, entry, frames)
+        self.plan.changes.append(change)
         self.pending[key] = entry
+        if self.writer is not None:
+            self.writer.add(change)
 
     def _kept(self, old: dict, path: Path, display: str, reader: str,
               st: tuple[int, int]) -> bool:
@@ -112,8 +157,12 @@ class Planner:
 
     def _mark_copy(self, entry: dict) -> None:
         """A source whose bytes the store already holds under another path: counted once."""
-        files = {**self.plan.files, **self.pending}
-        other = copies.find_original(files, entry["path"], entry["size"], entry["hash"])
+        content = (entry["size"], entry["hash"])
+        same = self.by_content.setdefault(content, [])
+        files = {k: self.pending.get(k) or self.plan.files[k] for k in same}
+        if entry["path"] not in same:
+            same.append(entry["path"])
+        other = copies.find_original(files, entry["path"], *content) if files else None
         if other is None:
             return
         text = (f"{entry['display']}: same content as {files[other]['display']}, already in the "
@@ -133,7 +182,8 @@ class Planner:
         fresh = {c.key: c for c in plan.changes if c.frames is not None}
         if not fresh:
             return
-        kept = [self.runs_of(after[k]) for k in sorted(keep) if k not in fresh]
+        old = [after[k] for k in sorted(keep) if k not in fresh]
+        kept = [self.runs_of(old)] if old else []
         new = [Frames(c.frames.runs, c.frames.history.clear(), [], [], c.frames.files)
                for k, c in sorted(fresh.items()) if k in keep]
         joined = combine(kept + new, check="tidy")
