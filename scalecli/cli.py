@@ -35,7 +35,11 @@ Paths = Annotated[list[Path] | None, typer.Argument(help="Log files or directori
                                                        show_default=False)]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="A scalecli store directory.")]
 ReaderOpt = Annotated[str | None, typer.Option(
-    "--reader", help="Force a reader: csv, jsonl, wandb-table, wandb-api-runs, wandb-api-history.")]
+    "--reader", help="Force a reader: csv, jsonl, wandb-table, wandb-api-runs, wandb-api-history, "
+                "mlflow, mlflow-sqlite.")]
+ExperimentOpt = Annotated[list[str] | None, typer.Option(
+    "--experiment", help="MLflow stores: read only this experiment (repeatable, or a,b). "
+                         "[default: all]")]
 MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
 StrictOpt = Annotated[bool, typer.Option(
@@ -233,7 +237,7 @@ _plain_flags()
 # ---- commands -----------------------------------------------------------------------------
 @app.command()
 @handles_errors
-def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
            map: MapOpt = None, strict: StrictOpt = False,
            verify: Annotated[bool, typer.Option(
                "--verify", help="Re-read every file, whatever its size and time say.")] = False,
@@ -247,7 +251,7 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
     from . import api
     from .report.store import ingest_output
 
-    rep = api.ingest(*(paths or []), store=store, reader=reader, mapping=map, strict=strict,
+    rep = api.ingest(*(paths or []), store=store, reader=reader, experiment=experiment, mapping=map, strict=strict,
                      verify=verify, wait=wait)
     for line in () if _QUIET else rep.columns:
         _err(f"columns: {line}")
@@ -277,7 +281,7 @@ def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show
 
 @app.command()
 @handles_errors
-def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
          map: MapOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
          max_tokens: MaxTokensOpt = None,
@@ -290,7 +294,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from . import api
     from .report.tables import render_table
 
-    table = api.runs(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+    table = api.runs(paths or None, store=store, reader=reader, experiment=experiment, mapping=map, strict=strict,
                      include_runs=include_run, exclude_runs=exclude_run,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
                      where=where)
@@ -301,7 +305,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @app.command()
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
-        reader: ReaderOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
+        reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None, reduce: ReduceOpt = None,
         x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
         space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
         include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
@@ -346,7 +350,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     from .report.progress import Progress
 
     with Progress("bootstrap") as progress:
-        result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
+        result = api.fit(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                          config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
                          delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
@@ -452,7 +456,7 @@ def predict(
 @app.command()
 @handles_errors
 def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-         config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
+         config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
          map: MapOpt = None, reduce: ReduceOpt = None,
          include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          x: Annotated[str | None, typer.Option(
@@ -480,7 +484,7 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from .report.fit import plot_fit
 
     _need_figures(png, svg)
-    result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
+    result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader, experiment=experiment,
                                   config=config, mapping=map, reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
@@ -549,7 +553,7 @@ def show(fit_file: Annotated[Path, typer.Argument(
 
 @app.command()
 @handles_errors
-def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
             map: MapOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
             include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
             steps: StepsOpt = 5,
@@ -585,7 +589,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
     _need_figures(png, svg)
     with Progress("bootstrap") as progress:
-        res = api.isoflop(paths or None, store=store, reader=reader, mapping=map,
+        res = api.isoflop(paths or None, store=store, reader=reader, experiment=experiment, mapping=map,
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
@@ -599,7 +603,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
 @app.command()
 @handles_errors
-def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
              map: MapOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
              include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
              buckets: Annotated[int, typer.Option(
@@ -623,7 +627,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     from .report.isoplots import approach_output
 
     _need_figures(png, svg)
-    res = api.frontier(paths or None, store=store, reader=reader, mapping=map, strict=strict,
+    res = api.frontier(paths or None, store=store, reader=reader, experiment=experiment, mapping=map, strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run,
                        min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
@@ -642,7 +646,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             baseline: Annotated[str | None, typer.Option(
                 "--baseline", help="The group the others are weighed against. "
                                    "[default: the first path, or the first value]")] = None,
-            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None,
+            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
             map: MapOpt = None, reduce: ReduceOpt = None,
             loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
             delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
@@ -679,7 +683,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 
     _need_figures(png, svg)
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
-                      reader=reader, strict=strict, law=law, config=config, mapping=map,
+                      reader=reader, experiment=experiment, strict=strict, law=law, config=config, mapping=map,
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
                       overestimate_penalty=overestimate_penalty,
@@ -694,7 +698,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 @app.command()
 @handles_errors
 def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+           config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None,
            reduce: ReduceOpt = None, include_run: IncludeOpt = None,
            exclude_run: ExcludeOpt = None, seed: SeedOpt = None,
            output: Annotated[Path | None, typer.Option(
@@ -725,7 +729,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
         raise ConfigError("report needs -o FILE: report.html (self-contained) or report.md")
     kind = document_format(output)
     with Progress("bootstrap") as progress:
-        rep = api.report(paths or None, law, store=store, reader=reader, strict=strict,
+        rep = api.report(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                          config=config, mapping=map, reduce=reduce, include_runs=include_run,
                          exclude_runs=exclude_run, seed=seed, bootstrap=bootstrap, ci=ci,
                          jobs=jobs, flops=flops, steps=steps, progress=progress)
@@ -740,7 +744,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 @app.command()
 @handles_errors
 def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None,
+             config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None,
              reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
              delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
              breaks: BreaksOpt = None, seed: SeedOpt = None,
@@ -773,7 +777,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from . import api
     from .report.backtest import backtest_output
 
-    result = api.backtest(paths or None, law, store=store, reader=reader, strict=strict,
+    result = api.backtest(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                           config=config, mapping=map, reduce=reduce, target=y, x=x, loss=loss,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,

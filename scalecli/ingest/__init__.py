@@ -59,6 +59,7 @@ class ReadOptions:
 
     need: frozenset[str] = frozenset({"N", "D"})
     digest: bool = False
+    experiments: tuple[str, ...] = ()  # MLflow experiments to read (none named: all)
 
 
 DEFAULT = ReadOptions()
@@ -108,6 +109,16 @@ def _wandb(name: str) -> Callable[..., Frames]:
     return reader
 
 
+def _mlflow(name: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+        from . import mlflow
+
+        return mlflow.READERS[name](path, display, mapping, strict, opts)
+
+    return reader
+
+
 # name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
 # cross-file joining (use read_file/read_paths, which also join and check N).
 READERS: dict[str, Callable[..., Frames]] = {
@@ -117,6 +128,8 @@ READERS: dict[str, Callable[..., Frames]] = {
     "wandb-api-runs": _wandb("wandb-api-runs"),
     "wandb-api-history": _wandb("wandb-api-history"),
     "wandb-panel": _wandb("wandb-panel"),
+    "mlflow": _mlflow("mlflow"),
+    "mlflow-sqlite": _mlflow("mlflow-sqlite"),
 }
 
 
@@ -125,22 +138,27 @@ def _reader_names() -> str:
 
 
 def expand(paths: list, reader: str | None = None, warnings: list[str] | None = None,
-           strict: bool = False) -> list[tuple[Path, str, str]]:
+           strict: bool = False, experiments=()) -> list[tuple[Path, str, str]]:
     """(path, display, reader) for every file to read (see :mod:`scalecli.ingest.walk`):
     directories walked, unreadable entries skipped with a line in ``warnings``, files with the
-    same bytes read once."""
+    same bytes read once; only the MLflow runs of ``experiments`` when named."""
+    from .mlflow import choose, split_names
     from .walk import expand as walk
 
     if reader is not None and reader not in READERS:
         raise InputError(f"unknown reader {clip(reader)!r}; readers are: {_reader_names()}")
-    return walk(paths, reader, READERS, warnings, strict)
+    return choose(walk(paths, reader, READERS, warnings, strict), split_names(experiments))
 
 
 def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
-             need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False) -> Frames:
+             need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False,
+             experiments=()) -> Frames:
     """One file's frames before cross-file joining (what the store keeps per file).
-    ``need`` and ``digest``: see :class:`ReadOptions`."""
-    return READERS[reader](path, display, mapping, strict, ReadOptions(frozenset(need), digest))
+    ``need``, ``digest`` and ``experiments``: see :class:`ReadOptions`."""
+    from .mlflow import split_names
+
+    return READERS[reader](path, display, mapping, strict,
+                           ReadOptions(frozenset(need), digest, split_names(experiments)))
 
 
 def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = None,
@@ -150,20 +168,22 @@ def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = 
 
 
 def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] | None = None,
-               strict: bool = False, need: tuple[str, ...] = ("N", "D")) -> Frames:
+               strict: bool = False, need: tuple[str, ...] = ("N", "D"),
+               experiments=()) -> Frames:
     """Read files and directories into one pair of frames, W&B runs joined across files.
 
     ``need`` names the roles every file must provide (default N and D); a law that uses
     neither (loss against dataset size, say) reads files without them. A path ``-`` is
-    standard input (read once, however often it is given).
+    standard input (read once, however often it is given). ``experiments``: the MLflow
+    experiments to read (a list, or names separated by commas; default all).
     """
     skipped: list[str] = []
     piped = [p for p in paths if str(p) == "-"]
-    files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
+    files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict, experiments)
     parts = []
     for p, d, r in files:
         try:
-            parts.append(read_raw(p, d, r, mapping, strict, need=need))
+            parts.append(read_raw(p, d, r, mapping, strict, need=need, experiments=experiments))
         except DamagedSource as exc:  # one dead run does not stop a sweep (unless --strict)
             if strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None

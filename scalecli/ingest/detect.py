@@ -10,6 +10,7 @@ import csv
 import json
 from pathlib import Path
 
+from .mlflow import SQLITE_EXT, is_db
 from .scan import too_deep
 
 CSV_EXT = {".csv": ",", ".tsv": "\t"}
@@ -18,7 +19,8 @@ JSON_EXT = (".jsonl", ".ndjson", ".json")
 NOT_LOGS = {"wandb-summary.json", "wandb-metadata.json", "wandb-events.jsonl"}
 TABLE_HEADER = {"name", "state", "created"}
 FAMILY = {"csv": CSV_EXT, "wandb-table": CSV_EXT, "wandb-panel": CSV_EXT,
-          "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT}
+          "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT,
+          "mlflow": (), "mlflow-sqlite": SQLITE_EXT}  # an MLflow run is a folder, not a file
 
 
 def first_line(path: Path, limit: int = 1 << 24) -> str:
@@ -90,6 +92,8 @@ def detect(path: Path) -> str | None:
         return sniff_csv(path, CSV_EXT[suffix])
     if suffix in JSON_EXT:
         return sniff_json(path)
+    if suffix in SQLITE_EXT:
+        return "mlflow-sqlite" if is_db(path) else None
     return None
 
 

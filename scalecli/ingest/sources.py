@@ -12,10 +12,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from . import mlflow as _mlflow
 from .scan import file_digest
 
 # reader -> (path -> list of the files that make up the source)
-MEMBERS: dict[str, Callable[[Path], list[Path]]] = {}
+MEMBERS: dict[str, Callable[[Path], list[Path]]] = {"mlflow": _mlflow.members}
 
 
 def members(path: Path, reader: str) -> list[Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import mlflow as _mlflow
 
 Found = list[tuple[Path, str, str]]  # (path, display, reader name)
 
@@ -59,6 +60,9 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
     for p in paths:
         path, display = Path(p), str(p)
         st = _given(path, display)
+        if stat.S_ISDIR(st.st_mode) and _run_dir(path, reader):  # one MLflow run, named
+            out.append((path, display, "mlflow"))
+            continue
         if not stat.S_ISDIR(st.st_mode):
             name = reader or _sniff(path, display)
             if name is None:
@@ -105,7 +109,10 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
                 target = f" -> {os.readlink(e.path)}" if e.is_symlink() else ""
                 _skip(f"{name}: skipped, cannot be read ({_why(exc)}{target})", warnings, strict)
                 continue
-            if stat.S_ISDIR(st.st_mode):
+            if stat.S_ISDIR(st.st_mode) and _run_dir(child, reader):
+                if _mlflow.live(child):  # a run is one source; a deleted one is not read
+                    found.append((child, name, "mlflow"))
+            elif stat.S_ISDIR(st.st_mode):
                 (links if e.is_symlink() else folders).append((child, name, st, above))
             elif stat.S_ISREG(st.st_mode):
                 _file(child, name, reader, warnings, strict, found)
@@ -144,6 +151,11 @@ def _file(path: Path, label: str, reader, warnings, strict, found: Found) -> Non
         found.append((path, label, name))
 
 
+def _run_dir(folder: Path, reader: str | None) -> bool:
+    """An MLflow run directory (read whole by the ``mlflow`` reader, never walked into)."""
+    return reader in (None, "mlflow") and _mlflow.is_run(folder)
+
+
 def _key(st: os.stat_result) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
@@ -158,6 +170,9 @@ def _once(found: Found, warnings, strict) -> Found:
             st = path.stat()
         except OSError as exc:
             raise InputError(f"cannot be read: {_why(exc)}", display) from None
+        if stat.S_ISDIR(st.st_mode):  # an MLflow run: one per directory, compared by path
+            out.append((path, display, name))
+            continue
         twin = None
         for other, shown in by_size.get(st.st_size, ()):
             if _key(other.stat()) == _key(st):

@@ -77,28 +77,33 @@ class Store:
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths, reader: str | None = None, mapping: dict[str, str] | None = None,
                strict: bool = False, *, verify: bool = False,
-               wait: float = LOCK_WAIT_S) -> IngestReport:
+               wait: float = LOCK_WAIT_S, experiments=None) -> IngestReport:
         """Read ``paths`` (files/directories) into the store; unchanged files are skipped.
 
         ``verify``: re-hash every source (and check every part of those sources in full)
         whatever its size and mtime. ``wait``: seconds to wait for another ingest's lock.
         A source whose part is missing or damaged is read again and its parts rebuilt.
+        ``experiments``: the MLflow experiments to read (default all).
         """
+        from ..ingest.mlflow import split_names
+
+        experiments = split_names(experiments)
         lock.check_wait(wait)
         skipped: list[str] = []  # unreadable entries, and files given twice, read once
-        sources = expand(list(paths), reader, warnings=skipped, strict=strict)
+        sources = expand(list(paths), reader, warnings=skipped, strict=strict,
+                         experiments=experiments)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a store directory")
         first = None
         if not self.root.is_dir():  # read and validate before creating anything
-            first = self._plan(sources, manifest.empty(), mapping, strict, verify)
+            first = self._plan(sources, manifest.empty(), mapping, strict, verify, experiments)
             self.root.mkdir(parents=True, exist_ok=True)
         with lock.held(self.root, wait):
             data, raw = manifest.read(self.root)
             swept = sweep(self.root, data["files"])
             # a store another ingest created meanwhile is planned against, never replaced
             plan = first if first is not None and not raw else self._plan(
-                sources, data, mapping, strict, verify)
+                sources, data, mapping, strict, verify, experiments)
             after = commit(self.root, plan)
         rep = plan.report
         rep.warnings[:0] = skipped
@@ -107,8 +112,9 @@ class Store:
         rep.n_rows = sum(after[k]["n_rows"] for k in copies.counted(after))
         return rep
 
-    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool):
-        return Planner(self.root, data, mapping, strict, verify, self._runs_of).run(sources)
+    def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool, experiments=()):
+        return Planner(self.root, data, mapping, strict, verify, self._runs_of,
+                       experiments).run(sources)
 
     # --- health ---------------------------------------------------------------------------------
     def check(self, *, verify: bool = False, wait: float = LOCK_WAIT_S) -> CheckReport:

@@ -41,9 +41,10 @@ class Planner:
     """Decides, source by source, what an ingest does (see the module docstring)."""
 
     def __init__(self, root: Path, data: dict, mapping, strict: bool, verify: bool,
-                 runs_of: Callable[[dict], Frames]):
+                 runs_of: Callable[[dict], Frames], experiments: tuple[str, ...] = ()):
         self.root, self.mapping, self.strict, self.verify = root, mapping, strict, verify
         self.opts = dict(sorted((mapping or {}).items()))
+        self.experiments = experiments
         self.runs_of = runs_of
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
         self.pending: dict[str, dict] = {}
@@ -61,11 +62,15 @@ class Planner:
         except OSError as exc:
             raise InputError(f"cannot read ({exc.strerror})", display) from None
         old = self.plan.files.get(key)
-        same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
+        opts = self.opts
+        if self.experiments and reader == "mlflow-sqlite":  # one file, the runs chosen from it
+            opts = {**opts, "experiment": ",".join(self.experiments)}
+        same = old is not None and old["reader"] == reader and old["mapping"] == opts
         if same and self._kept(old, path, display, reader, st):
             return
         try:
-            frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+            frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True,
+                              experiments=self.experiments)
         except DamagedSource as exc:
             if self.strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None
@@ -73,7 +78,7 @@ class Planner:
             return
         info = frames.files[display]
         digest = info.digest or _sources.digest(path, reader)
-        entry = {"path": key, "display": display, "reader": reader, "mapping": self.opts,
+        entry = {"path": key, "display": display, "reader": reader, "mapping": opts,
                  "size": st[0], "mtime_ns": st[1], "hash": digest,
                  "rows": info.rows, "found": info.columns, "columns": frames.columns,
                  "warnings": list(frames.warnings), "runs": None, "history": None,
