@@ -314,3 +314,18 @@ def test_database_run_without_metrics_is_warned(tmp_path):
 def test_forced_reader_on_a_wrong_file_is_an_error(tmp_path):
     with pytest.raises(InputError):
         api.runs(FX / "plain.csv", reader="mlflow-sqlite")
+
+
+def test_metrics_at_different_steps_and_a_step_logged_twice(tmp_path):
+    root = copy_files(tmp_path)
+    run = run_dirs(root)["gpt-30M"]
+    f = run / "metrics" / "train" / "loss"
+    lines = f.read_text().splitlines()
+    ts, _, step = lines[9].split()
+    f.write_text("\n".join([*lines, f"{int(ts) + 1} 9.5 {step}"]) + "\n")  # step 10 again
+    frames = read_paths([run])
+    h = frames.history
+    assert h.filter(pl.col("metric") == "eval/loss").height == 1  # one point, at the last step
+    loss = h.filter(pl.col("metric") == "train/loss").sort("step")
+    assert loss.height == 50 and loss["value"][9] == 9.5  # the later value of step 10 kept
+    assert loss["step"].to_list() == sorted(int(x.split()[2]) for x in lines)

@@ -169,16 +169,23 @@ def read_run(path: Path, display: str, mapping=None, strict: bool = False,
     metrics = _metric_files(path)
     if not metrics:
         raise DamagedSource(f"MLflow run {clip(name)!r} has no metrics", display)
-    long = _read_metrics(path, display, name, metrics)
-    wide = _wide(long.with_columns(pl.lit(run_id).alias(RUN_KEY)), list(metrics))
+    wide = _read_metrics(path, display, name, metrics)
     if not wide.height:
         raise DamagedSource(f"MLflow run {clip(name)!r} has no metric values", display)
     config = _config({k: v for k, v in tags.items() if not k.startswith("mlflow.")}, params)
-    consts = _typed(pl.DataFrame({RUN_KEY: [run_id], **{k: [v] for k, v in config.items()}},
-                                 schema={k: pl.String for k in (RUN_KEY, *config)}))
-    df = (wide.join(consts, on=RUN_KEY, how="left")
-          .with_columns(pl.lit(name).alias(RUN_NAME)))
+    df = wide.with_columns(pl.lit(run_id).alias(RUN_KEY), pl.lit(name).alias(RUN_NAME),
+                           *[pl.lit(_number(v)).alias(k) for k, v in config.items()
+                             if k not in wide.columns])
     return _finish(df, display, "mlflow", mapping, strict, opts, list(metrics))
+
+
+def _number(text: str):
+    """A param's text as MLflow logged it: a number if it is one (as Float64, like every
+    reader's numbers), else the text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _texts(folder: Path) -> dict[str, str]:
@@ -211,8 +218,10 @@ METRIC_SCHEMA = {"timestamp": "Int64", "value": "Float64", STEP: "Int64"}
 
 
 def _read_metrics(run: Path, display: str, name: str, files: dict[str, Path]) -> pl.DataFrame:
-    """Every metric file of a run in one polars parse: (metric, step, value), file order kept.
-    A line that is not ``<timestamp> <value> <step>`` is a damaged run, named with the line."""
+    """Every metric file of a run in one polars parse, then one row per step, a column per
+    metric (metrics logged at one step side by side; a step logged twice keeps its last value,
+    MLflow's own "latest" rule). A line that is not ``<timestamp> <value> <step>`` is a damaged
+    run, named with its line."""
     import numpy as np
     import polars as pl
 
@@ -229,14 +238,40 @@ def _read_metrics(run: Path, display: str, name: str, files: dict[str, Path]) ->
         counts.append(data.count(b"\n"))
     schema = {k: getattr(pl, v) for k, v in METRIC_SCHEMA.items()}
     try:
-        df = pl.read_csv(b"".join(chunks), separator=" ", has_header=False, schema=schema,
-                         truncate_ragged_lines=False)
+        df = pl.read_csv(b"".join(chunks), separator=" ", has_header=False, schema=schema)
     except Exception:  # noqa: BLE001 - polars raises several types; the bad line is found below
         df = None
     if df is None or df.height != sum(counts) or df.null_count().sum_horizontal().item():
         _find_bad_line(run, display, name, files, chunks)
-    keys = np.repeat(np.arange(len(files), dtype=np.uint32), counts)
-    return df.select(pl.Series("metric", keys), STEP, "value")
+    steps, values = df[STEP].to_numpy(), df["value"].to_numpy()
+    ends = np.cumsum(counts)
+    blocks = []  # each metric's rows are one block of the parse, in file (= logging) order
+    for key, end, n in zip(files, ends, counts, strict=True):
+        st, va = steps[end - n:end], values[end - n:end]
+        if n > 1 and not (np.diff(st) > 0).all():  # unsorted or repeated steps
+            last = st.size - 1 - np.unique(st[::-1], return_index=True)[1]
+            st, va = st[last], va[last]
+        if n:
+            blocks.append((key, st, va))
+    if blocks and all(b[1].size == blocks[0][1].size and (b[1] == blocks[0][1]).all()
+                      for b in blocks):
+        return pl.DataFrame({STEP: blocks[0][1], **{k: v for k, _, v in blocks}})
+    every = np.unique(np.concatenate([b[1] for b in blocks])) if blocks else np.array([], int)
+    cols, missing = {STEP: every}, {}
+    for key, st, va in blocks:
+        at = np.searchsorted(every, st)
+        col = np.full(every.size, np.nan)
+        col[at] = va
+        cols[key] = col
+        if st.size < every.size:
+            gap = np.ones(every.size, dtype=bool)
+            gap[at] = False
+            missing[key] = gap
+    wide = pl.DataFrame(cols)
+    if missing:  # steps a metric was not logged at are empty (null), not NaN (logged NaN)
+        wide = wide.with_columns(pl.when(pl.Series(gap)).then(None).otherwise(pl.col(key))
+                                 .alias(key) for key, gap in missing.items())
+    return wide
 
 
 def _find_bad_line(run, display, name, files, chunks) -> None:
