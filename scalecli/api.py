@@ -774,7 +774,7 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
         paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
         found = found_store() if not paths and store is None else None
         frames = load(*paths, store=found[0] if found else store, reader=reader,
-                      mapping=mapping, strict=strict, need=need, experiments=experiment)
+                      mapping=mapping, strict=strict, need=need, experiment=experiment)
         if found:
             frames.notes = [found[1], *frames.notes]
     if select and isinstance(frames, Frames):

@@ -329,3 +329,14 @@ def test_metrics_at_different_steps_and_a_step_logged_twice(tmp_path):
     loss = h.filter(pl.col("metric") == "train/loss").sort("step")
     assert loss.height == 50 and loss["value"][9] == 9.5  # the later value of step 10 kept
     assert loss["step"].to_list() == sorted(int(x.split()[2]) for x in lines)
+
+
+def test_experiment_from_python(tmp_path):
+    import scalecli
+
+    root, db = _second_experiment(tmp_path)
+    assert scalecli.load(db, experiment="big").runs["name"].to_list() == ["gpt-3B"]
+    assert scalecli.load(root, experiment=["scaling-sweep"]).runs.height == 5
+    fit = scalecli.fit(root, "chinchilla", experiment="big,scaling-sweep",
+                       mapping="loss=train/loss", points="all")
+    assert fit.to_dict()["n_runs"] == 6
