@@ -340,3 +340,20 @@ def test_experiment_from_python(tmp_path):
     fit = scalecli.fit(root, "chinchilla", experiment="big,scaling-sweep",
                        mapping="loss=train/loss", points="all")
     assert fit.to_dict()["n_runs"] == 6
+
+
+def test_store_check_and_prune_know_run_directories(tmp_path):
+    root = copy_files(tmp_path)
+    store = tmp_path / "store"
+    assert invoke("ingest", root, "--store", store).exit_code == 0
+    assert invoke("store", "check", store).exit_code == 0
+    run = run_dirs(root)["gpt-300M"]
+    with open(run / "metrics" / "train" / "loss", "a") as f:
+        f.write("1795518999999 2.9 20000\n")
+    r = invoke("store", "check", store, "--format", "json")
+    assert r.exit_code == 1 and "stale" in r.stdout and run.name in r.stdout
+    assert r.stdout.count("stale") == 1
+    shutil.rmtree(run)
+    assert invoke("store", "prune", store).exit_code == 0
+    assert sorted(x["name"] for x in runs_json("--store", store)) == sorted(
+        set(TRUE_RUNS) - {"gpt-300M"})
