@@ -101,7 +101,7 @@ def default_store(paths) -> Path:
 
 @_project
 def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
-           mapping: dict[str, str] | str | None = None, strict: bool = False,
+           mapping: dict[str, str] | str | None = None, strict: bool = False, experiment=None,
            verify: bool = False, wait: float | None = None, progress=None):
     """Normalize logs into the store at ``store`` (default :func:`default_store`); unchanged
     files are skipped, ``verify`` re-reads every file whatever its size and time say.
@@ -120,7 +120,7 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
     with collecting() as found:  # what directory walks found and ignored: notes
         report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
                                          strict=strict, verify=verify, progress=progress,
-                                         **_wait(wait))
+                                         experiments=experiment, **_wait(wait))
     report.root = root
     report.notes = found.lines()
     return report
@@ -167,7 +167,7 @@ def _wait(wait: float | None) -> dict[str, float]:
 
 @_project
 def runs(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
-         mapping: dict[str, str] | str | None = None, strict: bool = False,
+         mapping: dict[str, str] | str | None = None, strict: bool = False, experiment=None,
          include_runs=None, exclude_runs=None,
          min_step=None, min_tokens=None, max_tokens=None, where=None) -> Table:
     """One row per run: N, D, C, the final loss, the source (``scalecli runs``); the runs
@@ -178,7 +178,7 @@ def runs(data: Any = None, *, store: str | Path | None = None, reader: str | Non
     from .analyses.runs import runs_table
 
     maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict, need=("N", "D"),
+    frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=("N", "D"),
                      select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
     table = runs_table(frames, maps)
@@ -189,7 +189,7 @@ def runs(data: Any = None, *, store: str | Path | None = None, reader: str | Non
 
 @_project
 def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
-        reader: str | None = None, strict: bool = False,
+        reader: str | None = None, strict: bool = False, experiment=None,
         config: str | Path | FitSpec | None = None,
         mapping: dict[str, str] | str | None = None, reduce: str | None = None,
         target: str | None = None, x: str | None = None, loss: str | None = None,
@@ -298,7 +298,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     if everything:
         _single_points(points, "fit one law with --law NAME")
         window = _window(**cli_window)
-        frames = _frames(data, store, reader, maps, strict, need=(), select=select,
+        frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
                          window=window)
         from .analyses.ranking import rank_laws
 
@@ -315,7 +315,7 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points)
+                                      select, cli_window, points, experiment=experiment)
         window, points = _window(base=spec.window, **cli_window), spec.points
         select = _config_select(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
@@ -438,7 +438,8 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
                      options.pop("where", None))
     window = _window(options.pop("min_step", None), options.pop("min_tokens", None),
                      options.pop("max_tokens", None))
-    frames = _frames(data, store, reader, maps, strict, select=select, window=window)
+    frames = _frames(data, store, reader, maps, strict, select=select, window=window,
+                     experiment=options.pop("experiment", None))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
     return _with_approach3(result, frames, budgets, maps, approach3, strict)
@@ -447,7 +448,7 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
 @_project
 def compare(data: Any = None, *, group_by: str | None = None, baseline: str | None = None,
             store: str | Path | None = None, reader: str | None = None, strict: bool = False,
-            law: str | None = None, config: str | Path | FitSpec | None = None,
+            experiment=None, law: str | None = None, config: str | Path | FitSpec | None = None,
             mapping: dict[str, str] | str | None = None, reduce: str | None = None,
             target: str | None = None, loss: str | None = None, delta: float | None = None,
             space: str | None = None, fixed: dict[str, float] | str | None = None,
@@ -503,11 +504,11 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
         spec.points = points
     select = _config_select(spec) + _select(include_runs, exclude_runs, where)
     if group_by is not None:
-        frames = [_frames(data, store, reader, maps, strict, need=need, window=window,
+        frames = [_frames(data, store, reader, maps, strict, experiment=experiment, need=need, window=window,
                           select=select)]
         parts: Any = frames[0]
     elif isinstance(data, dict):
-        parts = {k: _frames(v, None, reader, maps, strict, need=need, window=window,
+        parts = {k: _frames(v, None, reader, maps, strict, experiment=experiment, need=need, window=window,
                             select=select)
                  if isinstance(v, Frames) else v for k, v in data.items()}
         frames = [f for f in parts.values() if isinstance(f, Frames)]
@@ -524,7 +525,7 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
         names = _group_names(paths)
         baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
-        frames = [_frames(p, None, reader, maps, strict, need=need, window=window,
+        frames = [_frames(p, None, reader, maps, strict, experiment=experiment, need=need, window=window,
                           select=select)
                   for p in paths]
         parts = dict(zip(names, frames, strict=True))
@@ -547,7 +548,7 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
 
 @_project
 def backtest(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
-             reader: str | None = None, strict: bool = False,
+             reader: str | None = None, strict: bool = False, experiment=None,
              config: str | Path | FitSpec | None = None,
              mapping: dict[str, str] | str | None = None, reduce: str | None = None,
              target: str | None = None, x: str | None = None, loss: str | None = None,
@@ -592,7 +593,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
         _single_points(points, "backtest one law with --law NAME")
         from .analyses.backtest import rank_backtests
 
-        frames = _frames(data, store, reader, maps, strict, need=(), select=select,
+        frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
                          window=_window(**cli_window))
         result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
                                      loss=loss, delta=delta, space=space, seed=seed, by=by,
@@ -606,7 +607,7 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points)
+                                      select, cli_window, points, experiment=experiment)
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
                      drop_outliers=drop_outliers)
@@ -624,7 +625,7 @@ def _group_names(paths) -> list[str]:
 
 @_project
 def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path | None = None,
-              store: str | Path | None = None, reader: str | None = None,
+              store: str | Path | None = None, reader: str | None = None, experiment=None,
               config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
               reduce: str | None = None, x: str | None = None, strict: bool = False,
               residuals: bool = False, include_runs=None, exclude_runs=None,
@@ -636,7 +637,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     from .pipeline import points as points_of
 
     if fit_file is None:
-        result = fit(data, law, store=store, reader=reader, config=config, mapping=mapping,
+        result = fit(data, law, store=store, reader=reader, experiment=experiment, config=config, mapping=mapping,
                      reduce=reduce, x=x, strict=strict, residuals=residuals,
                      include_runs=include_runs, exclude_runs=exclude_runs, where=where,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
@@ -650,7 +651,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
                           f"({result.law}): drop --law, or give a {law} fit")
     result.notes = _cited(result)  # what was done when fitting is its provenance now
     maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict,
+    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
                      select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
     pts = points_of(frames, target=result.target if result.target != "loss" else None,
@@ -694,7 +695,7 @@ def show(path: str | Path) -> FitResult:
 
 
 def report(data: Any = None, law: str | None = None, *, store: str | Path | None = None,
-           reader: str | None = None, strict: bool = False,
+           reader: str | None = None, strict: bool = False, experiment=None,
            config: str | Path | None = None, mapping: dict[str, str] | str | None = None,
            reduce: str | None = None, include_runs=None, exclude_runs=None,
            bootstrap: int | None = None, ci: float = 0.95, seed: int | None = None,
@@ -710,7 +711,7 @@ def report(data: Any = None, law: str | None = None, *, store: str | Path | None
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     if isinstance(budgets, (int, float)):
         budgets = [float(budgets)]
-    result = fit(data, law, store=store, reader=reader, strict=strict, config=config,
+    result = fit(data, law, store=store, reader=reader, experiment=experiment, strict=strict, config=config,
                  mapping=mapping, reduce=reduce, include_runs=include_runs,
                  exclude_runs=exclude_runs, residuals=True, seed=seed, bootstrap=bootstrap,
                  ci=ci, jobs=jobs, progress=progress, flops=budgets if bootstrap else None)
@@ -761,7 +762,8 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
 
 
 # ---- the pieces every command shares ------------------------------------------------------
-def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, window=None):
+def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, window=None,
+            experiment=None):
     """The runs: given Frames or Points as they are, else read from paths and/or a store;
     then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps, their curves
     cut to ``window`` (a :class:`~scalecli.windows.Window`)."""
@@ -777,7 +779,7 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
         paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
         found = found_store() if not paths and store is None else None
         frames = load(*paths, store=found[0] if found else store, reader=reader,
-                      mapping=mapping, strict=strict, need=need)
+                      mapping=mapping, strict=strict, need=need, experiment=experiment)
         if found:
             frames.notes = [found[1], *frames.notes]
     if select and isinstance(frames, Frames):
@@ -869,7 +871,7 @@ def _config_select(spec):
 
 
 def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
-             window=None, points=None):
+             window=None, points=None, experiment=None):
     """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``; the
     ``window`` bounds and ``points`` given override the config's), the columns it maps, and
     the runs read with the columns it needs."""
@@ -883,7 +885,7 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict, sele
         spec.points = points
     maps = {**spec.mapping, **maps}
     select = _config_select(spec) + (select or _select(None, None))
-    frames = _frames(data, store, reader, maps, strict,
+    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
                      need=roles_needed(spec.law.variables.values()), select=select,
                      window=_window(**(window or {}), base=spec.window))
     return spec, maps, frames

@@ -41,6 +41,9 @@ ReaderOpt = Annotated[str | None, typer.Option(
                      "wandb-table, wandb-api-runs, wandb-api-history, wandb-panel, wandb-run, "
                      "tensorboard, mlflow, mlflow-sqlite. CSV and JSONL may be gzip- or "
                      "zstd-compressed (.csv.gz, .jsonl.zst).")]
+ExperimentOpt = Annotated[list[str] | None, typer.Option(
+    "--experiment", help="MLflow stores: read only this experiment (repeatable, or a,b). "
+                         "[default: all]")]
 MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Column names by role, e.g. N=params,D=tokens_seen,loss=eval/loss.")]
 ParamsOpt = Annotated[str | None, typer.Option(
@@ -251,7 +254,7 @@ _plain_flags()
 # ---- commands -----------------------------------------------------------------------------
 @app.command()
 @handles_errors
-def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
            map: MapOpt = None, params: ParamsOpt = None, strict: StrictOpt = False,
            verify: Annotated[bool, typer.Option(
                "--verify", help="Re-read every file, whatever its size and time say.")] = False,
@@ -266,7 +269,7 @@ def ingest(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None
     from .report.store import ingest_output
 
     with _ingest_progress() as progress:
-        rep = api.ingest(*(paths or []), store=store, reader=reader,
+        rep = api.ingest(*(paths or []), store=store, reader=reader, experiment=experiment,
                          mapping=_reading(map, params), strict=strict, verify=verify, wait=wait,
                          progress=progress)
     for line in () if _QUIET else rep.columns:
@@ -327,7 +330,7 @@ def init(folder: Annotated[Path, typer.Argument(help="The folder of logs.", show
 
 @app.command()
 @handles_errors
-def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
          map: MapOpt = None, params: ParamsOpt = None, include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
          max_tokens: MaxTokensOpt = None,
@@ -340,7 +343,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
     from . import api
     from .report.tables import render_table
 
-    table = api.runs(paths or None, store=store, reader=reader, mapping=_reading(map, params), strict=strict,
+    table = api.runs(paths or None, store=store, reader=reader, experiment=experiment, mapping=_reading(map, params), strict=strict,
                      include_runs=include_run, exclude_runs=exclude_run,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
                      where=where)
@@ -351,7 +354,7 @@ def runs(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
 @app.command()
 @handles_errors
 def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config: ConfigOpt = None,
-        reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
+        reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
         x: XOpt = None, y: YOpt = None, loss: LossOpt = None, delta: DeltaOpt = None,
         space: SpaceOpt = None, fix: FixOpt = None, breaks: BreaksOpt = None,
         include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
@@ -413,7 +416,7 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
     from .report.progress import Progress
 
     with Progress("bootstrap") as progress:
-        result = api.fit(paths or None, law, store=store, reader=reader, strict=strict,
+        result = api.fit(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                          config=config, mapping=_reading(map, params), reduce=reduce, target=y, x=x, loss=loss,
                          delta=delta, space=space, fixed=fix, seed=seed, envelope=envelope,
                          bins=bins, bin_pad=bin_pad, breaks=breaks, holdout=holdout, save=save,
@@ -598,7 +601,7 @@ def predict(
 @app.command()
 @handles_errors
 def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-         config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None,
+         config: ConfigOpt = None, fit: FitFileOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
          map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
          include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
          x: Annotated[str | None, typer.Option(
@@ -626,7 +629,7 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from .report.fit import plot_fit
 
     _need_figures(png, svg)
-    result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader,
+    result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader, experiment=experiment,
                                   config=config, mapping=_reading(map, params), reduce=reduce, x=x, strict=strict,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
@@ -695,7 +698,7 @@ def show(fit_file: Annotated[Path, typer.Argument(
 
 @app.command()
 @handles_errors
-def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
             map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None, flops: FlopsOpt = None,
             include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
             steps: StepsOpt = 5,
@@ -731,7 +734,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
     _need_figures(png, svg)
     with Progress("bootstrap") as progress:
-        res = api.isoflop(paths or None, store=store, reader=reader, mapping=_reading(map, params),
+        res = api.isoflop(paths or None, store=store, reader=reader, experiment=experiment, mapping=_reading(map, params),
                           strict=strict, flops=flops, steps=steps, approach3=not plot,
                           tolerance=tolerance, optimum=optimum, weighted=weighted,
                           group_by=group_by, reduce=reduce or "last", bootstrap=bootstrap,
@@ -745,7 +748,7 @@ def isoflop(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = Non
 
 @app.command()
 @handles_errors
-def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
              map: MapOpt = None, params: ParamsOpt = None, flops: FlopsOpt = None, steps: StepsOpt = 5,
              include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
              buckets: Annotated[int, typer.Option(
@@ -769,7 +772,7 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
     from .report.isoplots import approach_output
 
     _need_figures(png, svg)
-    res = api.frontier(paths or None, store=store, reader=reader, mapping=_reading(map, params), strict=strict,
+    res = api.frontier(paths or None, store=store, reader=reader, experiment=experiment, mapping=_reading(map, params), strict=strict,
                        flops=flops, steps=steps, approach3=not plot, buckets=buckets,
                        regress=regress, include_runs=include_run, exclude_runs=exclude_run,
                        min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
@@ -788,7 +791,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
             baseline: Annotated[str | None, typer.Option(
                 "--baseline", help="The group the others are weighed against. "
                                    "[default: the first path, or the first value]")] = None,
-            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None,
+            law: LawOpt = None, config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None,
             map: MapOpt = None, params: ParamsOpt = None, reduce: ReduceOpt = None,
             loss: Annotated[str | None, typer.Option(help="Objective: huber, mse or mae.")] = None,
             delta: Annotated[float | None, typer.Option(help="Huber delta.")] = None,
@@ -825,7 +828,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 
     _need_figures(png, svg)
     res = api.compare(paths or None, group_by=group_by, baseline=baseline, store=store,
-                      reader=reader, strict=strict, law=law, config=config, mapping=_reading(map, params),
+                      reader=reader, experiment=experiment, strict=strict, law=law, config=config, mapping=_reading(map, params),
                       reduce=reduce, loss=loss, delta=delta, space=space, fixed=fix, seed=seed,
                       flops=flops, steps=steps, bootstrap=bootstrap, ci=ci,
                       overestimate_penalty=overestimate_penalty,
@@ -840,7 +843,7 @@ def compare(paths: Paths = None, store: StoreOpt = None,
 @app.command()
 @handles_errors
 def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-           config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None,
+           config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None, params: ParamsOpt = None,
            reduce: ReduceOpt = None, include_run: IncludeOpt = None,
            exclude_run: ExcludeOpt = None, seed: SeedOpt = None,
            output: Annotated[Path | None, typer.Option(
@@ -871,7 +874,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
         raise ConfigError("report needs -o FILE: report.html (self-contained) or report.md")
     kind = document_format(output)
     with Progress("bootstrap") as progress:
-        rep = api.report(paths or None, law, store=store, reader=reader, strict=strict,
+        rep = api.report(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                          config=config, mapping=_reading(map, params), reduce=reduce, include_runs=include_run,
                          exclude_runs=exclude_run, seed=seed, bootstrap=bootstrap, ci=ci,
                          jobs=jobs, flops=flops, steps=steps, progress=progress)
@@ -886,7 +889,7 @@ def report(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
 @app.command()
 @handles_errors
 def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
-             config: ConfigOpt = None, reader: ReaderOpt = None, map: MapOpt = None, params: ParamsOpt = None,
+             config: ConfigOpt = None, reader: ReaderOpt = None, experiment: ExperimentOpt = None, map: MapOpt = None, params: ParamsOpt = None,
              reduce: ReduceOpt = None, x: XOpt = None, y: YOpt = None, loss: LossOpt = None,
              delta: DeltaOpt = None, space: SpaceOpt = None, fix: FixOpt = None,
              breaks: BreaksOpt = None, seed: SeedOpt = None,
@@ -919,7 +922,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
     from . import api
     from .report.backtest import backtest_output
 
-    result = api.backtest(paths or None, law, store=store, reader=reader, strict=strict,
+    result = api.backtest(paths or None, law, store=store, reader=reader, experiment=experiment, strict=strict,
                           config=config, mapping=_reading(map, params), reduce=reduce, target=y, x=x, loss=loss,
                           delta=delta, space=space, fixed=fix, seed=seed, breaks=breaks, by=by,
                           tolerance=tolerance, holdout_largest=holdout_largest,

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
 def load(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | None = None, strict: bool = False,
-         need: tuple[str, ...] = ("N", "D")) -> Frames:
-    """Read logs (files or directories) and/or a store into runs + history.
+         need: tuple[str, ...] = ("N", "D"), experiment=None) -> Frames:
+    """Read logs (files or directories) and/or a store into runs + history; ``experiment``:
+    the MLflow experiment(s) the paths are read for (a name, names, or "a,b"; default all).
 
     A run found both in the paths and in the store (same run and values) is counted once,
     with a warning that names it.
@@ -33,7 +34,7 @@ def load(*paths: str | Path, store: str | Path | None = None, reader: str | None
     parts: list[Frames] = []
     if paths:
         parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict,
-                                need=need))
+                                need=need, experiments=experiment or ()))
     if store is not None:
         from .store import Store
 

@@ -59,6 +59,7 @@ class ReadOptions:
 
     need: frozenset[str] = frozenset({"N", "D"})
     digest: bool = False
+    experiments: tuple[str, ...] = ()  # MLflow experiments to read (none named: all)
 
 
 DEFAULT = ReadOptions()
@@ -136,6 +137,14 @@ def _tensorboard(path: Path, display: str, mapping=None, strict: bool = False,
     from .tensorboard import read_tensorboard
 
     return read_tensorboard(path, display, mapping, strict, opts)
+def _mlflow(name: str) -> Callable[..., Frames]:
+    def reader(path: Path, display: str, mapping=None, strict: bool = False,
+               opts: ReadOptions = DEFAULT) -> Frames:
+        from . import mlflow
+
+        return mlflow.READERS[name](path, display, mapping, strict, opts)
+
+    return reader
 
 
 # name -> reader(path: Path, display: str, mapping, strict, opts: ReadOptions) -> Frames of that one file, before
@@ -151,6 +160,8 @@ READERS: dict[str, Callable[..., Frames]] = {
     "wandb-panel": _wandb("wandb-panel"),
     "wandb-run": _wandb_run,
     "tensorboard": _tensorboard,
+    "mlflow": _mlflow("mlflow"),
+    "mlflow-sqlite": _mlflow("mlflow-sqlite"),
 }
 
 
@@ -159,27 +170,31 @@ def _reader_names() -> str:
 
 
 def expand(paths: list, reader: str | None = None, warnings: list[str] | None = None,
-           strict: bool = False) -> list[tuple[Path, str, str]]:
+           strict: bool = False, experiments=()) -> list[tuple[Path, str, str]]:
     """(path, display, reader) for every file to read (see :mod:`scalecli.ingest.walk`):
     directories walked, unreadable entries skipped with a line in ``warnings``, files with the
-    same bytes read once."""
+    same bytes read once; only the MLflow runs of ``experiments`` when named."""
+    from .mlflow import choose, split_names
     from .walk import expand as walk
 
     if reader is not None and reader not in READERS:
         raise InputError(f"unknown reader {clip(reader)!r}; readers are: {_reader_names()}")
-    return walk(paths, reader, READERS, warnings, strict)
+    return choose(walk(paths, reader, READERS, warnings, strict), split_names(experiments))
 
 
 def read_raw(path: Path, display: str, reader: str, mapping=None, strict=False, *,
-             need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False) -> Frames:
+             need: tuple[str, ...] | frozenset[str] = ("N", "D"), digest: bool = False,
+             experiments=()) -> Frames:
     """One file's frames before cross-file joining (what the store keeps per file).
-    ``need`` and ``digest``: see :class:`ReadOptions`. A gzip/zstd-compressed file is read
-    decompressed (see :mod:`.compressed`); its hash is then the compressed file's."""
+    ``need``, ``digest`` and ``experiments``: see :class:`ReadOptions`. A gzip/zstd-compressed
+    file is read decompressed (see :mod:`.compressed`); its hash is then the compressed file's."""
     from .compressed import plain
+    from .mlflow import split_names
 
     with plain(path, display) as text:
         frames = READERS[reader](text, display, mapping, strict,
-                                 ReadOptions(frozenset(need), digest and text == path))
+                                 ReadOptions(frozenset(need), digest and text == path,
+                                             split_names(experiments)))
     if text != path and display in frames.files:
         frames.files[display].digest = None  # the store hashes the file itself
     return frames
@@ -192,23 +207,26 @@ def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = 
 
 
 def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] | None = None,
-               strict: bool = False, need: tuple[str, ...] = ("N", "D")) -> Frames:
+               strict: bool = False, need: tuple[str, ...] = ("N", "D"),
+               experiments=()) -> Frames:
     """Read files and directories into one pair of frames, W&B runs joined across files.
 
     ``need`` names the roles every file must provide (default N and D); a law that uses
     neither (loss against dataset size, say) reads files without them. A path ``-`` is
-    standard input (read once, however often it is given).
+    standard input (read once, however often it is given). ``experiments``: the MLflow
+    experiments to read (a list, or names separated by commas; default all).
     """
     from .tally import collecting
 
     skipped: list[str] = []
     piped = [p for p in paths if str(p) == "-"]
     with collecting() as found:  # what a directory walk found and ignored, for a note
-        files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict)
+        files = expand([p for p in paths if str(p) != "-"], reader, skipped, strict,
+                       experiments)
     parts = []
     for p, d, r in files:
         try:
-            parts.append(read_raw(p, d, r, mapping, strict, need=need))
+            parts.append(read_raw(p, d, r, mapping, strict, need=need, experiments=experiments))
         except DamagedSource as exc:  # one dead run does not stop a sweep (unless --strict)
             if strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from . import compressed
+from .mlflow import SQLITE_EXT, is_db
 from .scan import too_deep
 from .tbdirs import READER as TENSORBOARD
 from .tbdirs import is_events
@@ -30,7 +31,8 @@ COLUMNAR_EXT = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".fe
 FAMILY = {"csv": CSV_EXT, "wandb-table": CSV_EXT, "wandb-panel": CSV_EXT,
           "jsonl": JSON_EXT, "wandb-api-runs": JSON_EXT, "wandb-api-history": JSON_EXT,
           "wandb-run": (WANDB_LOG,),
-          "parquet": (".parquet", ".pq"), "arrow": (".arrow", ".feather", ".ipc")}
+          "parquet": (".parquet", ".pq"), "arrow": (".arrow", ".feather", ".ipc"),
+          "mlflow": (), "mlflow-sqlite": SQLITE_EXT}  # an MLflow run is a folder, not a file
 NOT_A_LOG = "not a log format"
 # Extensions that are never logs: a walk does not open such files to sniff them.
 NOT_LOG_EXT = {".txt", ".md", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".py", ".sh",
@@ -119,6 +121,8 @@ def detect(path: Path) -> str | None:
         return "wandb-run"
     if suffix in COLUMNAR_EXT:
         return COLUMNAR_EXT[suffix]
+    if suffix in SQLITE_EXT:
+        return "mlflow-sqlite" if is_db(path) else None
     if suffix in NOT_LOG_EXT or path.suffix.lower() in NOT_LOG_EXT:
         return None
     return sniff_bytes(path)

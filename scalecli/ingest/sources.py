@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from . import mlflow as _mlflow
 from .scan import file_digest
 
 
@@ -30,7 +31,8 @@ def _tensorboard(path: Path) -> list[Path]:
 
 # reader -> (path -> list of the files that make up the source)
 MEMBERS: dict[str, Callable[[Path], list[Path]]] = {"wandb-run": _wandb_run,
-                                                   "tensorboard": _tensorboard}
+                                                   "tensorboard": _tensorboard,
+                                                   "mlflow": _mlflow.members}
 
 
 def members(path: Path, reader: str) -> list[Path]:

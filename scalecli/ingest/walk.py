@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError, StrictError
 from . import detect as _detect
+from . import mlflow as _mlflow
 from . import tally as _tally
 from . import tbdirs
 from .compressed import label as _label
@@ -64,6 +65,9 @@ def expand(paths: list, reader: str | None = None, readers: dict | None = None,
         path, display = Path(p), str(p)
         st = _given(path, display)
         walked |= stat.S_ISDIR(st.st_mode)
+        if stat.S_ISDIR(st.st_mode) and _run_dir(path, reader):  # one MLflow run, named
+            out.append((path, display, "mlflow"))
+            continue
         if not stat.S_ISDIR(st.st_mode):
             name = reader or _sniff(path, display)
             if name is None:
@@ -123,7 +127,10 @@ def _walk(root: Path, display: str, reader: str | None, warnings, strict) -> Fou
                 target = f" -> {os.readlink(e.path)}" if e.is_symlink() else ""
                 _skip(f"{name}: skipped, cannot be read ({_why(exc)}{target})", warnings, strict)
                 continue
-            if stat.S_ISDIR(st.st_mode):
+            if stat.S_ISDIR(st.st_mode) and _run_dir(child, reader):
+                if _mlflow.live(child):  # a run is one source; a deleted one is not read
+                    found.append((child, name, "mlflow"))
+            elif stat.S_ISDIR(st.st_mode):
                 (links if e.is_symlink() else folders).append((child, name, st, above))
             elif stat.S_ISREG(st.st_mode):
                 _file(child, name, reader, warnings, strict, found)
@@ -163,6 +170,11 @@ def _file(path: Path, label: str, reader, warnings, strict, found: Found) -> Non
     elif (tally := _tally.current()) is not None:
         why = f"not {reader} files" if reader else _detect.why_not(path)
         tally.ignore(why, path if why == _detect.NOT_A_LOG else None)  # extensions shown
+
+
+def _run_dir(folder: Path, reader: str | None) -> bool:
+    """An MLflow run directory (read whole by the ``mlflow`` reader, never walked into)."""
+    return reader in (None, "mlflow") and _mlflow.is_run(folder)
 
 
 def _key(st: os.stat_result) -> tuple[int, int]:

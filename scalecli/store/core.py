@@ -95,17 +95,22 @@ class Store:
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths, reader: str | None = None, mapping: dict[str, str] | None = None,
                strict: bool = False, *, verify: bool = False,
-               wait: float = LOCK_WAIT_S, progress=None) -> IngestReport:
+               wait: float = LOCK_WAIT_S, progress=None, experiments=None) -> IngestReport:
         """Read ``paths`` (files/directories) into the store; unchanged files are skipped.
 
         ``verify``: re-hash every source (and check every part of those sources in full)
         whatever its size and mtime. ``wait``: seconds to wait for another ingest's lock.
         ``progress(done, total)``: told after each source is planned (read and written).
         A source whose part is missing or damaged is read again and its parts rebuilt.
+        ``experiments``: the MLflow experiments to read (default all).
         """
+        from ..ingest.mlflow import split_names
+
+        experiments = split_names(experiments)
         lock.check_wait(wait)
         skipped: list[str] = []  # unreadable entries, and files given twice, read once
-        sources = expand(list(paths), reader, warnings=skipped, strict=strict)
+        sources = expand(list(paths), reader, warnings=skipped, strict=strict,
+                         experiments=experiments)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a store directory")
         created = not self.root.is_dir()
@@ -115,7 +120,8 @@ class Store:
             with lock.held(self.root, wait):
                 data, _ = manifest.read(self.root)
                 swept = sweep(self.root, data["files"])
-                plan = self._plan(sources, data, mapping, strict, verify, writer, progress)
+                plan = self._plan(sources, data, mapping, strict, verify, writer, progress,
+                                  experiments)
                 after = commit(self.root, plan, writer)
         except BaseException:
             writer.abort()
@@ -138,9 +144,9 @@ class Store:
                 pass
 
     def _plan(self, sources, data: dict, mapping, strict: bool, verify: bool, writer,
-              progress=None):
+              progress=None, experiments=()):
         return Planner(self.root, data, mapping, strict, verify, self._runs_of,
-                       writer).run(sources, progress)
+                       writer, experiments).run(sources, progress)
 
     # --- health ---------------------------------------------------------------------------------
     def check(self, *, verify: bool = False, wait: float = LOCK_WAIT_S) -> CheckReport:

@@ -44,9 +44,11 @@ class Planner:
     """Decides, source by source, what an ingest does (see the module docstring)."""
 
     def __init__(self, root: Path, data: dict, mapping, strict: bool, verify: bool,
-                 runs_of: Callable[[list[dict]], Frames], writer=None):
+                 runs_of: Callable[[list[dict]], Frames], writer=None,
+                 experiments: tuple[str, ...] = ()):
         self.root, self.mapping, self.strict, self.verify = root, mapping, strict, verify
         self.opts = dict(sorted((mapping or {}).items()))
+        self.experiments = experiments
         self.runs_of = runs_of
         self.writer = writer  # writes each read source's parts at once (see commit.Writer)
         self.plan = Plan(data["files"], n_runs_before=data.get("n_runs", 0))
@@ -74,7 +76,7 @@ class Planner:
         except OSError as exc:
             raise InputError(f"cannot read ({exc.strerror})", display) from None
         old = self.plan.files.get(key)
-        same = old is not None and old["reader"] == reader and old["mapping"] == self.opts
+        same = old is not None and old["reader"] == reader and old["mapping"] == self._opts(reader)
         if same and self._kept(old, path, display, reader, st):
             self._done()
             return
@@ -97,6 +99,13 @@ class Planner:
         for i, t in enumerate(todo):
             self._read(*t, frames=got[i] if got else None)
 
+    def _opts(self, reader: str) -> dict:
+        """What a source was read with, as the manifest keeps it: a change means reading again.
+        An SQLite store is one file whose runs depend on the experiments chosen."""
+        if self.experiments and reader == "mlflow-sqlite":
+            return {**self.opts, "experiment": ",".join(self.experiments)}
+        return self.opts
+
     def _done(self) -> None:
         self.n_done += 1
         if self.progress is not None:
@@ -107,7 +116,8 @@ class Planner:
         self._done()
         try:
             if frames is None:
-                frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True)
+                frames = read_raw(path, display, reader, self.mapping, self.strict, digest=True,
+                                  experiments=self.experiments)
         except DamagedSource as exc:
             if self.strict:
                 raise StrictError(f"{exc} (refused: --strict)") from None
@@ -115,7 +125,7 @@ class Planner:
             return
         info = frames.files[display]
         digest = info.digest or _sources.digest(path, reader)
-        entry = {"path": key, "display": display, "reader": reader, "mapping": self.opts,
+        entry = {"path": key, "display": display, "reader": reader, "mapping": self._opts(reader),
                  "size": st[0], "mtime_ns": st[1], "hash": digest,
                  "rows": info.rows, "found": info.columns, "columns": frames.columns,
                  "warnings": list(frames.warnings), "runs": None, "history": None,
