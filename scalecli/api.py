@@ -179,7 +179,7 @@ def runs(data: Any = None, *, store: str | Path | None = None, reader: str | Non
 
     maps = _mapping(mapping)
     frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=("N", "D"),
-                     select=_select(include_runs, exclude_runs, where),
+                     listing=True, select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
     table = runs_table(frames, maps)
     table.notes = [*getattr(frames, "notes", []), *table.notes]
@@ -763,7 +763,7 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
 
 # ---- the pieces every command shares ------------------------------------------------------
 def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, window=None,
-            experiment=None):
+            experiment=None, listing=False):
     """The runs: given Frames or Points as they are, else read from paths and/or a store;
     then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps, their curves
     cut to ``window`` (a :class:`~scalecli.windows.Window`)."""
@@ -779,7 +779,8 @@ def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, 
         paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
         found = found_store() if not paths and store is None else None
         frames = load(*paths, store=found[0] if found else store, reader=reader,
-                      mapping=mapping, strict=strict, need=need, experiment=experiment)
+                      mapping=mapping, strict=strict, need=need, experiment=experiment,
+                      listing=listing)
         if found:
             frames.notes = [found[1], *frames.notes]
     if select and isinstance(frames, Frames):

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def load(*paths: str | Path, store: str | Path | None = None, reader: str | None = None,
          mapping: dict[str, str] | None = None, strict: bool = False,
-         need: tuple[str, ...] = ("N", "D"), experiment=None) -> Frames:
+         need: tuple[str, ...] = ("N", "D"), experiment=None, listing: bool = False) -> Frames:
     """Read logs (files or directories) and/or a store into runs + history; ``experiment``:
     the MLflow experiment(s) the paths are read for (a name, names, or "a,b"; default all).
 
@@ -34,7 +34,7 @@ def load(*paths: str | Path, store: str | Path | None = None, reader: str | None
     parts: list[Frames] = []
     if paths:
         parts.append(read_paths(list(paths), reader=reader, mapping=mapping, strict=strict,
-                                need=need, experiments=experiment or ()))
+                                need=need, experiments=experiment or (), listing=listing))
     if store is not None:
         from .store import Store
 

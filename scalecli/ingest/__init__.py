@@ -208,12 +208,13 @@ def read_file(path, reader: str | None = None, mapping: dict[str, str] | None = 
 
 def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] | None = None,
                strict: bool = False, need: tuple[str, ...] = ("N", "D"),
-               experiments=()) -> Frames:
+               experiments=(), listing: bool = False) -> Frames:
     """Read files and directories into one pair of frames, W&B runs joined across files.
 
     ``need`` names the roles every file must provide (default N and D); a law that uses
     neither (loss against dataset size, say) reads files without them. A path ``-`` is
-    standard input (read once, however often it is given). ``experiments``: the MLflow
+    standard input (read once, however often it is given). ``listing``: W&B history-only runs
+    still without N are kept, with a warning, instead of refused (what ``scalecli runs`` shows). ``experiments``: the MLflow
     experiments to read (a list, or names separated by commas; default all).
     """
     from .tally import collecting
@@ -238,8 +239,9 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
             raise InputError(f"unknown reader {clip(reader)!r}; readers are: {_reader_names()}")
         parts.append(read_stdin(lambda p, d, r: read_raw(p, d, r, mapping, strict, need=need),
                                 reader))
-    frames = combine(parts, check="all" if "N" in need else "ignore", strict=strict,
-                     once=True)
+    # a listing (``runs``) shows W&B history-only runs without N, with a warning; a fit refuses
+    check = "ignore" if "N" not in need else "tidy" if listing else "all"
+    frames = combine(parts, check=check, strict=strict, once=True)
     frames.warnings[:0] = skipped
     frames.notes[:0] = found.lines()
     return frames
