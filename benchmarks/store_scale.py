@@ -28,20 +28,21 @@ def generate(folder: Path, runs: int, steps: int) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     done = folder / ".complete"
-    if done.exists() and done.read_text() == f"{runs}x{steps}":
+    if done.exists() and done.read_text() == f"{runs}x{steps}:ladder":
         return
     rng = np.random.default_rng(0)
     sizes = np.geomspace(2e7, 2e9, 16)
+    ratios = np.geomspace(5, 80, 5)  # tokens per parameter: a ladder, not one D per N
     step = np.arange(1, steps + 1)
     for i in range(runs):
         n = sizes[i % sizes.size]
-        tokens = step * (20 * n / steps)
+        tokens = step * (ratios[(i // sizes.size) % ratios.size] * n / steps)
         loss = (TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / tokens ** TRUE["beta"]) \
             * np.exp(rng.normal(0, 0.005, steps))
         pl.DataFrame({"run": f"r{i:05d}", "n_params": np.full(steps, n), "tokens": tokens,
                       "step": step, "loss": loss}).write_csv(folder / f"r{i:05d}.csv",
                                                               float_precision=6)
-    done.write_text(f"{runs}x{steps}")
+    done.write_text(f"{runs}x{steps}:ladder")
 
 
 def timed(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:

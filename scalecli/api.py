@@ -123,6 +123,9 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
                                          experiments=experiment, **_wait(wait))
     report.root = root
     report.notes = found.lines()
+    from .ingest.report import summarize
+
+    report.columns = summarize(report.columns)
     return report
 
 

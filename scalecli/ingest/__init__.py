@@ -243,6 +243,9 @@ def read_paths(paths: list, reader: str | None = None, mapping: dict[str, str] |
     check = "ignore" if "N" not in need else "tidy" if listing else "all"
     frames = combine(parts, check=check, strict=strict, once=True)
     frames.warnings[:0] = skipped
+    from .report import summarize
+
+    frames.columns = summarize(frames.columns)
     frames.notes[:0] = found.lines()
     return frames
 
