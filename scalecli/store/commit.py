@@ -109,12 +109,16 @@ def _write_parts(root: Path, group: list, written: list[Path]) -> None:
     frames = {k: [getattr(c.frames, k) for c in group] for k in ("runs", "history")}
     hist = [h for h in frames["history"] if h.height]
     if hist:  # each source's tails, in source order (a source's rows stay together)
-        src = pl.concat([h.with_columns(pl.lit(i, pl.Int64).alias("__src"))
-                         for i, h in enumerate(frames["history"]) if h.height])
-        t = tails(src)
-        counts = t.group_by("__src").len()
-        n = dict(zip(counts["__src"].to_list(), counts["len"].to_list(), strict=True))
-        t = t.drop("__src")
+        if len(group) == 1:  # one source: no copy of its history to tell sources apart
+            t = tails(hist[0])
+            n = {0: t.height}
+        else:
+            src = pl.concat([h.with_columns(pl.lit(i, pl.Int64).alias("__src"))
+                             for i, h in enumerate(frames["history"]) if h.height])
+            t = tails(src)
+            counts = t.group_by("__src").len()
+            n = dict(zip(counts["__src"].to_list(), counts["len"].to_list(), strict=True))
+            t = t.drop("__src")
         frames["tails"] = [t.clear() for _ in group]
         at = 0
         for i in range(len(group)):
