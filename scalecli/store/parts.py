@@ -184,9 +184,13 @@ def tails(history):
         return pl.col(col).cast(pl.Categorical).to_physical().cast(pl.UInt64)
 
     key = "__k"
-    at_step = pl.col(S.STEP).eq_missing(pl.col(S.STEP).max().over(key))
-    last_d = pl.col(S.D).filter(at_step).max().over(key)
-    at_last = at_step & pl.col(S.D).eq_missing(last_d)
-    smallest = pl.col(S.VALUE) == pl.col(S.VALUE).min().over(key)
     numbered = history.with_columns((code(S.RUN_ID) * (1 << 32) + code(S.METRIC)).alias(key))
-    return numbered.filter(at_last | smallest).drop(key)
+    at_step = pl.col(S.STEP).eq_missing(pl.col(S.STEP).max().over(key))
+    smallest = pl.col(S.VALUE) == pl.col(S.VALUE).min().over(key)
+    # the rows at the last step or of the smallest value, then the last tokens among them
+    # (the candidates hold every row at the largest step, so their maxima are the run's)
+    cand = (numbered.filter(at_step | smallest)
+            .with_columns(at_step.alias("__a"), smallest.alias("__m")))
+    last_d = pl.col(S.D).filter("__a").max().over(key)
+    return (cand.filter((pl.col("__a") & pl.col(S.D).eq_missing(last_d)) | pl.col("__m"))
+            .drop(key, "__a", "__m"))
