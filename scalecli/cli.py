@@ -237,8 +237,8 @@ def _plain_flags() -> None:
     type column is left empty."""
     from typer.core import TyperOption
 
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "plain_flags", False):
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "plain_flags", False):
         return
 
     def display_type_rich(self, ctx):
