@@ -57,6 +57,7 @@ class Problem:
                 self.base[i] = p.to_internal(fixed[p.name])
             else:
                 self.free.append(i)
+        self.all_free = len(self.free) == self.P  # no held values: full() is a plain copy
         self.target = objective.transform(np.asarray(y, dtype=float))
         self.bounds = [law.parameters[i].internal_bounds() for i in self.free]
         self.lo = np.array([b[0] if b[0] is not None else -np.inf for b in self.bounds])
@@ -66,6 +67,8 @@ class Problem:
         """Free coordinates ``(..., F)`` -> full theta ``(..., P)`` with the held values."""
         import numpy as np
 
+        if self.all_free:  # (a thousand calls a fit: a copy is a sixth of the general path)
+            return np.array(x, dtype=float)
         theta = np.broadcast_to(self.base, x.shape[:-1] + (self.P,)).copy()
         theta[..., self.free] = x
         return theta
@@ -98,7 +101,7 @@ class Problem:
 
             def fun(z, obj=obj, k=k):
                 f, g = obj.value_grad(self.law, self.full(z), self.X, self.target)
-                return f * k, g[self.free] * k
+                return f * k, (g if self.all_free else g[self.free]) * k
 
             res = minimize(fun, x, jac=True, method="L-BFGS-B", bounds=self.bounds,
                            options=_LBFGSB)

@@ -183,8 +183,10 @@ def tails(history):
     def code(col: str):
         return pl.col(col).cast(pl.Categorical).to_physical().cast(pl.UInt64)
 
+    # One lazy query: polars plans the windows and filters together (faster on 1M rows).
     key = "__k"
-    numbered = history.with_columns((code(S.RUN_ID) * (1 << 32) + code(S.METRIC)).alias(key))
+    numbered = history.lazy().with_columns(
+        (code(S.RUN_ID) * (1 << 32) + code(S.METRIC)).alias(key))
     at_step = pl.col(S.STEP).eq_missing(pl.col(S.STEP).max().over(key))
     smallest = pl.col(S.VALUE) == pl.col(S.VALUE).min().over(key)
     # the rows at the last step or of the smallest value, then the last tokens among them
@@ -193,4 +195,4 @@ def tails(history):
             .with_columns(at_step.alias("__a"), smallest.alias("__m")))
     last_d = pl.col(S.D).filter("__a").max().over(key)
     return (cand.filter((pl.col("__a") & pl.col(S.D).eq_missing(last_d)) | pl.col("__m"))
-            .drop(key, "__a", "__m"))
+            .drop(key, "__a", "__m").collect())
