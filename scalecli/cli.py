@@ -1041,7 +1041,34 @@ def main() -> None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     sys.argv[1:] = _quiet_first(sys.argv[1:])
+    if not any(k.endswith("_COMPLETE") for k in os.environ):  # completion lists every command
+        _only(app, _command_word(sys.argv[1:]))
     app()
+
+
+_GLOBAL_FLAGS = ("--quiet", "-q", "--version")
+
+
+def _command_word(args: list[str]) -> str | None:
+    """The command a command line names: its first word after the global flags."""
+    for a in args:
+        if a not in _GLOBAL_FLAGS:
+            return None if a.startswith("-") else a
+    return None
+
+
+def _only(typer_app, name: str | None) -> None:
+    """Leave ``typer_app`` holding only command ``name``, when it has one of that name. Typer
+    builds a Click command, with every option, for each registered command before it runs
+    one: a run that names its command needs only that one (half the start-up of ``optimal``).
+    ``scalecli --help`` and a misspelt command still see them all."""
+    def named(info) -> str:
+        return info.name or info.callback.__name__.replace("_", "-")
+
+    commands = [c for c in typer_app.registered_commands if named(c) == name]
+    groups = [g for g in typer_app.registered_groups if g.name == name]
+    if commands or groups:
+        typer_app.registered_commands, typer_app.registered_groups = commands, groups
 
 
 def _quiet_first(args: list[str]) -> list[str]:

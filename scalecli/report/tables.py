@@ -52,16 +52,35 @@ def to_markdown(rows, columns: Columns, title: str | None = None) -> str:
 
 
 def to_rich(rows, columns: Columns, title: str | None = None, caption: str | None = None) -> str:
+    """The table as rich draws it; without colours (not a terminal), a plain table is drawn
+    the same way without importing rich (:mod:`.plain`)."""
+    terminal = sys.stdout.isatty()
+    headers = [head for _, head in columns]
+    right = [_numeric(rows, key) for key, _ in columns]
+    cells = [[_cell(r, k) for k, _ in columns] for r in rows]
+    if not terminal and rows:
+        from .plain import table as plain_table
+
+        text = plain_table(cells, headers, right, title, caption, _width())
+        if text is not None:
+            return text
+    return rich_table(cells, headers, right, title, caption, _width(), terminal)
+
+
+def rich_table(cells, headers, right, title: str | None, caption: str | None, width: int,
+               terminal: bool) -> str:
+    """``cells`` (rows of text) under ``headers`` drawn by rich, ``right``-justified columns
+    where true, the title above in bold and the caption below, both wrapped at ``width``."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table()
-    for key, head in columns:
-        table.add_column(head, justify="right" if _numeric(rows, key) else "left")
-    for r in rows:
-        table.add_row(*(_cell(r, k) for k, _ in columns))
-    console = Console(file=_Sink(), width=_width(), highlight=False,
-                      force_terminal=sys.stdout.isatty(), soft_wrap=False)
+    for head, r in zip(headers, right, strict=True):
+        table.add_column(head, justify="right" if r else "left")
+    for row in cells:
+        table.add_row(*row)
+    console = Console(file=_Sink(), width=width, highlight=False, force_terminal=terminal,
+                      soft_wrap=False)
     with console.capture() as cap:
         if title:
             console.print(title, style="bold", overflow="fold")
