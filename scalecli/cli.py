@@ -1046,7 +1046,8 @@ def main() -> None:
     app()
 
 
-_GLOBAL_FLAGS = ("--quiet", "-q", "--version")
+_QUIET_FLAGS = ("--quiet", "-q")
+_GLOBAL_FLAGS = (*_QUIET_FLAGS, "--version")
 
 
 def _command_word(args: list[str]) -> str | None:
@@ -1075,10 +1076,10 @@ def _quiet_first(args: list[str]) -> list[str]:
     """``--quiet``/``-q`` is read wherever it is typed (``scalecli fit runs/ -q``), as the
     global option it is; words after a ``--`` are left alone."""
     end = args.index("--") if "--" in args else len(args)
-    quiet = [a for a in args[:end] if a in ("--quiet", "-q")]
+    quiet = [a for a in args[:end] if a in _QUIET_FLAGS]
     if not quiet:
         return args
-    return ["--quiet", *(a for a in args[:end] if a not in ("--quiet", "-q")), *args[end:]]
+    return ["--quiet", *(a for a in args[:end] if a not in _QUIET_FLAGS), *args[end:]]
 
 
 if __name__ == "__main__":

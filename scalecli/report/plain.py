@@ -37,11 +37,7 @@ def _narrow(ch: str) -> bool:
 
 def plain(text: str) -> bool:
     """Whether rich would print ``text`` as it is: printable, one cell a character, no markup."""
-    if _MARKUP.search(text):
-        return False
-    if text.isascii():
-        return all(" " <= c <= "~" for c in text)
-    return all((" " <= c <= "~") or _narrow(c) for c in text)
+    return not _MARKUP.search(text) and all((" " <= c <= "~") or _narrow(c) for c in text)
 
 
 def wrap(text: str, width: int) -> list[str] | None:
@@ -77,13 +73,10 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence
               for i, h in enumerate(headers)]
     if sum(widths) + 3 * len(widths) + 1 > width or 0 in widths:
         return None
-    out: list[str] = []
-    for text in (title,):
-        if text is not None:
-            lines = wrap(text, width)
-            if lines is None:
-                return None
-            out += lines
+    above = [] if title is None else wrap(title, width)
+    below = [] if caption is None else wrap(caption, width)
+    if above is None or below is None:
+        return None
 
     def rule(left: str, fill: str, mid: str, end: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + end
@@ -93,14 +86,6 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence
                                                                      strict=True))
         return bar + bar.join(f" {p} " for p in padded) + bar
 
-    out.append(rule("┏", "━", "┳", "┓"))
-    out.append(line(headers, "┃"))
-    out.append(rule("┡", "━", "╇", "┩"))
-    out += [line(row, "│") for row in rows]
-    out.append(rule("└", "─", "┴", "┘"))
-    if caption is not None:
-        lines = wrap(caption, width)
-        if lines is None:
-            return None
-        out += lines
+    out = [*above, rule("┏", "━", "┳", "┓"), line(headers, "┃"), rule("┡", "━", "╇", "┩"),
+           *(line(row, "│") for row in rows), rule("└", "─", "┴", "┘"), *below]
     return "\n".join(out) + "\n"

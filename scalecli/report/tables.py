@@ -58,13 +58,14 @@ def to_rich(rows, columns: Columns, title: str | None = None, caption: str | Non
     headers = [head for _, head in columns]
     right = [_numeric(rows, key) for key, _ in columns]
     cells = [[_cell(r, k) for k, _ in columns] for r in rows]
+    width = _width()
     if not terminal and rows:
         from .plain import table as plain_table
 
-        text = plain_table(cells, headers, right, title, caption, _width())
+        text = plain_table(cells, headers, right, title, caption, width)
         if text is not None:
             return text
-    return rich_table(cells, headers, right, title, caption, _width(), terminal)
+    return rich_table(cells, headers, right, title, caption, width, terminal)
 
 
 def rich_table(cells, headers, right, title: str | None, caption: str | None, width: int,
