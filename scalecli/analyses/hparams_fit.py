@@ -87,9 +87,8 @@ def _solve(logx, logy):
     import numpy as np
 
     X = np.column_stack([np.ones(logy.shape[0]), logx])
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        return None
-    return np.linalg.lstsq(X, logy, rcond=None)[0]
+    theta, _, rank, _ = np.linalg.lstsq(X, logy, rcond=None)
+    return None if rank < X.shape[1] else theta
 
 
 def check_bootstrap(resamples: int | None, ci: float, interval: str, estimate: str,
