@@ -315,6 +315,11 @@ def test_an_optimum_at_the_edge_of_the_grid_is_warned(tmp_path):
     assert r.exit_code == 0 and "best learning rate is the lowest or highest" in r.stderr
 
 
+def test_a_margin_that_reads_like_percent_is_warned(tmp_path):
+    r = invoke("hparams", write(tmp_path / "s.csv", centred_rows()), "--near", "0.25")
+    assert r.exit_code == 0 and "within 25%" in r.stderr and "0.25%" in r.stderr
+
+
 def test_one_setting_is_refused(tmp_path):
     rows = centred_rows(sizes=(1e8,), tokens=(1e10,))
     one_line_error(invoke("hparams", write(tmp_path / "s.csv", rows)), "one", "N=1e8")

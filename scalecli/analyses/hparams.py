@@ -8,9 +8,10 @@ setting's best loss (``near``, 0.25% as in the paper) is kept: the loss landscap
 its optimum, so one argmin would pick among near-ties by noise. The laws
 ``lr = coef·N^α·D^β`` and ``batch = coef·D^γ`` (the regressors of each are chosen) are then
 fitted by least squares in log space over *all* kept runs, one row each, as the paper does:
-no single optimum per setting enters the fit, so a setting weighs as many rows as it kept, and
-the law passes through the kept runs' geometric-mean lr and batch (shown per setting beside
-the best run's). Batch sizes are in tokens: sequences × ``seq_len`` when given.
+no single optimum per setting enters the fit. A setting's rows share its N and D, so each
+setting enters through its kept runs' geometric-mean lr and batch (shown per setting beside
+the best run's), weighted by how many it kept. Batch sizes are in tokens: sequences ×
+``seq_len`` when given.
 
 Without ``bootstrap`` the fit is plain least squares, deterministic. With it, the rows are
 resampled (:mod:`.hparams_fit`: whole settings by default, single runs as Step Law does) and
@@ -34,6 +35,7 @@ __all__ = ["HparamsResult", "hparams", "parse_options"]
 
 VARIABLES = ("N", "D", "C")
 BATCH_ALIASES = ("bs", "batch", "global_bs")  # beside schema's batch_size aliases
+WIDE = 0.05  # a margin above this was most likely meant in percent (0.25 for 0.25%)
 SMALL_BATCH = 16384  # batches all under this many "tokens" are likely counted in sequences
 METHOD = "Step Law (Li et al. 2025, arXiv:2503.04715)"
 
@@ -172,6 +174,9 @@ def hparams(frames, *, options: dict, target: str | None = None, reduce: str = "
             warnings.append(f"{failed} of {bootstrap} resamples drew too few distinct "
                             "settings to identify the laws and were left out")
     warnings += _edge_warnings(settings)
+    if options["near"] > WIDE:
+        warnings.append(f"--near {options['near']:g} keeps runs within {options['near']:.0%} of "
+                        "each setting's best loss; for 0.25% write 0.25% or 0.0025")
     recs = [_recommend(lr_law, batch_law, point, options["seq_len"], ci, interval)
             for point in options["at"]]
     opts = {"loss": name, "columns": columns, "near": options["near"],
