@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scalecli.cli import app
@@ -368,3 +370,62 @@ def test_a_setting_with_no_finite_loss_is_refused(tmp_path):
 def test_bad_options_are_refused(tmp_path, args, words):
     path = write(tmp_path / "s.csv", centred_rows())
     one_line_error(invoke("hparams", path, *args), *words)
+
+
+def test_per_step_logs_read_the_peak_lr_and_the_final_loss(tmp_path):
+    """Runs logged one row per step with a warm-up and decay schedule: the run's lr is its
+    peak, its loss the last logged; the laws are the generating ones."""
+    lines = ["run,n_params,tokens,step,lr,batch_size,loss"]
+    for name, n, d, lr, bs, loss in centred_rows():
+        for step, (share, scale, extra) in enumerate(((0.1, 0.1, 0.5), (0.5, 1.0, 0.1),
+                                                      (1.0, 0.1, 0.0)), start=1):
+            lines.append(f"{name},{n!r},{d * share!r},{step},{lr * scale!r},{bs!r},"
+                         f"{loss + extra!r}")
+    path = tmp_path / "steps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    d = as_json("hparams", path)
+    assert d["lr"]["exponents"] == pytest.approx({"N": LR[1], "D": LR[2]}, rel=1e-9)
+    assert d["lr"]["coef"] == pytest.approx(LR[0], rel=1e-9)
+    assert d["batch"]["exponents"]["D"] == pytest.approx(BS[1], rel=1e-9)
+
+
+def test_a_store_gives_what_the_file_gives(tmp_path):
+    path = write(tmp_path / "s.csv", centred_rows(jitter=np.random.default_rng(2).normal(
+        0, 0.1, size=(9, 2))))
+    r = invoke("ingest", path, "--store", tmp_path / "st")
+    assert r.exit_code == 0, r.stderr
+    direct, stored = as_json("hparams", path), as_json("hparams", "--store", tmp_path / "st")
+    for key in ("lr", "batch", "settings"):
+        assert stored[key] == direct[key]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.1, 50), st.floats(-1.2, -0.2), st.floats(-0.2, 0.6), st.floats(0.05, 5),
+       st.floats(0.2, 0.8), st.floats(0.002, 0.05), st.integers(2, 4), st.integers(2, 4))
+def test_any_law_is_recovered_from_a_centred_grid(a, alpha, beta, b, gamma, k_lr, n_sizes,
+                                                   n_tokens):
+    """Whatever the generating laws and bowl, on at least three settings that vary N and D
+    independently, a grid centred on each optimum gives back the laws to rounding."""
+    import tempfile
+    from pathlib import Path
+
+    from scalecli import api
+
+    sizes = tuple(1e8 * 3.0**i for i in range(n_sizes))
+    tokens = tuple(1e10 * 2.5**i for i in range(n_tokens))
+    rows, i = [], 0
+    for n in sizes:
+        for t in tokens:
+            lo, bo = a * n**alpha * t**beta, b * t**gamma
+            for k in range(-2, 3):
+                for j in range(-2, 3):
+                    u, v = k * 0.3, j * 0.3
+                    loss = base_loss(n, t) * (1 + k_lr * u * u + k_lr / 2 * v * v)
+                    rows.append((f"r{i}", n, t, lo * math.exp(u), bo * math.exp(v), loss))
+                    i += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        res = api.hparams(write(Path(tmp) / "s.csv", rows))
+    assert res.lr.coef == pytest.approx(a, rel=1e-8)
+    assert res.lr.exponents == pytest.approx({"N": alpha, "D": beta}, rel=1e-8, abs=1e-10)
+    assert res.batch.coef == pytest.approx(b, rel=1e-8)
+    assert res.batch.exponents["D"] == pytest.approx(gamma, rel=1e-8)
