@@ -429,3 +429,14 @@ def test_any_law_is_recovered_from_a_centred_grid(a, alpha, beta, b, gamma, k_lr
     assert res.lr.exponents == pytest.approx({"N": alpha, "D": beta}, rel=1e-8, abs=1e-10)
     assert res.batch.coef == pytest.approx(b, rel=1e-8)
     assert res.batch.exponents["D"] == pytest.approx(gamma, rel=1e-8)
+
+
+def test_resamples_that_cannot_identify_the_laws_are_counted_and_warned(tmp_path):
+    """Three settings for a law in N and D: a resample of settings identifies it only when it
+    draws all three, with probability 3!/3^3 = 2/9."""
+    rows = [r for r in centred_rows(sizes=(1e8, 3e8), tokens=(1e10, 3e10))
+            if not (r[1] == 3e8 and r[2] == 3e10)]
+    r = invoke("hparams", write(tmp_path / "s.csv", rows), "--bootstrap", 900, "--format", "json")
+    assert r.exit_code == 0 and "too few distinct settings" in r.stderr
+    failed = json.loads(r.stdout)["bootstrap"]["failed"]
+    assert abs(failed / 900 - 7 / 9) < 4 * math.sqrt(7 / 81 / 900), failed

@@ -157,21 +157,10 @@ def hparams(frames, *, options: dict, target: str | None = None, reduce: str = "
     lr_law, batch_law = fits[0][0], fits[1][0]
     boot = None
     if bootstrap:
-        failed = bootstrap_laws(fits, rows["setting"], bootstrap, seed, resample, progress)
-        if bootstrap - failed < 2:
-            raise FitError(f"--bootstrap {bootstrap}: {failed} resample(s) could not identify "
-                           "the laws (too few distinct settings drawn); add settings")
-        for law in (lr_law, batch_law):
-            summarize(law, ci, interval, estimate)
-        boot = {"resamples": bootstrap, "seed": seed, "ci": ci, "failed": failed,
-                "resample": ("(N, D) settings with replacement" if resample == "settings"
-                             else "near-best runs with replacement (Step Law's)"),
-                "interval": ("percentiles of the bootstrap coefficients" if interval ==
-                             "percentile" else "mean ± z·sd of the bootstrap coefficients"),
-                "estimate": ("mean of the bootstrap coefficients" if estimate == "mean"
-                             else "least squares on all near-best runs")}
-        if failed:
-            warnings.append(f"{failed} of {bootstrap} resamples drew too few distinct "
+        boot = _bootstrap(fits, rows["setting"], bootstrap, seed, ci, interval, estimate,
+                          resample, progress)
+        if boot["failed"]:
+            warnings.append(f"{boot['failed']} of {bootstrap} resamples drew too few distinct "
                             "settings to identify the laws and were left out")
     warnings += _edge_warnings(settings)
     if options["near"] > WIDE:
@@ -184,6 +173,24 @@ def hparams(frames, *, options: dict, target: str | None = None, reduce: str = "
             "estimate": boot["estimate"] if boot else "least squares on all near-best runs",
             "kept_runs": int(rows["lr"].size), "runs": int(sum(s["runs"] for s in settings))}
     return HparamsResult(lr_law, batch_law, settings, recs, opts, boot, warnings)
+
+
+def _bootstrap(fits, setting_of, resamples, seed, ci, interval, estimate, resample,
+               progress) -> dict:
+    """Draws of both laws over the same resamples, their intervals, and what was done."""
+    failed = bootstrap_laws(fits, setting_of, resamples, seed, resample, progress)
+    if resamples - failed < 2:
+        raise FitError(f"--bootstrap {resamples}: {failed} resample(s) could not identify the "
+                       "laws (too few distinct settings drawn); add settings")
+    for law, _, _ in fits:
+        summarize(law, ci, interval, estimate)
+    return {"resamples": resamples, "seed": seed, "ci": ci, "failed": failed,
+            "resample": ("(N, D) settings with replacement" if resample == "settings"
+                         else "near-best runs with replacement (Step Law's)"),
+            "interval": ("percentiles of the bootstrap coefficients" if interval ==
+                         "percentile" else "mean ± z·sd of the bootstrap coefficients"),
+            "estimate": ("mean of the bootstrap coefficients" if estimate == "mean"
+                         else "least squares on all near-best runs")}
 
 
 def _runs_table(frames, target, reduce, mapping, seq_len):
