@@ -61,7 +61,8 @@ def centred_rows(sizes=SIZES, tokens=TOKENS, k_lr=0.01, k_bs=0.005, jitter=None,
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    # tables are drawn to the terminal's width: a wide one, so no header is wrapped
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
 
 
 def as_json(*args):
@@ -290,6 +291,7 @@ def test_outputs_for_people_and_pipes(tmp_path):
     assert kinds == ["lr"] * 3 + ["batch"] * 2 + ["setting"] * 9 + ["recommendation"]
     md = invoke("hparams", path, "--format", "markdown")
     assert md.exit_code == 0 and "| law | term | value |" in md.stdout
+    assert "least squares in log space on 99 near-best runs" in md.stdout
 
 
 def test_api(tmp_path):

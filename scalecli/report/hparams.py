@@ -37,6 +37,8 @@ def hparams_output(res, fmt_name: str = "table") -> str:
         cols += [("low", f"{level} low"), ("high", f"{level} high")]
     out = [render(terms, cols, fmt_name, title="Step Law (Li et al. 2025): "
                   "lr = coef·Πx^e, batch (tokens) = coef·Πx^e", caption=_caption(d))]
+    if fmt_name == "markdown":  # markdown tables carry no caption: the method as a paragraph
+        out.append(_caption(d) + "\n")
     out.append(render(d["settings"], _SETTING_COLUMNS, fmt_name,
                       title=f"{len(d['settings'])} (N, D) settings (batch in tokens)"))
     if d["recommendations"]:
