@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .analyses.backtest import Backtest, BacktestRanking
     from .analyses.compare import Comparison
     from .analyses.frontier import FrontierResult
+    from .analyses.hparams import HparamsResult
     from .analyses.isoflop import IsoflopResult
     from .analyses.ranking import Ranking
     from .analyses.summary import ReportData
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
-           "fit_spec", "found_store", "frontier", "ingest", "init", "isoflop", "law_table",
+           "fit_spec", "found_store", "frontier", "hparams", "ingest", "init", "isoflop", "law_table",
            "law_yaml", "load", "open_store", "optimal", "optimal_table", "parse_budgets", "plan",
            "plot_data", "points", "predict", "predict_table", "prune_store", "report",
            "roles_needed", "runs", "show"]
@@ -430,6 +431,39 @@ def frontier(data: Any = None, *, store: str | Path | None = None, reader: str |
 
     return _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3,
                      options)
+
+
+@_project
+def hparams(data: Any = None, *, store: str | Path | None = None, reader: str | None = None,
+            mapping: dict[str, str] | str | None = None, strict: bool = False,
+            experiment=None, target: str | None = None, reduce: str | None = None,
+            near: str | float = "0.25%", lr_on: str = "N,D", batch_on: str = "D",
+            seq_len: float | str | None = None, at=None, bootstrap: int | None = None,
+            seed: int = 0, ci: float = 0.95, interval: str = "percentile",
+            estimate: str = "mean", resample: str = "settings", include_runs=None,
+            exclude_runs=None, where=None, progress=None) -> HparamsResult:
+    """Step Law's optimal learning-rate and batch-size laws from a sweep (see
+    :mod:`scalecli.analyses.hparams`): ``near`` the relative margin of each (N, D) setting's
+    best loss within which runs are kept (``"0.25%"`` or 0.0025), ``lr_on``/``batch_on`` the
+    regressors of each law, ``seq_len`` the tokens per sequence of the batch column, ``at``
+    targets (``"N=1e9,D=1e11"`` or dicts) to recommend lr and batch at, ``bootstrap``
+    resamples (``resample`` settings or runs; ``estimate`` mean or fit; ``interval``
+    percentile or normal)."""
+    from .analyses.hparams import hparams as analyse
+    from .analyses.hparams import parse_options
+
+    options = parse_options(near, lr_on, batch_on, seq_len, at, bootstrap, ci, interval,
+                            estimate, resample)
+    maps = _mapping(mapping)
+    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
+                     select=_select(include_runs, exclude_runs, where))
+    result = analyse(frames, options=options, target=target, reduce=reduce or "last",
+                     mapping=maps, bootstrap=bootstrap, seed=_seed(seed) or 0, ci=ci,
+                     interval=interval, estimate=estimate, resample=resample,
+                     progress=progress)
+    _carry(result, frames)
+    _refuse_if_strict(result, strict)
+    return result
 
 
 def _approach(analyse, data, store, reader, mapping, strict, flops, steps, approach3, options):

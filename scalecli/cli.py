@@ -784,6 +784,62 @@ def frontier(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = No
 
 @app.command()
 @handles_errors
+def hparams(paths: Paths = None, store: StoreOpt = None, reader: ReaderOpt = None,
+            experiment: ExperimentOpt = None, map: MapOpt = None, params: ParamsOpt = None,
+            y: YOpt = None, reduce: ReduceOpt = None,
+            near: Annotated[str, typer.Option(
+                "--near", help="Keep each (N, D) setting's runs within this relative margin "
+                               "of its best loss (0.25% or 0.0025).")] = "0.25%",
+            lr_on: Annotated[str, typer.Option(
+                "--lr-on", help="Variables of the learning-rate law (N, D, C).")] = "N,D",
+            batch_on: Annotated[str, typer.Option(
+                "--batch-on", help="Variables of the batch-size law (N, D, C).")] = "D",
+            seq_len: Annotated[str | None, typer.Option(
+                "--seq-len", help="Tokens per sequence: the batch column counts sequences, "
+                                  "batch in tokens = batch × this. [default: batch in tokens]")
+            ] = None,
+            at: Annotated[list[str] | None, typer.Option(
+                "--at", help="Recommend lr and batch here, e.g. N=1e9,D=100B (repeatable).")
+            ] = None,
+            bootstrap: Annotated[int | None, typer.Option(
+                help="Refit B resamples (see --resample): intervals on the laws.")] = None,
+            resample: Annotated[str, typer.Option(
+                help="What a bootstrap resample draws: settings (whole (N, D) settings) or "
+                     "runs (single near-best runs, Step Law's).")] = "settings",
+            estimate: Annotated[str, typer.Option(
+                help="With --bootstrap, the law reported: mean (of the bootstrap "
+                     "coefficients, Step Law's) or fit (least squares on all runs).")] = "mean",
+            interval: Annotated[str, typer.Option(
+                help="percentile (of the bootstrap coefficients) or normal (their mean ± "
+                     "z·sd).")] = "percentile",
+            ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+            seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,
+                                              help="Seed of the resampling.")] = 0,
+            include_run: IncludeOpt = None, exclude_run: ExcludeOpt = None,
+            where: WhereOpt = None,
+            strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
+    """Step Law: optimal learning rate and batch size as power laws of N and D, from a sweep.
+
+    Example: scalecli hparams sweep.csv --seq-len 2048 --at N=1e9,D=100B --bootstrap 1000
+    """
+    from . import api
+    from .report.hparams import hparams_output
+    from .report.progress import Progress
+
+    with Progress("bootstrap") as progress:
+        res = api.hparams(paths or None, store=store, reader=reader, experiment=experiment,
+                          mapping=_reading(map, params), strict=strict, target=y,
+                          reduce=reduce, near=near, lr_on=lr_on, batch_on=batch_on,
+                          seq_len=seq_len, at=at, bootstrap=bootstrap, seed=seed, ci=ci,
+                          interval=interval, estimate=estimate, resample=resample,
+                          include_runs=include_run, exclude_runs=exclude_run, where=where,
+                          progress=progress)
+    _messages(res)
+    _out(hparams_output(res, format.value))
+
+
+@app.command()
+@handles_errors
 def compare(paths: Paths = None, store: StoreOpt = None,
             group_by: Annotated[str | None, typer.Option(
                 "--group-by", help="A run column whose values are the groups (else each path "
