@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -442,3 +443,24 @@ def test_resamples_that_cannot_identify_the_laws_are_counted_and_warned(tmp_path
     assert r.exit_code == 0 and "too few distinct settings" in r.stderr
     failed = json.loads(r.stdout)["bootstrap"]["failed"]
     assert abs(failed / 900 - 7 / 9) < 4 * math.sqrt(7 / 81 / 900), failed
+
+
+def test_a_sweep_that_never_varies_a_variable_is_refused(tmp_path):
+    # one run per setting (a plain size ladder): no setting tried two learning rates or batches
+    rows = [(f"r{i}", n, d, 3e-4, 256.0, base_loss(n, d))
+            for i, (n, d) in enumerate((n, d) for n in SIZES for d in TOKENS)]
+    one_line_error(invoke("hparams", write(tmp_path / "s.csv", rows)),
+                   "more than one learning rate", "sweep it")
+    sample = str(Path(__file__).parents[1] / "sample_runs")
+    one_line_error(invoke("hparams", sample), "more than one learning rate")
+
+
+def test_a_setting_that_tried_one_learning_rate_is_warned(tmp_path):
+    rows = centred_rows()
+    n, d = SIZES[0], TOKENS[0]
+    first = [r for r in rows if r[1] == n and r[2] == d]
+    keep = {first[0][3]}
+    rows = [r for r in rows if not (r[1] == n and r[2] == d) or r[3] in keep]
+    r = invoke("hparams", write(tmp_path / "s.csv", rows))
+    assert r.exit_code == 0, r.output
+    assert "1 setting(s) tried one learning rate" in r.stderr

@@ -147,6 +147,7 @@ def hparams(frames, *, options: dict, target: str | None = None, reduce: str = "
         raise FitError(f"hparams fits laws across (N, D) settings; the sweep has one (N="
                        f"{fmt(s['N'])}, D={fmt(s['D'])}, {s['runs']} runs): sweep lr and "
                        "batch size at two or more (N, D)")
+    warnings += _unswept(settings, columns)
     logs = {v: np.log(rows[v]) for v in VARIABLES}
     fits = []
     for law, on, col, option in (("lr", options["lr_on"], "lr", "--lr-on"),
@@ -282,7 +283,9 @@ def _settings(table, near: float, name: str) -> tuple[list[dict], dict]:
             "best_loss": float(y[i]),
             "lr_kept": float(np.exp(np.log(lr[kept]).mean())),
             "batch_kept": float(np.exp(np.log(b[kept]).mean())),
-            "lr_edge": _edge(lr[finite], lr[i]), "batch_edge": _edge(b[finite], b[i])})
+            "lr_edge": _edge(lr[finite], lr[i]), "batch_edge": _edge(b[finite], b[i]),
+            "lr_values": int(np.unique(lr[finite]).size),
+            "batch_values": int(np.unique(b[finite]).size)})
         parts.append(g.filter(pl.Series(kept)).select(
             S.N, S.D, S.C, "lr", "batch", pl.lit(len(settings) - 1).alias("setting")))
     kept = pl.concat(parts)
@@ -290,6 +293,23 @@ def _settings(table, near: float, name: str) -> tuple[list[dict], dict]:
             "lr": kept["lr"].to_numpy(), "batch": kept["batch"].to_numpy(),
             "setting": kept["setting"].to_numpy()}
     return settings, rows
+
+
+def _unswept(settings: list[dict], columns: dict) -> list[str]:
+    """Refuse a sweep that searched neither variable anywhere (its "optimum" would be the only
+    value tried, and the law a fit of the settings' defaults); warn where a setting tried one."""
+    out = []
+    for key, what in (("lr", "learning rate"), ("batch", "batch size")):
+        single = [s for s in settings if s[f"{key}_values"] < 2]
+        if len(single) == len(settings):
+            raise InputError(f"no (N, D) setting was run at more than one {what} (column "
+                             f"{columns.get(key, key)!r}; {len(settings)} settings): hparams "
+                             f"finds the best {what} among several runs per setting; sweep it")
+        if single:
+            at = [f"N={fmt(s['N'], 3)} D={fmt(s['D'], 3)}" for s in single]
+            out.append(f"{len(single)} setting(s) tried one {what}, so their optimum is that "
+                       "value: " + ", ".join(at[:4]) + (" ..." if len(at) > 4 else ""))
+    return out
 
 
 def _whole(x) -> int | float:
