@@ -1060,20 +1060,22 @@ def is_curve_law(name: str | None) -> bool:
     return curve(name)
 
 
+@_project
 def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader=None,
                mapping=None, strict: bool = False, target: str | None = None,
                schedule: str | None = None, split: str | None = None, train_runs=None,
                loss: str | None = None, delta: float | None = None, include_runs=None,
-               exclude_runs=None, where=None, save=None):
+               exclude_runs=None, where=None, save=None, schedules=None):
     """Fit a curve law to every logged point of the runs' loss curves (``split`` names a
     run-level train/test column, ``train_runs`` globs the training runs; all runs train
-    otherwise) and score every curve: :class:`~scalecli.analyses.curves.CurveResult`."""
+    otherwise) and score every curve: :class:`~scalecli.analyses.curves.CurveResult`.
+    ``schedules``: the project file's per-run schedules (filled from ``scalecli.yaml``)."""
     from .analyses.curves import curve_fit
 
     frames = _frames(data, store, reader, _mapping(mapping), strict, need=(),
                      select=_select(include_runs, exclude_runs, where))
     result = curve_fit(frames, law, target=target, schedule=schedule, split=split,
-                       train_runs=train_runs, loss=loss, delta=delta)
+                       train_runs=train_runs, loss=loss, delta=delta, schedules=schedules)
     if save is not None:
         import json
 
@@ -1083,11 +1085,13 @@ def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader
     return result
 
 
+@_project
 def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=None,
              store=None, reader=None, mapping=None, strict: bool = False,
              target: str | None = None, schedule: str | None = None, split: str | None = None,
              train_runs=None, delta: float | None = None, include_runs=None,
-             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None):
+             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None,
+             schedules=None):
     """Score given parameters (``params`` "NAME=VALUE,..." or a dict, with ``law``; or a
     saved fit ``fit_file``) on the runs' curves without fitting; a final-loss law (chinchilla,
     ...) on each run's reduced final value, one point per run."""
@@ -1106,7 +1110,7 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
                      select=_select(include_runs, exclude_runs, where))
     if curve:
         return curve_fit(frames, law, params=values, target=target, schedule=schedule,
-                         split=split, train_runs=train_runs, delta=delta)
+                         split=split, train_runs=train_runs, delta=delta, schedules=schedules)
     return final_evaluate(frames, law, values, mapping=maps, reduce=reduce, target=target,
                           x=x, split=split, train_runs=train_runs, delta=delta)
 

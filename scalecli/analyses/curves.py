@@ -1,11 +1,12 @@
 """Whole-curve fits: runs' loss curves and learning rates -> a curve law's parameters, and
 per-curve metrics of any parameters (``scalecli fit --law multi-power``, ``scalecli evaluate``).
 
-A run's dense learning rate comes from its ``lr`` column when that is logged at every step
-from the first (rows with an lr and no loss are kept by the reader for this), else from a
-schedule: ``--schedule SPEC`` or a run-level ``schedule`` column holding a spec (see
-:mod:`scalecli.schedules`). With a logged lr, position 0 is the first logged step; with a
-schedule, step s is position s.
+A run's dense learning rate comes from, first found wins: its ``lr`` column when that is
+logged at every step from the first (rows with an lr and no loss are kept by the reader for
+this); ``--schedule SPEC`` (every run); the project file's ``schedules:`` entries (per run: by
+name, glob or a column, see :mod:`scalecli.run_schedules`); a run-level ``schedule`` column
+holding a spec (see :mod:`scalecli.schedules`). With a logged lr, position 0 is the first
+logged step; with a schedule, step s is position s.
 
 The fit minimises the sum over every training point of Huber_delta(ln y - ln yhat) (delta 1e-3;
 ``loss="mse"``: half the sum of squares), by scipy's trust-region least squares with the laws'
@@ -38,6 +39,7 @@ class RunCurve:
     y: Any  # the loss there
     curve: Any  # laws.curves.Curve
     lr_from: str  # "lr column" or the schedule spec
+    lr_source: str = "lr column"  # or "--schedule", the project file, "schedule column"
 
 
 @dataclass
@@ -71,7 +73,7 @@ class CurveResult:
 # ---- curves from frames ---------------------------------------------------------------------
 def run_curves(frames, *, target: str | None = None, schedule: str | None = None,
                split: str | None = None, train_runs: list[str] | None = None,
-               notes: list[str] | None = None) -> list[RunCurve]:
+               notes: list[str] | None = None, schedules=None) -> list[RunCurve]:
     """Every run's curve (loss at logged steps, dense LR), with its split (train/test)."""
     import numpy as np
     import polars as pl
@@ -97,8 +99,14 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
                 if has_lr else {})
     out, dropped = [], 0
     run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
-    for row in runs.select(S.RUN_ID, S.NAME, pl.col(run_lr) if run_lr else pl.lit(None),
-                           *([col_sched] if col_sched else [])).iter_rows():
+    by_cols = []
+    if schedules is not None:
+        schedules.check_columns(runs.columns)
+        by_cols = [c for c in dict.fromkeys(schedules.columns()) if c != col_sched]
+    for row in runs.select(S.RUN_ID, S.NAME,
+                           (pl.col(run_lr) if run_lr else pl.lit(None)).alias("_lr"),
+                           (pl.col(col_sched) if col_sched else pl.lit(None)).alias("_sched"),
+                           *by_cols).iter_rows():
         rid, name, lr_value = row[0], row[1], row[2]
         loss = loss_parts.get((rid,))
         if loss is None or loss.height == 0:
@@ -106,7 +114,14 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         loss = loss.sort(S.STEP)
         steps = loss[S.STEP].to_numpy()
         y = loss[S.VALUE].to_numpy().astype(float)
-        spec = given or (parse_schedule(row[3]) if col_sched and row[3] else None)
+        spec, source = given, "--schedule"
+        if spec is None and schedules is not None:
+            cells = dict(zip(by_cols, row[4:], strict=True))
+            if col_sched:
+                cells[col_sched] = row[3]
+            spec, source = schedules.lookup(name, cells), str(schedules.path)
+        if spec is None and col_sched and row[3]:
+            spec, source = parse_schedule(row[3]), "schedule column"
         lr = lr_parts.get((rid,))
         eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S,
                                          None if lr is not None else lr_value)
@@ -117,7 +132,8 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         if not ok.any():
             continue
         out.append(RunCurve(rid, name, splits.get(rid, "train"), steps[ok], y[ok],
-                            Curve.make(eta, t[ok]), lr_from))
+                            Curve.make(eta, t[ok]), lr_from,
+                            "lr column" if lr_from == "lr column" else source))
     if not out:
         raise InputError("no run has a loss curve with a learning rate")
     if dropped and notes is not None:
@@ -139,15 +155,16 @@ def _dense_lr(name, lr, spec, steps, S, run_lr=None):
         if spec is None:
             raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
                              f" steps {first}..{last}, not at every step; give its schedule "
-                             "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5)")
+                             "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5, or "
+                             "a schedules: entry in scalecli.yaml)")
     if spec is None and run_lr is not None:
         raise InputError(f"run {name!r}: its lr ({run_lr:g}) is one value for the whole run (a "
                          "setting, not a schedule); give the schedule: --schedule SPEC (or a "
-                         "run-level schedule column)")
+                         "schedules: entry in scalecli.yaml, or a run-level schedule column)")
     if spec is None:
         raise InputError(f"run {name!r}: a curve law needs the learning rate at every step: "
                          "log an lr column at every step, or give --schedule SPEC (or a "
-                         "run-level schedule column)")
+                         "schedules: entry in scalecli.yaml, or a run-level schedule column)")
     if spec.length is None and spec.kind in ("cosine", "linear", "wsd"):
         raise InputError(f"run {name!r}: the schedule {spec.text!r} depends on the run's length:"
                          " give steps=N in the spec")
@@ -355,14 +372,15 @@ def _starts(law, train) -> list:
 # ---- the two commands -----------------------------------------------------------------------
 def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
               target=None, schedule=None, split=None, train_runs=None,
-              loss: str | None = None, delta: float | None = None) -> CurveResult:
+              loss: str | None = None, delta: float | None = None,
+              schedules=None) -> CurveResult:
     """Fit (``params`` None) or score given ``params`` of a curve law on the runs' curves."""
     from ..laws import get_law
 
     law = get_law(law_name)
     notes: list[str] = []
     curves = run_curves(frames, target=target, schedule=schedule, split=split,
-                        train_runs=train_runs, notes=notes)
+                        train_runs=train_runs, notes=notes, schedules=schedules)
     loss = loss or "huber"
     delta = 1e-3 if delta is None else float(delta)
     fitted = params is None
@@ -377,7 +395,8 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
         params = _check_params(law, params)
     rows, splits = score(law, params, curves, delta)
     data = {"runs": len(curves), "points": sum(len(c.y) for c in curves),
-            "lr": {c.name: c.lr_from for c in curves}}
+            "lr": {c.name: c.lr_from for c in curves},
+            "lr_source": {c.name: c.lr_source for c in curves}}
     return CurveResult(law.name, law.formula, law.source, params, rows, splits, fitted,
                        objective, info, data, notes, list(getattr(frames, "warnings", [])))
 
