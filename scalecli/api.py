@@ -1120,3 +1120,20 @@ def schedule_values(spec: str, steps: int | None = None):
     from .schedules import parse_schedule
 
     return parse_schedule(spec).dense(steps)
+
+
+def predict_curve(fit_file=None, schedule: str = "", *, law: str | None = None,
+                  steps: int | None = None, every: int | None = None, at_steps=None):
+    """The loss curve a saved curve-law fit predicts along a schedule never run
+    (``scalecli predict --fit fit.json --schedule SPEC``):
+    :class:`~scalecli.analyses.curves.CurvePrediction`."""
+    from .analyses.curves import load_params
+    from .analyses.curves import predict_curve as along
+    from .errors import ConfigError
+
+    if fit_file is None:
+        raise ConfigError("predict --schedule needs --fit FIT: a curve law's fit saved by "
+                          "scalecli fit runs/ --law multi-power --save FIT")
+    name, values = load_params(law, None, fit_file)
+    return along(name, values, schedule, steps=steps, every=every, at_steps=at_steps,
+                 params_from=str(fit_file))
