@@ -1137,3 +1137,30 @@ def predict_curve(fit_file=None, schedule: str = "", *, law: str | None = None,
     name, values = load_params(law, None, fit_file)
     return along(name, values, schedule, steps=steps, every=every, at_steps=at_steps,
                  params_from=str(fit_file))
+
+
+def is_curve_fit(fit_file) -> bool:
+    """Whether ``fit_file`` is a saved fit of a curve law (unreadable: False, the final-loss
+    path reports it)."""
+    from .project import _curve_call
+
+    return fit_file is not None and _curve_call({"fit_file": fit_file})
+
+
+@_project
+def plot_curves(data: Any = None, law: str | None = None, *, fit_file=None, store=None,
+                reader=None, mapping=None, strict: bool = False, target: str | None = None,
+                schedule: str | None = None, split: str | None = None, train_runs=None,
+                include_runs=None, exclude_runs=None, where=None, schedules=None):
+    """For ``scalecli plot --law multi-power`` (or ``--fit`` of a curve fit): the curve law
+    fitted now, or the saved fit scored, on the runs' curves; the result's
+    :meth:`~scalecli.analyses.curves.CurveResult.series` are what is drawn."""
+    if fit_file is not None:
+        return evaluate(data, law=law, fit_file=fit_file, store=store, reader=reader,
+                        mapping=mapping, strict=strict, target=target, schedule=schedule,
+                        split=split, train_runs=train_runs, include_runs=include_runs,
+                        exclude_runs=exclude_runs, where=where, schedules=schedules)
+    return fit_curves(data, law, store=store, reader=reader, mapping=mapping, strict=strict,
+                      target=target, schedule=schedule, split=split, train_runs=train_runs,
+                      include_runs=include_runs, exclude_runs=exclude_runs, where=where,
+                      schedules=schedules)

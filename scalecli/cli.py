@@ -653,14 +653,37 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          png: PngOpt = None,
          svg: SvgOpt = None,
          where: WhereOpt = None,
+         split: SplitOpt = None, train_runs: TrainRunsOpt = None, schedule: ScheduleOpt = None,
+         y: YOpt = None,
          strict: StrictOpt = False) -> None:
-    """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
+    """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal
+    frontier; for a curve law (multi-power, ...), each run's loss curve and its prediction.
 
     Example: scalecli plot runs/ --law chinchilla
     """
     from . import api
     from .report.fit import plot_fit
 
+    if api.is_curve_law(law) or api.is_curve_fit(fit):
+        _not_for_curves({"--config": config, "--reduce": reduce, "--x": x,
+                         "--residuals": residuals, "--min-step": min_step,
+                         "--min-tokens": min_tokens, "--max-tokens": max_tokens,
+                         "--points": points, "--png": png, "--svg": svg}, law or "curve fit")
+        from .report.plots import loss_curves_plot
+
+        result = api.plot_curves(paths or None, law, fit_file=fit, store=store, reader=reader,
+                                 mapping=_reading(map, params), strict=strict, target=y,
+                                 schedule=schedule, split=split, train_runs=train_runs,
+                                 include_runs=include_run, exclude_runs=exclude_run,
+                                 where=where)
+        _messages(result)
+        how = "fitted" if result.fitted else f"from {fit}"
+        _out(loss_curves_plot(result.series(), width=width, height=height, color=_color(color),
+                              title=f"{result.law} ({how}): loss curves, observed and "
+                                    "predicted"))
+        return
+    _not_for_curves({"--split": split, "--train-runs": train_runs, "--schedule": schedule},
+                    law, curves=False)
     _need_figures(png, svg)
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader, experiment=experiment,
                                   config=config, mapping=_reading(map, params), reduce=reduce, x=x, strict=strict,

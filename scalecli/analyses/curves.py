@@ -59,6 +59,15 @@ class CurveResult:
     data: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    runs: list = field(default_factory=list, repr=False)  # the RunCurve objects scored
+
+    def series(self) -> list[tuple[str, Any, Any, Any]]:
+        """Per run ``(name, steps, observed loss, predicted loss)``, for plotting."""
+        from ..laws import get_law
+
+        law = get_law(self.law)
+        return [(c.name, c.steps, c.y, law.predict_natural(self.params, [c.curve]))
+                for c in self.runs]
 
     def to_dict(self) -> dict:
         from .. import __version__
@@ -398,7 +407,8 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
             "lr": {c.name: c.lr_from for c in curves},
             "lr_source": {c.name: c.lr_source for c in curves}}
     return CurveResult(law.name, law.formula, law.source, params, rows, splits, fitted,
-                       objective, info, data, notes, list(getattr(frames, "warnings", [])))
+                       objective, info, data, notes, list(getattr(frames, "warnings", [])),
+                       curves)
 
 
 def _check_params(law, params: dict[str, float]) -> dict[str, float]:
