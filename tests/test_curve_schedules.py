@@ -181,3 +181,14 @@ def test_a_run_no_entry_names_gets_the_usual_error(tmp_path):
     (folder / "scalecli.yaml").write_text(f"schedules:\n  - runs: cos\n    spec: {SPECS['cos']}\n")
     r = invoke("fit", folder, "--law", "multi-power")
     _refused(r, "run 'other'", "learning rate at every step", "scalecli.yaml")
+
+
+def test_a_short_schedule_from_the_file_and_a_split_without_test_runs(tmp_path):
+    folder = write_runs(tmp_path / "p", {"cos": ETAS["cos"]}, extra={"cos": "train"})
+    (folder / "scalecli.yaml").write_text(
+        "schedules:\n  - runs: cos\n    spec: cosine:peak=3e-4,warmup=30,final=3e-5,steps=500\n")
+    _refused(invoke("evaluate", folder, "--law", "multi-power", "--params", _params(TRUE)),
+             "run 'cos'", "has 500 steps", "logged up to step 570")
+    (folder / "scalecli.yaml").write_text(f"schedules:\n  - runs: cos\n    spec: {SPECS['cos']}\n")
+    _refused(invoke("fit", folder, "--law", "multi-power", "--split", "sched"),
+             "--split sched", "no test runs")
