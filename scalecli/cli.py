@@ -97,7 +97,8 @@ TrainRunsOpt = Annotated[list[str] | None, typer.Option(
     "--train-runs", help="Curve laws: fit on runs matching this glob (repeatable), score all.")]
 ScheduleOpt = Annotated[str | None, typer.Option(
     "--schedule", help="Curve laws: the LR schedule of runs without a dense lr column, e.g. "
-                       "cosine:peak=3e-4,warmup=300,final=3e-5.")]
+                       "cosine:peak=3e-4,warmup=300,final=3e-5 (wins over the schedules: of "
+                       "scalecli.yaml).")]
 
 
 # ---- robust fitting options ----------------------------------------------------------------
