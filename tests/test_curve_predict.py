@@ -113,3 +113,20 @@ def test_bad_predictions_are_one_line(fit_file, tmp_path):
     _refused(invoke("predict", "--fit", fit_file, "--at-steps", "10"), "--schedule")
     _refused(invoke("predict", "--fit", fit_file, "--schedule", SPEC + ",steps=100",
                     "--steps", 2000), "give one")
+
+
+def test_a_piecewise_schedule_states_its_length(fit_file):
+    """piecewise's steps are its breaks: length=N is its N (here the two-stage drop of
+    tests/test_curve_schedules.py, 600 steps)."""
+    r = invoke("predict", "--fit", fit_file, "--schedule", SPECS["drop"] + ",length=600",
+               "--every", 100, "-f", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["steps"] == 600 and [p["step"] for p in out["points"]][-1] == 599
+    for p in out["points"]:
+        assert p["loss"] == pytest.approx(mpl_loop(ETAS["drop"], p["step"], TRUE), rel=1e-12)
+    r = invoke("schedule", "piecewise:steps=0/2,values=3/1,length=4")
+    assert r.exit_code == 0 and r.stdout.split() == ["step,lr", "0,3.0", "1,3.0", "2,1.0", "3,1.0"]
+    _refused(invoke("schedule", "piecewise:steps=0/8,values=3/1,length=5"), "length=5",
+             "last break")
+    _refused(invoke("schedule", "piecewise:steps=0/8,values=3/1,length=9.5"), "whole number")
