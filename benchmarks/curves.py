@@ -1,22 +1,32 @@
-"""Curve-law figures for the README, run by hand: ``python benchmarks/curves.py``.
+"""Curve-law figures for the README, run by hand: ``python benchmarks/curves.py [DATA]``.
 
-Nine schedules of 24,000 steps (cosine, constant, linear, four WSD decays, two piecewise
-drops; warm-up 500 steps; peak 3e-4), loss logged every 125 steps from step 500 (about 1,700
-points in all), drawn without noise from the multi-power law at the parameters below:
-  1. evaluating the multi-power law on all nine curves (the curves prepared once, as a fit
-     does): median of 20 evaluations, and with its Jacobian;
-  2. fitting it on three of them (cosine, constant, WSD linear) with the default starts and
-     objective, then its mean relative error on the six held out.
+A. Synthetic: nine schedules of 24,000 steps (cosine, constant, linear, four WSD decays, two
+   piecewise drops; warm-up 500 steps; peak 3e-4), loss logged every 125 steps from step 500
+   (about 1,700 points in all), drawn without noise from the multi-power law at TRUE below:
+   1. evaluating the multi-power law on all nine curves (the curves prepared once, as a fit
+      does), and with its Jacobian;
+   2. fitting it on three of them (cosine, constant, WSD linear) with the default starts and
+      objective, then its mean relative error on the six held out.
+B. The authors' curves of Luo et al. 2025 (DATA, default tests/data/multi-power-law or
+   ../shared/datasets/multi-power-law; see tests/test_multi_power_paper.py), one model size
+   (400M): 9 curves, schedules as their data loader builds them:
+   3. evaluating the multi-power law on the 9 curves at the published parameters;
+   4. fitting it on the 3 curves the authors fit on, its objective beside the published
+      parameters' objective on the same points.
+Every figure: wall (perf_counter) and CPU (process_time) time, min and median over repeats.
 """
 
 from __future__ import annotations
 
+import csv
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from scalecli.analyses.curves import RunCurve, fit_curves, score
+from scalecli.analyses.curves import RunCurve, fit_curves, metrics, score
 from scalecli.laws.curves import MULTI_POWER, Curve
 from scalecli.schedules import parse_schedule
 
@@ -33,9 +43,42 @@ SPECS = {
     "two-stage": "piecewise:steps=0/16000,values=3e-4/3e-5,warmup=500",
     "three-stage": "piecewise:steps=0/12000/18000,values=3e-4/1e-4/3e-5,warmup=500",
 }
+# the authors' schedules (src/data_loader.py) as specs; their fit set (src/config.py)
+PAPER_SPECS = {
+    "cosine_24000": "cosine:peak=3e-4,warmup=2160,final=3e-5,steps=24000",
+    "cosine_72000": "cosine:peak=3e-4,warmup=2160,final=3e-5,steps=72000",
+    "constant_24000": "constant:peak=3e-4,warmup=2160,steps=24000",
+    "constant_72000": "constant:peak=3e-4,warmup=2160,steps=72000",
+    "wsd_20000_24000": "wsd:peak=3e-4,warmup=2160,decay=4000,shape=exp,final=3e-5,steps=24000",
+    "wsdld_20000_24000": "wsd:peak=3e-4,warmup=2160,decay=4000,final=3e-5,steps=24000",
+    "wsdcon_3": "piecewise:steps=0/8000,values=3e-4/3e-5,warmup=2160",
+    "wsdcon_9": "piecewise:steps=0/8000,values=3e-4/9e-5,warmup=2160",
+    "wsdcon_18": "piecewise:steps=0/8000,values=3e-4/1.8e-4,warmup=2160",
+}
+PAPER_TRAIN = ("cosine_24000", "constant_24000", "wsdcon_9")
+PUBLISHED_400M = dict(zip(("L0", "A", "alpha", "B", "C", "beta", "gamma"), (
+    2.374744659170942, 0.6542121550244083, 0.42878731201783993, 523.4246437117536,
+    2.0246273548931515, 0.5935049336845727, 0.6347245666876161), strict=True))
 
 
-def main() -> None:
+def timed(fn, repeats: int):
+    """(result, wall min, wall median, CPU min, CPU median) in seconds over ``repeats`` calls."""
+    walls, cpus, out = [], [], None
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return out, min(walls), statistics.median(walls), min(cpus), statistics.median(cpus)
+
+
+def show(label: str, w0, w1, c0, c1, unit: str = "ms") -> None:
+    k = 1e3 if unit == "ms" else 1.0
+    print(f"{label}: wall min {k * w0:.1f} / median {k * w1:.1f} {unit}, "
+          f"CPU min {k * c0:.1f} / median {k * c1:.1f} {unit}")
+
+
+def synthetic() -> None:
     logged = np.arange(W, T, 125)
     curves = []
     for i, (name, spec) in enumerate(SPECS.items()):
@@ -46,28 +89,66 @@ def main() -> None:
     prepared = [c.curve for c in curves]
     theta = np.array(MULTI_POWER.to_internal(TRUE))
     n = sum(len(c.t) for c in prepared)
-    print(f"{len(curves)} curves x {T} steps, {n} logged points, "
-          f"{sum(len(c.k) for c in prepared)} change points")
+    pairs = sum(int(np.searchsorted(c.k, c.t, side="right").sum()) for c in prepared)
+    print(f"A. {len(curves)} curves x {T} steps, {n} logged points, "
+          f"{sum(len(c.k) for c in prepared)} change points, {pairs:,} (point, earlier change "
+          "point) pairs")
     for jac in (False, True):
-        times, cpu = [], []
-        for _ in range(20):
-            t0, c0 = time.perf_counter(), time.process_time()
-            MULTI_POWER.evaluate(theta, prepared, jac=jac)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        what = "value and Jacobian" if jac else "value"
-        print(f"1. evaluate ({what}): median {1e3 * statistics.median(times):.1f} ms wall, "
-              f"{1e3 * statistics.median(cpu):.1f} ms CPU")
-    t0, c0 = time.perf_counter(), time.process_time()
-    params, value, info = fit_curves(MULTI_POWER, curves)
-    secs, cpu_secs = time.perf_counter() - t0, time.process_time() - c0
+        _, *f = timed(lambda jac=jac: MULTI_POWER.evaluate(theta, prepared, jac=jac), 20)
+        show(f"1. evaluate ({'value and Jacobian' if jac else 'value'}, 20 runs)", *f)
+    (params, value, info), *f = timed(lambda: fit_curves(MULTI_POWER, curves), 3)
+    show("2. fit on 3 curves (3 runs)", *f, unit="s")
     rows, splits = score(MULTI_POWER, params, curves, 1e-3)
-    print(f"2. fit on 3 curves: {secs:.1f} s wall, {cpu_secs:.1f} s CPU "
-          f"({info['evaluations']} evaluations, converged "
-          f"{info['converged']}), objective {value:.3g}")
-    print("   params: " + ", ".join(f"{k}={v:.4g}" for k, v in params.items()))
-    print(f"   held-out mean pred_e {splits['test']['pred_e']:.2e}, worst curve "
+    print(f"   {info['evaluations']} evaluations, converged {info['converged']}, objective "
+          f"{value:.3g}; held-out mean pred_e {splits['test']['pred_e']:.2e}, worst curve "
           f"{max(r['pred_e'] for r in rows if r['split'] == 'test'):.2e}")
+
+
+def paper(folder: Path) -> None:
+    runs: dict = {}
+    with open(folder / "400M.csv") as f:
+        for row in csv.DictReader(f):
+            runs.setdefault(row["run"], []).append((int(row["step"]), float(row["loss"])))
+    curves = []
+    for name, pts in runs.items():
+        steps = np.array([s for s, _ in pts])
+        y = np.array([v for _, v in pts])
+        sched = parse_schedule(PAPER_SPECS[name])
+        eta = sched.dense(sched.length or int(steps[-1]) + 1)
+        curves.append(RunCurve(name, name, "train" if name in PAPER_TRAIN else "test", steps, y,
+                               Curve.make(eta, steps), PAPER_SPECS[name]))
+    prepared = [c.curve for c in curves]
+    pairs = sum(int(np.searchsorted(c.k, c.t, side="right").sum()) for c in prepared)
+    print(f"B. the authors' 400M curves: {len(curves)} curves, "
+          f"{sum(len(c.t) for c in prepared)} logged points, "
+          f"{sum(len(c.k) for c in prepared)} change points, {pairs:,} (point, earlier change "
+          "point) pairs")
+    theta = np.array(MULTI_POWER.to_internal(PUBLISHED_400M))
+    _, *f = timed(lambda: MULTI_POWER.evaluate(theta, prepared), 20)
+    show("3. evaluate at the published parameters (value, 20 runs)", *f)
+    train = [c for c in curves if c.split == "train"]
+    published = sum(metrics(c.y, MULTI_POWER.predict_natural(PUBLISHED_400M, [c.curve]),
+                            1e-3)["huber"] for c in train)
+    (params, value, info), *f = timed(lambda: fit_curves(MULTI_POWER, curves), 3)
+    show(f"4. fit on {', '.join(PAPER_TRAIN)} (3 runs)", *f, unit="s")
+    _, splits = score(MULTI_POWER, params, curves, 1e-3)
+    _, pub_splits = score(MULTI_POWER, PUBLISHED_400M, curves, 1e-3)
+    print(f"   objective {value:.4g} (published parameters: {published:.4g}); "
+          f"{info['evaluations']} evaluations; test mean pred_e {splits['test']['pred_e']:.4g} "
+          f"(published: {pub_splits['test']['pred_e']:.4g})")
+    print("   params: " + ", ".join(f"{k}={v:.4g}" for k, v in params.items()))
+
+
+def main() -> None:
+    synthetic()
+    root = Path(__file__).resolve().parent.parent
+    given = [Path(sys.argv[1])] if len(sys.argv) > 1 else []
+    for folder in (*given, root / "tests" / "data" / "multi-power-law",
+                   root.parent / "shared" / "datasets" / "multi-power-law"):
+        if (folder / "400M.csv").is_file():
+            paper(folder)
+            return
+    print("B. skipped: the authors' curves are not in tests/data/multi-power-law (give DATA)")
 
 
 if __name__ == "__main__":

@@ -1094,20 +1094,22 @@ def is_curve_law(name: str | None) -> bool:
     return curve(name)
 
 
+@_project
 def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader=None,
                mapping=None, strict: bool = False, target: str | None = None,
                schedule: str | None = None, split: str | None = None, train_runs=None,
                loss: str | None = None, delta: float | None = None, include_runs=None,
-               exclude_runs=None, where=None, save=None):
+               exclude_runs=None, where=None, save=None, schedules=None):
     """Fit a curve law to every logged point of the runs' loss curves (``split`` names a
     run-level train/test column, ``train_runs`` globs the training runs; all runs train
-    otherwise) and score every curve: :class:`~scalecli.analyses.curves.CurveResult`."""
+    otherwise) and score every curve: :class:`~scalecli.analyses.curves.CurveResult`.
+    ``schedules``: the project file's per-run schedules (filled from ``scalecli.yaml``)."""
     from .analyses.curves import curve_fit
 
     frames = _frames(data, store, reader, _mapping(mapping), strict, need=(),
                      select=_select(include_runs, exclude_runs, where))
     result = curve_fit(frames, law, target=target, schedule=schedule, split=split,
-                       train_runs=train_runs, loss=loss, delta=delta)
+                       train_runs=train_runs, loss=loss, delta=delta, schedules=schedules)
     if save is not None:
         import json
 
@@ -1117,11 +1119,13 @@ def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader
     return result
 
 
+@_project
 def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=None,
              store=None, reader=None, mapping=None, strict: bool = False,
              target: str | None = None, schedule: str | None = None, split: str | None = None,
              train_runs=None, delta: float | None = None, include_runs=None,
-             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None):
+             exclude_runs=None, where=None, reduce: str | None = None, x: str | None = None,
+             schedules=None):
     """Score given parameters (``params`` "NAME=VALUE,..." or a dict, with ``law``; or a
     saved fit ``fit_file``) on the runs' curves without fitting; a final-loss law (chinchilla,
     ...) on each run's reduced final value, one point per run."""
@@ -1140,7 +1144,7 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
                      select=_select(include_runs, exclude_runs, where))
     if curve:
         return curve_fit(frames, law, params=values, target=target, schedule=schedule,
-                         split=split, train_runs=train_runs, delta=delta)
+                         split=split, train_runs=train_runs, delta=delta, schedules=schedules)
     return final_evaluate(frames, law, values, mapping=maps, reduce=reduce, target=target,
                           x=x, split=split, train_runs=train_runs, delta=delta)
 
@@ -1150,3 +1154,47 @@ def schedule_values(spec: str, steps: int | None = None):
     from .schedules import parse_schedule
 
     return parse_schedule(spec).dense(steps)
+
+
+def predict_curve(fit_file=None, schedule: str = "", *, law: str | None = None,
+                  steps: int | None = None, every: int | None = None, at_steps=None):
+    """The loss curve a saved curve-law fit predicts along a schedule never run
+    (``scalecli predict --fit fit.json --schedule SPEC``):
+    :class:`~scalecli.analyses.curves.CurvePrediction`."""
+    from .analyses.curves import load_params
+    from .analyses.curves import predict_curve as along
+    from .errors import ConfigError
+
+    if fit_file is None:
+        raise ConfigError("predict --schedule needs --fit FIT: a curve law's fit saved by "
+                          "scalecli fit runs/ --law multi-power --save FIT")
+    name, values = load_params(law, None, fit_file)
+    return along(name, values, schedule, steps=steps, every=every, at_steps=at_steps,
+                 params_from=str(fit_file))
+
+
+def is_curve_fit(fit_file) -> bool:
+    """Whether ``fit_file`` is a saved fit of a curve law (unreadable: False, the final-loss
+    path reports it)."""
+    from .project import _curve_call
+
+    return fit_file is not None and _curve_call({"fit_file": fit_file})
+
+
+@_project
+def plot_curves(data: Any = None, law: str | None = None, *, fit_file=None, store=None,
+                reader=None, mapping=None, strict: bool = False, target: str | None = None,
+                schedule: str | None = None, split: str | None = None, train_runs=None,
+                include_runs=None, exclude_runs=None, where=None, schedules=None):
+    """For ``scalecli plot --law multi-power`` (or ``--fit`` of a curve fit): the curve law
+    fitted now, or the saved fit scored, on the runs' curves; the result's
+    :meth:`~scalecli.analyses.curves.CurveResult.series` are what is drawn."""
+    if fit_file is not None:
+        return evaluate(data, law=law, fit_file=fit_file, store=store, reader=reader,
+                        mapping=mapping, strict=strict, target=target, schedule=schedule,
+                        split=split, train_runs=train_runs, include_runs=include_runs,
+                        exclude_runs=exclude_runs, where=where, schedules=schedules)
+    return fit_curves(data, law, store=store, reader=reader, mapping=mapping, strict=strict,
+                      target=target, schedule=schedule, split=split, train_runs=train_runs,
+                      include_runs=include_runs, exclude_runs=exclude_runs, where=where,
+                      schedules=schedules)

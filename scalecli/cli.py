@@ -97,7 +97,8 @@ TrainRunsOpt = Annotated[list[str] | None, typer.Option(
     "--train-runs", help="Curve laws: fit on runs matching this glob (repeatable), score all.")]
 ScheduleOpt = Annotated[str | None, typer.Option(
     "--schedule", help="Curve laws: the LR schedule of runs without a dense lr column, e.g. "
-                       "cosine:peak=3e-4,warmup=300,final=3e-5.")]
+                       "cosine:peak=3e-4,warmup=300,final=3e-5 (wins over the schedules: of "
+                       "scalecli.yaml).")]
 
 
 # ---- robust fitting options ----------------------------------------------------------------
@@ -571,24 +572,57 @@ def predict(
     then: Annotated[list[Path] | None, typer.Option(
         "--then", help="A fit of one variable to apply to the prediction (e.g. downstream "
                        "error from loss); repeatable.")] = None,
-    steps: Annotated[int, typer.Option(
-        min=1, max=10_000, help="Values in each --n/--tokens range (log-spaced).")] = 5,
+    steps: Annotated[int | None, typer.Option(
+        min=1, max=100_000_000, show_default=False,
+        help="Values in each --n/--tokens range (log-spaced) [default: 5]; with --schedule, "
+             "the schedule's length N (unless its spec says steps=N).")] = None,
     heatmap: Annotated[bool | None, typer.Option(
         "--heatmap/--no-heatmap", show_default=False,
         help="Heat map of the grid (default: in table format, when N and D both vary).")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", help="With --fit of a curve law (multi-power, ...): predict the loss "
+                           "curve of this LR schedule, e.g. wsd:peak=3e-4,warmup=300,"
+                           "decay=0.2,final=3e-5,steps=6000.")] = None,
+    every: Annotated[int | None, typer.Option(
+        "--every", min=1, help="With --schedule: a row every K steps (and the last step). "
+                               "[default: about 20 rows]")] = None,
+    at_steps: Annotated[str | None, typer.Option(
+        "--at-steps", help="With --schedule: the steps to predict at, e.g. 1000,2000,5000.")
+    ] = None,
     color: ColorOpt = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
-    """Predict with a fitted law (or a law's published values) at points or over a grid.
+    """Predict with a fitted law (or a law's published values) at points or over a grid; with
+    --schedule, a curve law's whole loss curve for a schedule.
 
     Example: scalecli predict --n 1e9,3e9,7e9 --tokens 1e11..1e13 --steps 5 --fit fit.json
     """
     from . import api
+    from .errors import ConfigError
+
+    if schedule is not None:
+        used = [k for k, v in (("--at", at), ("--points", points), ("--n", n), ("--tokens", d),
+                               ("--then", then), ("--heatmap", heatmap)) if v]
+        if used:
+            raise ConfigError(f"{', '.join(used)}: not with --schedule (a schedule's loss "
+                              "curve is predicted at its steps: --every K or --at-steps)")
+        from .report.curves import prediction_output
+
+        pred = api.predict_curve(fit, schedule, law=law, steps=steps, every=every,
+                                 at_steps=at_steps)
+        _messages(pred)
+        _out(prediction_output(pred, format.value))
+        return
+    if every is not None or at_steps is not None:
+        raise ConfigError("--every, --at-steps: options of --schedule (a curve law's loss "
+                          "curve along a schedule)")
+    if steps is not None and steps > 10_000:
+        raise ConfigError(f"--steps {steps}: at most 10,000 values in a --n/--tokens range")
     from .report.heatmap import heatmap_view
     from .report.tables import render_table
 
     table = api.predict_table(fit, law, at=at or (), points_file=points, n=n, d=d,
-                              then=then or (), steps=steps)
+                              then=then or (), steps=5 if steps is None else steps)
     _messages(table)
     _out(render_table(table, format.value))
     text, notes = heatmap_view(table, heatmap, format.value, _color(color))
@@ -620,14 +654,37 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          png: PngOpt = None,
          svg: SvgOpt = None,
          where: WhereOpt = None,
+         split: SplitOpt = None, train_runs: TrainRunsOpt = None, schedule: ScheduleOpt = None,
+         y: YOpt = None,
          strict: StrictOpt = False) -> None:
-    """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal frontier.
+    """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal
+    frontier; for a curve law (multi-power, ...), each run's loss curve and its prediction.
 
     Example: scalecli plot runs/ --law chinchilla
     """
     from . import api
     from .report.fit import plot_fit
 
+    if api.is_curve_law(law) or api.is_curve_fit(fit):
+        _not_for_curves({"--config": config, "--reduce": reduce, "--x": x,
+                         "--residuals": residuals, "--min-step": min_step,
+                         "--min-tokens": min_tokens, "--max-tokens": max_tokens,
+                         "--points": points, "--png": png, "--svg": svg}, law or "curve fit")
+        from .report.plots import loss_curves_plot
+
+        result = api.plot_curves(paths or None, law, fit_file=fit, store=store, reader=reader,
+                                 mapping=_reading(map, params), strict=strict, target=y,
+                                 schedule=schedule, split=split, train_runs=train_runs,
+                                 include_runs=include_run, exclude_runs=exclude_run,
+                                 where=where)
+        _messages(result)
+        how = "fitted" if result.fitted else f"from {fit}"
+        _out(loss_curves_plot(result.series(), width=width, height=height, color=_color(color),
+                              title=f"{result.law} ({how}): loss curves, observed and "
+                                    "predicted"))
+        return
+    _not_for_curves({"--split": split, "--train-runs": train_runs, "--schedule": schedule},
+                    law, curves=False)
     _need_figures(png, svg)
     result, frame = api.plot_data(paths or None, law, fit_file=fit, store=store, reader=reader, experiment=experiment,
                                   config=config, mapping=_reading(map, params), reduce=reduce, x=x, strict=strict,

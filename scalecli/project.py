@@ -7,6 +7,8 @@ law: chinchilla        # as --law (a command's --law or --config wins)
 reduce: last           # as --reduce
 reader: csv            # as --reader (unset: each file sniffed)
 loss: huber            # objective, as --loss; also delta, space
+schedules:             # curve laws: each run's LR schedule (scalecli.run_schedules)
+  - {runs: "cosine-*", spec: "cosine:peak=3e-4,warmup=300,final=3e-5,steps=6000"}
 ```
 Options given on the command line win; a ``--map`` entry replaces the file's entry for that
 role only. Read with ``yaml.safe_load`` bounds (:func:`scalecli.config.read_yaml`); an unknown
@@ -26,7 +28,7 @@ PROJECT_FILE = "scalecli.yaml"
 # file key -> the API keyword it gives a default for
 OPTIONS = {"law": "law", "reduce": "reduce", "reader": "reader", "loss": "loss",
            "delta": "delta", "space": "space"}
-KEYS = {"map", *OPTIONS}
+KEYS = {"map", "schedules", *OPTIONS}
 
 
 @dataclass
@@ -36,11 +38,15 @@ class Project:
     path: Path
     mapping: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    schedules: Any = None  # run_schedules.RunSchedules, when the file has entries
 
     def describe(self) -> str:
         what = [f"map {','.join(f'{k}={v}' for k, v in self.mapping.items())}"] if self.mapping \
             else []
         what += [f"{k} {v}" for k, v in self.options.items()]
+        if self.schedules is not None:
+            what.append(f"{len(self.schedules.entries)} schedule entr"
+                        f"{'y' if len(self.schedules.entries) == 1 else 'ies'}")
         return f"project: {self.path}" + (f" ({'; '.join(what)})" if what else "")
 
 
@@ -103,7 +109,12 @@ def read_project(path: Path) -> Project:
             raise ConfigError(f"{path}: {key} must be a name (e.g. {key}: "
                               f"{ {'law': 'chinchilla', 'reduce': 'last'}.get(key, 'csv')})")
         options[keyword] = value
-    return Project(path, mapping, options)
+    schedules = None
+    if doc.get("schedules") is not None:
+        from .run_schedules import read_entries
+
+        schedules = read_entries(doc["schedules"], path)
+    return Project(path, mapping, options, schedules)
 
 
 def apply(project: Project, given: dict[str, Any], accepts) -> list[str]:
@@ -118,14 +129,34 @@ def apply(project: Project, given: dict[str, Any], accepts) -> list[str]:
         mine = parse_mapping(mine) if isinstance(mine, str) or mine is None else dict(mine)
         given["mapping"] = {**project.mapping, **mine}
         filled.append("map")
+    if project.schedules is not None and accepts("schedules") and given.get("schedules") is None:
+        given["schedules"] = project.schedules
+        filled.append("schedules")
+    curve = _curve_call(given)
     for keyword, value in project.options.items():
         if not accepts(keyword) or given.get(keyword) is not None:
             continue
-        if keyword == "law" and given.get("config") is not None:
-            continue  # a config names its own law
+        if curve and keyword in ("reduce", "space"):
+            continue  # a curve law uses every point, in log space: these are a final fit's
+        if keyword == "law" and (given.get("config") is not None
+                                 or given.get("fit_file") is not None):
+            continue  # a config or a saved fit names its own law
         given[keyword] = value
         filled.append(keyword)
     return filled
+
+
+def _curve_call(given: dict[str, Any]) -> bool:
+    """Whether the call is of a curve law (its ``law``, or the law of its saved ``fit_file``)."""
+    from .analyses.curves import is_curve_law
+
+    law = given.get("law")
+    if law is None and given.get("fit_file") is not None:
+        try:
+            law = json.loads(Path(given["fit_file"]).read_text(encoding="utf-8")).get("law")
+        except (OSError, ValueError, AttributeError):
+            return False
+    return isinstance(law, str) and is_curve_law(law)
 
 
 def project_text(files: list[tuple[str, str, str]], mapping: dict[str, str],
@@ -158,5 +189,10 @@ def project_text(files: list[tuple[str, str, str]], mapping: dict[str, str],
               "", "# reader: read every file with this reader, as --reader (unset: sniffed).",
               "# reader: csv",
               "", "# loss, delta, space: the fit's objective, as --loss, --delta, --space.",
-              "# loss: huber", "# space: log", ""]
+              "# loss: huber", "# space: log",
+              "", "# schedules: curve laws (fit --law multi-power): each run's LR schedule,",
+              "# for runs that do not log lr at every step (see the README).",
+              "# schedules:",
+              '#   - {runs: "cosine-*", spec: "cosine:peak=3e-4,warmup=300,final=3e-5,steps=6000"}',
+              "#   - by_column: schedule_name", ""]
     return "\n".join(lines)

@@ -23,6 +23,7 @@ records it only now and then names its schedule instead::
   ``exp`` peak (final/peak)^f (final > 0); ``sqrt`` (1 - sqrt) final + (peak - final)(1 - sqrt f).
 - ``piecewise``: ``values[i]`` from ``steps[i]`` up to the next step (``/``-separated lists;
   steps[0] must be 0); a warm-up, if given, replaces its first W steps with the ramp to values[0].
+  Its ``steps`` are the breaks, so its length N, when stated, is ``length=N``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ KEYS = {"constant": {"peak", "warmup", "steps"},
         "cosine": {"peak", "warmup", "final", "steps"},
         "linear": {"peak", "warmup", "final", "steps"},
         "wsd": {"peak", "warmup", "final", "decay", "shape", "steps"},
-        "piecewise": {"steps", "values", "warmup"}}
+        "piecewise": {"steps", "values", "warmup", "length"}}
 
 
 @dataclass
@@ -152,6 +153,9 @@ def parse_schedule(text: str) -> Schedule:
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} is not a number") from None
         if not all(math.isfinite(x) and x >= 0 for x in nums):
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} must be finite and >= 0")
+        if key == "length" and (len(nums) != 1 or nums[0] != int(nums[0]) or nums[0] < 1):
+            raise ConfigError(f"schedule {raw!r}: length={val!r} must be a whole number of "
+                              "steps >= 1")
         if kind == "piecewise" and key in ("steps", "values"):
             values[key] = nums
         elif len(nums) != 1:
@@ -172,6 +176,9 @@ def _check(kind: str, v: dict, raw: str) -> None:
                               "V0/V1/... of the same length")
         if st[0] != 0 or any(b <= a for a, b in itertools.pairwise(st)):
             raise ConfigError(f"schedule {raw!r}: piecewise steps must start at 0 and rise")
+        if v.get("length") is not None and v["length"] <= st[-1]:
+            raise ConfigError(f"schedule {raw!r}: length={v['length']:g} ends before the last "
+                              f"break (step {st[-1]:g})")
         return
     if "peak" not in v or v["peak"] <= 0:
         raise ConfigError(f"schedule {raw!r}: give peak=LR (> 0)")

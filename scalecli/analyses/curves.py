@@ -1,11 +1,12 @@
 """Whole-curve fits: runs' loss curves and learning rates -> a curve law's parameters, and
 per-curve metrics of any parameters (``scalecli fit --law multi-power``, ``scalecli evaluate``).
 
-A run's dense learning rate comes from its ``lr`` column when that is logged at every step
-from the first (rows with an lr and no loss are kept by the reader for this), else from a
-schedule: ``--schedule SPEC`` or a run-level ``schedule`` column holding a spec (see
-:mod:`scalecli.schedules`). With a logged lr, position 0 is the first logged step; with a
-schedule, step s is position s.
+A run's dense learning rate comes from, first found wins: its ``lr`` column when that is
+logged at every step from the first (rows with an lr and no loss are kept by the reader for
+this); ``--schedule SPEC`` (every run); the project file's ``schedules:`` entries (per run: by
+name, glob or a column, see :mod:`scalecli.run_schedules`); a run-level ``schedule`` column
+holding a spec (see :mod:`scalecli.schedules`). With a logged lr, position 0 is the first
+logged step; with a schedule, step s is position s.
 
 The fit minimises the sum over every training point of Huber_delta(ln y - ln yhat) (delta 1e-3;
 ``loss="mse"``: half the sum of squares), by scipy's trust-region least squares with the laws'
@@ -38,6 +39,7 @@ class RunCurve:
     y: Any  # the loss there
     curve: Any  # laws.curves.Curve
     lr_from: str  # "lr column" or the schedule spec
+    lr_source: str = "lr column"  # or "--schedule", the project file, "schedule column"
 
 
 @dataclass
@@ -57,6 +59,15 @@ class CurveResult:
     data: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    runs: list = field(default_factory=list, repr=False)  # the RunCurve objects scored
+
+    def series(self) -> list[tuple[str, Any, Any, Any]]:
+        """Per run ``(name, steps, observed loss, predicted loss)``, for plotting."""
+        from ..laws import get_law
+
+        law = get_law(self.law)
+        return [(c.name, c.steps, c.y, law.predict_natural(self.params, [c.curve]))
+                for c in self.runs]
 
     def to_dict(self) -> dict:
         from .. import __version__
@@ -71,7 +82,7 @@ class CurveResult:
 # ---- curves from frames ---------------------------------------------------------------------
 def run_curves(frames, *, target: str | None = None, schedule: str | None = None,
                split: str | None = None, train_runs: list[str] | None = None,
-               notes: list[str] | None = None) -> list[RunCurve]:
+               notes: list[str] | None = None, schedules=None) -> list[RunCurve]:
     """Every run's curve (loss at logged steps, dense LR), with its split (train/test)."""
     import numpy as np
     import polars as pl
@@ -97,8 +108,14 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
                 if has_lr else {})
     out, dropped = [], 0
     run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
-    for row in runs.select(S.RUN_ID, S.NAME, pl.col(run_lr) if run_lr else pl.lit(None),
-                           *([col_sched] if col_sched else [])).iter_rows():
+    by_cols = []
+    if schedules is not None:
+        schedules.check_columns(runs.columns)
+        by_cols = [c for c in dict.fromkeys(schedules.columns()) if c != col_sched]
+    for row in runs.select(S.RUN_ID, S.NAME,
+                           (pl.col(run_lr) if run_lr else pl.lit(None)).alias("_lr"),
+                           (pl.col(col_sched) if col_sched else pl.lit(None)).alias("_sched"),
+                           *by_cols).iter_rows():
         rid, name, lr_value = row[0], row[1], row[2]
         loss = loss_parts.get((rid,))
         if loss is None or loss.height == 0:
@@ -106,7 +123,14 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         loss = loss.sort(S.STEP)
         steps = loss[S.STEP].to_numpy()
         y = loss[S.VALUE].to_numpy().astype(float)
-        spec = given or (parse_schedule(row[3]) if col_sched and row[3] else None)
+        spec, source = given, "--schedule"
+        if spec is None and schedules is not None:
+            cells = dict(zip(by_cols, row[4:], strict=True))
+            if col_sched:
+                cells[col_sched] = row[3]
+            spec, source = schedules.lookup(name, cells), str(schedules.path)
+        if spec is None and col_sched and row[3]:
+            spec, source = parse_schedule(row[3]), "schedule column"
         lr = lr_parts.get((rid,))
         eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S,
                                          None if lr is not None else lr_value)
@@ -117,7 +141,8 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         if not ok.any():
             continue
         out.append(RunCurve(rid, name, splits.get(rid, "train"), steps[ok], y[ok],
-                            Curve.make(eta, t[ok]), lr_from))
+                            Curve.make(eta, t[ok]), lr_from,
+                            "lr column" if lr_from == "lr column" else source))
     if not out:
         raise InputError("no run has a loss curve with a learning rate")
     if dropped and notes is not None:
@@ -139,15 +164,16 @@ def _dense_lr(name, lr, spec, steps, S, run_lr=None):
         if spec is None:
             raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
                              f" steps {first}..{last}, not at every step; give its schedule "
-                             "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5)")
+                             "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5, or "
+                             "a schedules: entry in scalecli.yaml)")
     if spec is None and run_lr is not None:
         raise InputError(f"run {name!r}: its lr ({run_lr:g}) is one value for the whole run (a "
                          "setting, not a schedule); give the schedule: --schedule SPEC (or a "
-                         "run-level schedule column)")
+                         "schedules: entry in scalecli.yaml, or a run-level schedule column)")
     if spec is None:
         raise InputError(f"run {name!r}: a curve law needs the learning rate at every step: "
                          "log an lr column at every step, or give --schedule SPEC (or a "
-                         "run-level schedule column)")
+                         "schedules: entry in scalecli.yaml, or a run-level schedule column)")
     if spec.length is None and spec.kind in ("cosine", "linear", "wsd"):
         raise InputError(f"run {name!r}: the schedule {spec.text!r} depends on the run's length:"
                          " give steps=N in the spec")
@@ -355,14 +381,15 @@ def _starts(law, train) -> list:
 # ---- the two commands -----------------------------------------------------------------------
 def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
               target=None, schedule=None, split=None, train_runs=None,
-              loss: str | None = None, delta: float | None = None) -> CurveResult:
+              loss: str | None = None, delta: float | None = None,
+              schedules=None) -> CurveResult:
     """Fit (``params`` None) or score given ``params`` of a curve law on the runs' curves."""
     from ..laws import get_law
 
     law = get_law(law_name)
     notes: list[str] = []
     curves = run_curves(frames, target=target, schedule=schedule, split=split,
-                        train_runs=train_runs, notes=notes)
+                        train_runs=train_runs, notes=notes, schedules=schedules)
     loss = loss or "huber"
     delta = 1e-3 if delta is None else float(delta)
     fitted = params is None
@@ -377,9 +404,11 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
         params = _check_params(law, params)
     rows, splits = score(law, params, curves, delta)
     data = {"runs": len(curves), "points": sum(len(c.y) for c in curves),
-            "lr": {c.name: c.lr_from for c in curves}}
+            "lr": {c.name: c.lr_from for c in curves},
+            "lr_source": {c.name: c.lr_source for c in curves}}
     return CurveResult(law.name, law.formula, law.source, params, rows, splits, fitted,
-                       objective, info, data, notes, list(getattr(frames, "warnings", [])))
+                       objective, info, data, notes, list(getattr(frames, "warnings", [])),
+                       curves)
 
 
 def _check_params(law, params: dict[str, float]) -> dict[str, float]:
@@ -456,3 +485,123 @@ def final_evaluate(frames, law_name: str, params: dict[str, float], *, mapping=N
     return CurveResult(law.name, law.formula, law.source, values, rows, split_means(rows),
                        False, {"loss": "huber", "delta": delta, "space": "log"}, {}, data,
                        notes, list(getattr(frames, "warnings", [])))
+
+
+# ---- predicting the curve of a schedule never run -------------------------------------------
+@dataclass
+class CurvePrediction:
+    """A curve law's loss at chosen steps of a schedule (``scalecli predict --schedule``)."""
+
+    law: str
+    formula: str
+    params: dict[str, float]
+    params_from: str
+    schedule: str
+    steps: int  # the schedule's length N
+    rows: list[dict]  # {"step", "lr", "lr_area", "loss"}
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        from .. import __version__
+
+        return {"kind": "curve-prediction", "law": self.law, "formula": self.formula,
+                "params": self.params, "params_from": self.params_from,
+                "schedule": self.schedule, "steps": self.steps, "points": self.rows,
+                "notes": self.notes, "warnings": self.warnings, "version": __version__}
+
+
+def predict_curve(law_name: str, params: dict[str, float], schedule: str, *,
+                  steps: int | None = None, every: int | None = None, at_steps=None,
+                  params_from: str = "") -> CurvePrediction:
+    """The loss a curve law predicts along ``schedule`` (a spec; its length from ``steps=N``
+    in it or ``steps``): at ``at_steps`` (a list, or text ``1000,2000``), else every ``every``
+    steps (default: about 20 rows) and the last step. Step 0 of a warm-up from zero has no LR
+    area (S1 = 0, the law is infinite there): such steps are left out with a note."""
+    import numpy as np
+
+    from ..laws import get_law
+    from ..laws.curves import Curve
+    from ..schedules import parse_schedule
+
+    if not is_curve_law(law_name):
+        raise ConfigError(f"predict --schedule: {params_from or 'the fit'} is of {law_name}, a "
+                          "law of each run's final loss; a schedule's curve needs a curve "
+                          "law's fit (scalecli fit runs/ --law multi-power --save fit.json)")
+    law = get_law(law_name)
+    values = _check_params(law, params)
+    sched = parse_schedule(schedule)
+    if steps is not None and sched.length is not None and int(steps) != sched.length:
+        raise ConfigError(f"--steps {steps} but the schedule {sched.text!r} says steps="
+                          f"{sched.length}: give one")
+    eta = sched.dense(steps)
+    n = len(eta)
+    if at_steps is not None and every is not None:
+        raise ConfigError("give --every K or --at-steps S1,S2,..., not both")
+    if at_steps is not None:
+        want = _step_list(at_steps)
+        past = [s for s in want if s >= n]
+        if past:
+            raise ConfigError(f"--at-steps {past[0]}: past the schedule's last step ({n - 1}; "
+                              f"it has {n} steps)")
+    else:
+        k = int(every) if every is not None else _nice_every(n)
+        if k < 1:
+            raise ConfigError(f"--every {every}: must be at least 1")
+        want = sorted({*range(k, n, k), n - 1})
+    t = np.asarray(want, np.int64)
+    cs = np.cumsum(eta)
+    notes: list[str] = []
+    zero = cs[t] <= 0
+    if zero.any():
+        notes.append(f"step(s) {', '.join(map(str, t[zero].tolist()[:5]))} left out: no LR area "
+                     "yet (S1 = 0, the law is infinite there)")
+        t = t[~zero]
+    if not len(t):
+        raise ConfigError(f"schedule {sched.text!r}: no asked step has a learning-rate area "
+                          "(S1 > 0) to predict at")
+    with np.errstate(all="ignore"):
+        y = law.predict_natural(values, [Curve.make(eta, t)])
+    bad = ~np.isfinite(y)
+    if bad.any():
+        notes.append(f"step(s) {', '.join(map(str, t[bad].tolist()[:5]))} left out: the law is "
+                     "not finite there")
+        t, y = t[~bad], y[~bad]
+    warm = int(sched.values.get("warmup", 0))
+    early = int((t < warm).sum())
+    if early:
+        notes.append(f"{early} step(s) inside the {warm}-step warm-up: curve laws are fitted "
+                     "after it; read those as extrapolation")
+    rows = [{"step": int(s), "lr": float(eta[s]), "lr_area": float(cs[s]), "loss": float(v)}
+            for s, v in zip(t.tolist(), y.tolist(), strict=True)]
+    return CurvePrediction(law.name, law.formula, values, params_from, sched.text, n, rows,
+                           notes)
+
+
+def _step_list(text) -> list[int]:
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+    else:
+        parts = list(text)
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--at-steps: {p!r} is not a step number") from None
+        if not math.isfinite(v) or v < 0 or v != int(v):
+            raise ConfigError(f"--at-steps: {p!r} is not a whole step >= 0")
+        out.append(int(v))
+    if not out:
+        raise ConfigError("--at-steps: give steps, e.g. 1000,2000,5000")
+    return sorted(set(out))
+
+
+def _nice_every(n: int, rows: int = 20) -> int:
+    """A round step (1, 2, 5 x 10^k) giving at most about ``rows`` rows over n steps."""
+    raw = max(1.0, n / rows)
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * mag >= raw:
+            return int(m * mag)
+    return int(10 * mag)

@@ -204,28 +204,41 @@ def _ld_block(task, beta: float, jac: bool) -> None:
     """One row group's k-sum: sums[0] = sum_k gap_k·(1 - P), P = (1 + x)^-beta with
     x = C·eta_k^-gamma·S_k(t); with ``jac`` also sum gap·P·ln(1+x) (d/dbeta), sum gap·P·x/(1+x)
     (d/dlog C, over beta) and its sum weighted by ln eta_k (d/dgamma, over -beta).
-    In place, one array per block; log and exp, not log1p (3x slower): only absolute precision
+    The change points are taken in tiles of about 16,000 (point, change point) pairs, so each
+    tile's arrays stay in the core's cache (a 64 x 72,000 block would not: it ran at twice the
+    cost per pair). In place, log and exp, not log1p (3x slower): only absolute precision
     counts here (the loss is ~1, each term ~eta)."""
     import numpy as np
 
     c, ck, cst, rows, lo, m, sums = task
-    x = np.multiply.outer(cst[rows], ck[:m])
-    x -= c.cs_before[:m] * ck[:m] - 1.0  # 1 + C·eta_k^-gamma·(cs[t] - cs[k-1])
-    if lo < m:  # k > t (only in the group's last columns): S = 0, no contribution
-        np.maximum(x[:, lo:], 1.0, out=x[:, lo:])
-    g = c.gap[:m]
-    if not jac:
-        np.log(x, out=x)
-        x *= -beta
-        sums[0, rows] = g.sum() - np.exp(x, out=x) @ g
-        return
-    l1 = np.log(x)
-    p = np.exp(-beta * l1)
-    sums[0, rows] = g.sum() - p @ g
-    sums[1, rows] = (p * l1) @ g
-    q = p - p / x  # P·x/(1+x)
-    sums[2, rows] = q @ g
-    sums[3, rows] = q @ (g * c.log_eta_k[:m])
+    u = cst[rows]
+    n_rows = len(u)
+    width = max(512, _TILE // max(1, n_rows))
+    out = np.zeros((4 if jac else 1, n_rows))
+    for a in range(0, m, width):
+        b = min(m, a + width)
+        x = np.multiply.outer(u, ck[a:b])
+        x -= c.cs_before[a:b] * ck[a:b] - 1.0  # 1 + C·eta_k^-gamma·(cs[t] - cs[k-1])
+        if lo < b:  # k > t (only in the group's last columns): S = 0, no contribution
+            first = max(lo, a) - a
+            np.maximum(x[:, first:], 1.0, out=x[:, first:])
+        g = c.gap[a:b]
+        if not jac:
+            np.log(x, out=x)
+            x *= -beta
+            out[0] += g.sum() - np.exp(x, out=x) @ g
+            continue
+        l1 = np.log(x)
+        p = np.exp(-beta * l1)
+        out[0] += g.sum() - p @ g
+        out[1] += (p * l1) @ g
+        q = p - p / x  # P·x/(1+x)
+        out[2] += q @ g
+        out[3] += q @ (g * c.log_eta_k[a:b])
+    sums[:, rows] = out
+
+
+_TILE = 16_384
 
 
 class LrAnneal(CurveLaw):

@@ -43,3 +43,22 @@ def schedule_output(values, fmt_name: str) -> str:
     if fmt_name == "json":
         return json.dumps([float(v) for v in values]) + "\n"
     return "step,lr\n" + "".join(f"{i},{float(v)!r}\n" for i, v in enumerate(values))
+
+
+PREDICTION_COLUMNS = [("step", "step"), ("lr", "lr"), ("lr_area", "S1 (LR area)"),
+                      ("loss", "predicted loss")]
+
+
+def prediction_output(pred, fmt_name: str) -> str:
+    """A schedule's predicted curve: JSON (kind curve-prediction), CSV step,lr,lr_area,loss,
+    or a table under a line saying the law, where its parameters came from and the schedule."""
+    if fmt_name == "json":
+        return json.dumps(pred.to_dict(), indent=2) + "\n"
+    if fmt_name == "csv":
+        return render(pred.rows, PREDICTION_COLUMNS[:2] + [("lr_area", "lr_area"),
+                                                           ("loss", "loss")], "csv")
+    rows = [{"step": f"{r['step']:,}", "lr": fmt(r["lr"]), "lr_area": fmt(r["lr_area"]),
+             "loss": f"{r['loss']:.5g}"} for r in pred.rows]
+    head = (f"{pred.law} ({pred.params_from}) along {pred.schedule} ({pred.steps:,} steps)")
+    return head + "\n" + render(rows, PREDICTION_COLUMNS, fmt_name,
+                                title=f"{pred.law}: predicted loss curve")

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["fit_plot"]
+__all__ = ["fit_plot", "loss_curves_plot"]
 
 # plotext draws on one process-wide figure; this lock keeps two threads from sharing it.
 _LOCK = threading.Lock()
@@ -185,6 +185,68 @@ def curve_plot(x: Any, y: Any, predict: Callable[[Any], Any], *, xlabel: str = "
         fig.draw(fig.signal(lx.tolist(), ly.tolist(), marker=plt.marker(_MARKERS[0], pix)))
         body = finish(fig, xlim, ylim, _x_ticks, xlabel, width, plot_h, color)
     return assemble(header, body, legend, color)
+
+
+def loss_curves_plot(series, *, width: int = 80, height: int = 24, title: str = "",
+                     color: bool = False) -> str:
+    """Loss against step, linear axes: per run its observed loss (markers) and the curve law's
+    prediction at the same steps (a line in the run's colour). ``series``: a list of
+    ``(run, steps, observed, predicted)``. Marker and colour cycle past 8 runs."""
+    import numpy as np
+
+    if width < 40 or height < 12:
+        raise ConfigError(f"a plot needs at least 40 columns and 12 rows, got {width}x{height}")
+    if not series:
+        raise InputError("nothing to plot: no run has a loss curve")
+    xs = np.concatenate([np.asarray(s[1], float) for s in series])
+    ys = np.concatenate([np.concatenate([np.asarray(s[2], float), np.asarray(s[3], float)])
+                         for s in series])
+    ys = ys[np.isfinite(ys)]
+    xlim = (float(xs.min()), float(xs.max()) if xs.max() > xs.min() else float(xs.min()) + 1)
+    pad = max(0.03 * (ys.max() - ys.min()), 1e-3)
+    ylim = (float(ys.min() - pad), float(ys.max() + pad))
+    entries = [(f"{_MARKERS[i % len(_MARKERS)]} {run}", _COLORS[i % len(_COLORS)])
+               for i, (run, *_) in enumerate(series)]
+    entries.append((f"{_CURVE_GLYPH} predicted (the run's colour)", None))
+    legend = wrap_legend(entries, width, color)
+    plot_h = height - 1 - len(legend)
+    if plot_h < 8:
+        raise ConfigError(f"{len(series)} runs' legend leaves too few rows: give --height "
+                          f"{height + 8 - plot_h} or more")
+    header = _header(title, width, color)
+
+    import plotext as plt
+
+    with figure(width, plot_h) as fig:
+        for i, (_, steps, obs, pred) in enumerate(series):
+            fg = _COLORS[i % len(_COLORS)]
+            x = np.asarray(steps, float)
+            _draw_line(fig, plt.marker(_CURVE_MARKER, plt.pixel(foreground=fg)), x,
+                       np.asarray(pred, float), ylim)
+            pix = plt.pixel(foreground=fg, style="bold")
+            fig.draw(fig.signal(x.tolist(), np.asarray(obs, float).tolist(),
+                                marker=plt.marker(_MARKERS[i % len(_MARKERS)], pix)))
+        body = finish(fig, xlim, ylim, _linear_ticks, "step", width, plot_h, color,
+                      yticks=_linear_ticks)
+    return assemble(header, body, legend, color)
+
+
+def _linear_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], list[str]]:
+    """Round ticks on a linear axis (1, 2 or 5 x 10^k apart), thousands as 10k."""
+    import math
+
+    raw = (hi - lo) / max(1, max_ticks)
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    step = next((m * mag for m in (1, 2, 5, 10) if m * mag >= raw), 10 * mag)
+    first = math.ceil(lo / step) * step
+    vals = [first + i * step for i in range(int((hi - first) / step) + 1)]
+
+    def label(v: float) -> str:
+        if abs(v) >= 1000 and step >= 1000:
+            return f"{v / 1000:g}k"
+        return f"{float(f'{v:.6g}'):g}"
+
+    return vals, [label(v) for v in vals]
 
 
 @contextmanager
