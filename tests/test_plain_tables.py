@@ -51,7 +51,8 @@ def test_plain_text_is_drawn_without_rich_when_it_fits(t):
     trimmed = all(c == c.strip() for c in [*headers, *(c for r in rows for c in r)])
     fits = trimmed and 0 not in widest and sum(widest) + 3 * len(widest) + 1 <= width
     words = " ".join(x for x in (title, caption) if x).split()
-    if fits and all(len(w) <= width for w in words) and "" not in (title, caption):
+    blank = any(x is not None and not x.strip() for x in (title, caption))
+    if fits and all(len(w) <= width for w in words) and not blank:
         assert text is not None
     if text is not None:
         assert text == _rich(*t)
@@ -98,3 +99,10 @@ def test_optimal_piped_does_not_import_rich():
                          check=False)
     assert "1.824e9" in out.stdout  # Chinchilla's N_opt at 1e21 (Hoffmann et al. approach 3)
     assert out.stderr.strip().endswith("rich loaded: False")
+
+
+def test_a_blank_title_or_caption_is_drawn_as_rich_draws_it():
+    for title, caption in ((None, " "), (" ", None), ("  ", "a ")):
+        t = ([["x"]], ["h"], [False], title, caption, 40)
+        text = plain.table(*t)
+        assert text is None or text == _rich(*t)

@@ -67,7 +67,8 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence
     cells = [*headers, *(c for row in rows for c in row)]
     if not headers or not all(plain(c) and c == c.strip() for c in cells):
         return None  # (rich trims a cell's outer spaces: ours have none)
-    if any(t is not None and (not t or not plain(t)) for t in (title, caption)):
+    if any(t is not None and (not t.strip() or not plain(t)) for t in (title, caption)):
+        # (rich keeps a blank title or caption as its spaces; wrapping would drop them)
         return None
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
               for i, h in enumerate(headers)]
