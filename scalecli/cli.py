@@ -144,7 +144,11 @@ def _need_figures(png: Path | None, svg: Path | None) -> None:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    """One message line on stderr (a note, a warning, an error); text quoted from the input
+    cannot break it: control characters print escaped."""
+    from .errors import one_line
+
+    sys.stderr.write(one_line(text) + "\n")
 
 
 def _out(text: str) -> None:

@@ -58,6 +58,16 @@ class FitError(ScaleCLIError):
     """Data that cannot identify the law (too few points, one model size) or a fit that failed."""
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)]}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (a newline as ``\\n``): a message quoting a
+    header cell or a value that holds a line break still prints as the one line it is."""
+    return text.translate(_CONTROLS)
+
+
 def clip(value: object, limit: int = 40) -> str:
     """``value`` as text for a message, cut to ``limit`` characters: an error never echoes a
     400-digit number or a megabyte line whole."""

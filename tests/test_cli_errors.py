@@ -130,3 +130,13 @@ def test_fit_warns_with_few_points(tmp_path):
     assert r.exit_code == 0 and "fewer than twice" in r.stderr
     r = invoke("fit", path, "--strict")
     assert r.exit_code == 1 and "fewer than twice" in r.stderr
+
+
+def test_a_header_cell_with_a_line_break_is_quoted_on_one_line(tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b'run,"n_params\r\nx",tokens,loss\na,1e8,1e9,3\n')
+    r = invoke("fit", path)
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), r.stderr
+    assert "n_params\\r\\nx" in lines[0] and "crlf.csv" in lines[0]
