@@ -209,7 +209,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         drop_outliers: bool = False,
         min_step=None, min_tokens=None, max_tokens=None,
         points: str | None = None,
-        where=None) -> FitResult | Ranking:
+        where=None, skip_fraction: float | None = None, smooth: str | None = None,
+        anchor: str | None = None, step1: str | Path | None = None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -263,6 +264,14 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Weight W >= 1 of residuals where the prediction lies above the observed target (1:
         symmetric; 10: the lower-envelope fit under-tuned runs call for). Recorded in
         ``fit["overestimate_penalty"]``; such a fit has no lack-of-fit covariance.
+    skip_fraction, smooth, anchor:
+        Points from curves as the OLMo ladder reads them: drop the first share of each run's
+        logged rows, a trailing ``"moving-mean:K"`` of every metric, a fixed point
+        ``"x=0,y=1"`` (see :mod:`scalecli.curvepoints`); recorded in ``data``.
+    step1:
+        The saved fit (a law of N and D, say) whose prediction is this law's variable: its
+        target must be this fit's x column; recorded in ``data["step1"]`` so that ``predict
+        --then`` refuses a chain from any other step-1 fit (see :mod:`scalecli.chain`).
     drop_outliers:
         Fit, then refit once without the runs whose residual lies beyond 3 robust standard
         deviations (:mod:`scalecli.analyses.outliers`); they are named in a note and in
@@ -296,6 +305,11 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                               "law: --law NAME --drop-outliers)")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
+    curve_options = {"--skip-fraction": skip_fraction, "--smooth": smooth, "--anchor": anchor,
+                     "--step1": step1}
+    if everything and any(v is not None for v in curve_options.values()):
+        given_ = next(k for k, v in curve_options.items() if v is not None)
+        raise ConfigError(f"{given_} describes one law's fit: fit one law with --law NAME")
     maps = _mapping(mapping)
     cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if everything:
@@ -325,7 +339,16 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
                          tolerance=tolerance, jobs=jobs, weights=weights,
-                         drop_outliers=drop_outliers)
+                         drop_outliers=drop_outliers, skip_fraction=skip_fraction,
+                         smooth=smooth, anchor=anchor)
+        for key, value in (("skip_fraction", skip_fraction), ("smooth", smooth),
+                           ("anchor", anchor)):
+            if value is not None:
+                result.data[key] = value
+        if step1 is not None:
+            from .chain import expect_step1
+
+            result.data["step1"] = expect_step1(step1, result)
         if residuals:
             from .analyses.residuals import attach
 
@@ -397,6 +420,10 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     from .analyses.uncertainty import prediction_bands
 
     source, then = _fit_source(source), [_fit_source(t) for t in then or ()]
+    if then:
+        from .chain import check_chain
+
+        check_chain(source, then)
     table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then,
                              steps=steps)
     if not then:

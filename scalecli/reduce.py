@@ -183,6 +183,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     if spec.multi and h.height:
         picked, no_point, spec.notes = checkpoints(h, runs, spec)
         reduced = picked.select(S.RUN_ID, pl.col(S.D).cast(pl.Float64).alias("_ckpt"),
+                                pl.col(S.STEP).alias("_ckstep"),
                                 pl.col(S.VALUE).cast(pl.Float64).alias("_from_history"))
     elif h.height:
         h = h.sort([S.RUN_ID, S.STEP, S.D], nulls_last=False)
@@ -207,7 +208,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
         pl.coalesce("_from_history", "_summary").alias("y")
     )
     if "_ckpt" in joined.columns:
-        joined = _at_checkpoints(joined)
+        joined = _at_checkpoints(_variables_at(joined, frames.history, require, metrics))
     missing = [c for c in require if c not in joined.columns]
     if missing:
         raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
@@ -242,6 +243,28 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
         points.issues.append(f"the runs log different loss metrics: {counts}; fitted each run's "
                             "own (choose one with --map loss=COLUMN)")
     return points
+
+
+def _variables_at(joined, history, require, targets):
+    """A variable that is itself a logged metric (``--x task_loss``) takes its value at each
+    point's checkpoint (the same step, or the same tokens where steps are not logged), not the
+    run's final value."""
+    import polars as pl
+
+    logged = set(history[S.METRIC].unique().to_list()) if history.height else set()
+    by_step = history[S.STEP].null_count() == 0 and joined["_ckstep"].null_count() == 0
+    keys = [S.RUN_ID, "_ckstep"] if by_step else [S.RUN_ID, "_ckpt"]
+    for col in require:
+        if col not in logged or col in targets or col in (S.N, S.D, S.C):
+            continue
+        at = (history.filter(pl.col(S.METRIC) == col)
+              .select(S.RUN_ID, pl.col(S.STEP).alias("_ckstep"),
+                      pl.col(S.D).cast(pl.Float64).alias("_ckpt"),
+                      pl.col(S.VALUE).cast(pl.Float64).alias("_var"))
+              .unique(keys, keep="last", maintain_order=True).select(*keys, "_var"))
+        joined = (joined.join(at, on=keys, how="left", maintain_order="left")
+                  .with_columns(pl.col("_var").alias(col)).drop("_var"))
+    return joined.drop("_ckstep")
 
 
 def _at_checkpoints(joined):
