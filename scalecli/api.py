@@ -776,6 +776,14 @@ def law_table() -> Table:
     return table()
 
 
+def passk(path: str | Path, *, samples: str = "n", correct: str = "c", ks=None) -> Table:
+    """Coverage at each k (``ks``: "1,2,4" or a list; default powers of two) from a file of
+    per-problem sample counts: the mean unbiased pass@k (see :mod:`scalecli.analyses.passk`)."""
+    from .analyses.passk import coverage
+
+    return coverage(path, samples=samples, correct=correct, ks=ks)
+
+
 def law_yaml(name: str) -> str:
     """A law's YAML config to start from (``scalecli laws show NAME``)."""
     from .analyses.catalogue import law_yaml as text

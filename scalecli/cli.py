@@ -987,6 +987,31 @@ def laws_show(name: Annotated[str, typer.Argument(help="A law's name (see scalec
     _out(api.law_yaml(name))
 
 
+@app.command()
+@handles_errors
+def passk(path: Annotated[Path, typer.Argument(
+              help="CSV or JSON lines: one row per problem, its sample and correct counts.",
+              show_default=False)],
+          samples: Annotated[str, typer.Option(
+              "--samples", help="Column of each problem's number of samples n.")] = "n",
+          correct: Annotated[str, typer.Option(
+              "--correct", help="Column of each problem's number of correct samples c.")] = "c",
+          k: Annotated[str | None, typer.Option(
+              "--k", help="Sample counts k, e.g. 1,2,4,8. [default: powers of two up to the "
+                          "fewest samples]")] = None,
+          format: FormatOpt = Fmt.table) -> None:
+    """Coverage (mean unbiased pass@k over problems) at each k, to fit --law coverage to.
+
+    Example: scalecli passk problems.csv --k 1,4,16,64 --format csv > coverage.csv
+    """
+    from . import api
+    from .report.tables import render_table
+
+    table = api.passk(path, samples=samples, correct=correct, ks=k)
+    _messages(table)
+    _out(render_table(table, format.value))
+
+
 store_app = typer.Typer(help="Look after a store: check it, prune runs whose logs are gone.",
                         no_args_is_help=True)
 app.add_typer(store_app, name="store")

@@ -25,7 +25,7 @@ Language Monkeys", arXiv:2407.21787)::
     c(k) = exp(a·k^b),   a < 0, b < 0 (so c -> 1 as k grows)
 
 fitted by least squares on log c (log c = a·k^b, the paper's "exponentiated power law").
-``scalecli.passk`` turns per-problem sample counts into the mean pass@k it is fitted to.
+``scalecli.analyses.passk`` turns per-problem sample counts into the mean pass@k it is fitted to.
 """
 
 from __future__ import annotations
