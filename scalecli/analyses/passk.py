@@ -5,7 +5,7 @@ drawn without replacement hold a correct one is (Chen et al. 2021; Brown et al. 
 
     pass@k = 1 - C(n - c, k) / C(n, k) = 1 - prod_{j = n-c+1}^{n} (1 - k/j)    (1 if n - c < k)
 
-computed as that product, summed in log space (log1p): no binomial coefficient is formed, so
+computed as that product, summed in log space (log1p) from its largest factor down: no binomial coefficient is formed, so
 n = 10,000 samples stay exact to rounding. The coverage at k is the mean over problems.
 """
 
@@ -22,16 +22,16 @@ def pass_at_k(n, c, k: int):
 
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
-    top = int(n.max()) if n.size else 0
-    # T[m] = sum_{j=k+1}^{m} log1p(-k/j) for m >= k (0 below): the product's log is
-    # T[n] - T[n - c] whenever n - c >= k.
-    j = np.arange(1, top + 1, dtype=float)
-    terms = np.where(j > k, np.log1p(-k / np.maximum(j, k + 1)), 0.0)
-    T = np.concatenate([[0.0], np.cumsum(terms)])
-    fail = n - c
     out = np.ones(n.shape, dtype=float)
-    ok = fail >= k
-    out[ok] = -np.expm1(T[n[ok]] - T[fail[ok]])
+    ok = n - c >= k
+    for total in np.unique(n[ok]):  # usually one sample count for every problem
+        # S[i] = sum_{j = k+1+i}^{total} log1p(-k/j), summed from the top (the small terms of
+        # a few correct samples are not lost against the whole sum); the product over
+        # j = n-c+1..n is S[n - c - k], and S[total - k] = 0 (no correct sample).
+        terms = np.log1p(-k / np.arange(k + 1, total + 1, dtype=float))
+        S = np.concatenate([np.cumsum(terms[::-1])[::-1], [0.0]])
+        rows = ok & (n == total)
+        out[rows] = -np.expm1(S[total - c[rows] - k])
     return out
 
 
