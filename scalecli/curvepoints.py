@@ -126,6 +126,6 @@ def add_anchor(pts: Points, anchor: dict[str, float]) -> Points:
 
     row = {S.RUN_ID: ANCHOR_RUN, S.NAME: ANCHOR_RUN, S.SOURCE: "--anchor", **anchor}
     frame = pl.concat([pts.frame, pl.DataFrame([row])], how="diagonal_relaxed")
-    shown = ", ".join(f"{k}={v:g}" for k, v in anchor.items())
+    shown = ", ".join(f"{clip(k, 30)}={v:g}" for k, v in anchor.items())
     return dataclasses.replace(pts, frame=frame,
                                notes=[*pts.notes, f"--anchor: a fixed point added at {shown}"])
