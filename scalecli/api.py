@@ -331,20 +331,20 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
+        curve = {"skip_fraction": skip_fraction, "smooth": smooth, "anchor": anchor}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment)
+                                      select, cli_window, points, experiment=experiment,
+                                      curve=curve)
         window, points = _window(base=spec.window, **cli_window), spec.points
         select = _config_select(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
                          tolerance=tolerance, jobs=jobs, weights=weights,
-                         drop_outliers=drop_outliers, skip_fraction=skip_fraction,
-                         smooth=smooth, anchor=anchor)
-        for key, value in (("skip_fraction", skip_fraction), ("smooth", smooth),
-                           ("anchor", anchor)):
-            if value is not None:
-                result.data[key] = value
+                         drop_outliers=drop_outliers)
+        for key in curve:
+            if getattr(spec, key) is not None:
+                result.data[key] = getattr(spec, key)
         if step1 is not None:
             from .chain import expect_step1
 
@@ -592,14 +592,16 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              drop_outliers: bool = False,
              min_step=None, min_tokens=None, max_tokens=None,
              points: str | None = None,
-             where=None) -> Backtest | BacktestRanking:
+             where=None, skip_fraction: float | None = None, smooth: str | None = None,
+             anchor: str | None = None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
     the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
     that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
     relative error. The fit options mean what they mean for :func:`fit`
-    (``overestimate_penalty``, ``min_step``, ``min_tokens``, ``max_tokens``, ``points``;
+    (``overestimate_penalty``, ``min_step``, ``min_tokens``, ``max_tokens``, ``points``,
+    ``skip_fraction``, ``smooth``, ``anchor``;
     ``drop_outliers``: each split's fit drops its flagged training runs); runs whose ``by``
     value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
     Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
@@ -621,6 +623,9 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
         if drop_outliers:
             raise ConfigError("--drop-outliers applies to one law's backtest (give --law NAME)")
         _single_points(points, "backtest one law with --law NAME")
+        if any(v is not None for v in (skip_fraction, smooth, anchor)):
+            raise ConfigError("--skip-fraction, --smooth and --anchor describe one law's "
+                              "points: backtest one law with --law NAME")
         from .analyses.backtest import rank_backtests
 
         frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
@@ -637,7 +642,9 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment)
+                                      select, cli_window, points, experiment=experiment,
+                                      curve={"skip_fraction": skip_fraction, "smooth": smooth,
+                                             "anchor": anchor})
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
                      drop_outliers=drop_outliers)
@@ -910,7 +917,7 @@ def _config_select(spec):
 
 
 def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
-             window=None, points=None, experiment=None):
+             window=None, points=None, experiment=None, curve=None):
     """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``; the
     ``window`` bounds and ``points`` given override the config's), the columns it maps, and
     the runs read with the columns it needs."""
@@ -922,6 +929,15 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict, sele
 
         parse_points(points)  # a bad --points is refused before any log is read
         spec.points = points
+    if curve:  # --skip-fraction, --smooth, --anchor over the config's data section
+        from .curvepoints import check_skip, parse_anchor, parse_smooth
+
+        check_skip(curve.get("skip_fraction"))
+        parse_smooth(curve.get("smooth"))
+        parse_anchor(curve.get("anchor"), spec.law)
+        for key, value in curve.items():
+            if value is not None:
+                setattr(spec, key, value)
     maps = {**spec.mapping, **maps}
     select = _config_select(spec) + (select or _select(None, None))
     frames = _frames(data, store, reader, maps, strict, experiment=experiment,

@@ -929,6 +929,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              drop_outliers: DropOutliersOpt = False,
              min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
              max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+             skip_fraction: SkipOpt = None, smooth: SmoothOpt = None, anchor: AnchorOpt = None,
              where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
@@ -948,7 +949,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           overestimate_penalty=overestimate_penalty,
                           drop_outliers=drop_outliers,
                           min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                          points=points,
+                          points=points, skip_fraction=skip_fraction, smooth=smooth,
+                          anchor=anchor,
                           where=where)
     _messages(result)
     _out(backtest_output(result, format.value))

@@ -178,8 +178,9 @@ def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
     from .ingest import Frames
     from .reduce import Points
 
-    skip, window = check_skip(skip_fraction), parse_smooth(smooth)
-    fixed_point = parse_anchor(anchor, spec.law)
+    skip = check_skip(spec.skip_fraction if skip_fraction is None else skip_fraction)
+    window = parse_smooth(spec.smooth if smooth is None else smooth)
+    fixed_point = parse_anchor(spec.anchor if anchor is None else anchor, spec.law)
     if isinstance(data, Points):
         if skip or window:
             raise ConfigError("--skip-fraction and --smooth work on the runs' curves: give the "

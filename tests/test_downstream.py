@@ -449,3 +449,39 @@ def test_olmo_ladder_13b_predictions_match_the_published_ones(tmp_path, task):
     acc = [sum(w * float(t[f"{m}_acc"]) for w, m in zip(WEIGHTS, MMLU))
            if task == "mmlu_avg_test" else float(t[f"{task}_acc"]) for t in rows]
     assert np.mean(acc[-5:]) == pytest.approx(float(pub["Actual"]), rel=1e-12)
+
+
+def test_a_configs_data_section_sets_the_curve_options(tmp_path):
+    """data: {points, skip_fraction, smooth, anchor} in a config fits what the options fit."""
+    cfg = tmp_path / "step2.yaml"
+    cfg.write_text("law:\n  name: sigmoid\n  variables: {x: piqa_val_bpb}\n  target: piqa_val_acc\n"
+                   "data: {points: all, skip_fraction: 0.1, smooth: 'moving-mean:5', "
+                   "anchor: 'x=0,y=1'}\nfit: {loss: mse, space: linear}\n")
+    r = invoke("fit", LADDER / "ladder.csv.gz", "--config", cfg, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    by_config = json.loads(r.stdout)
+    r = invoke("fit", LADDER / "ladder.csv.gz", "--law", "sigmoid", "--x", "piqa_val_bpb",
+               "--y", "piqa_val_acc", "--points", "all", "--skip-fraction", "0.1",
+               "--smooth", "moving-mean:5", "--anchor", "x=0,y=1", "--format", "json")
+    by_options = json.loads(r.stdout)
+    assert by_config["params"] == by_options["params"]
+    assert by_config["data"]["skip_fraction"] == 0.1 and by_config["data"]["anchor"] == "x=0,y=1"
+    cfg.write_text(cfg.read_text().replace("0.1,", "2,"))
+    r = invoke("fit", LADDER / "ladder.csv.gz", "--config", cfg)
+    assert r.exit_code == 1 and "data.skip-fraction 2" in r.stderr, r.stderr
+
+
+def test_backtest_reads_points_from_curves_too():
+    r = invoke("backtest", LADDER / "ladder.csv.gz", "--law", "sigmoid", "--x", "piqa_val_bpb",
+               "--y", "piqa_val_acc", "--points", "all", "--skip-fraction", "0.5",
+               "--smooth", "moving-mean:3", "--by", "n_params", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    preds = json.loads(r.stdout)["predictions"]
+    kept = {}
+    for row in _ladder_rows():
+        kept[row["run"]] = kept.get(row["run"], 0) + 1
+    # each run keeps its last half: the largest rung's points are predicted once per fit
+    largest = [p for p in preds if p["run"].startswith("1B-")]
+    assert largest and len({p["run"] for p in largest}) == 4
+    n_big = sum(n - math.ceil(0.5 * n) for run, n in kept.items() if run.startswith("1B-"))
+    assert len(largest) == n_big * len({p["rung"] for p in largest})
