@@ -64,6 +64,23 @@ def test_law_equals_the_papers_formula(name, paper, var, xs, cases):
         np.testing.assert_allclose(scalar, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("name,paper,var,xs,cases", CASES)
+def test_jacobians_match_central_differences(name, paper, var, xs, cases):
+    law = get_law(name)
+    X = {var: xs}
+    for params in cases:
+        theta = np.array(law.to_internal(params), dtype=float)
+        for jac, f in ((law.predict_jac, law.predict), (law.log_predict_jac, law.log_predict)):
+            _, J = jac(theta, X)
+            for i in range(theta.size):
+                h = 1e-6 * max(1.0, abs(theta[i]))
+                up, down = theta.copy(), theta.copy()
+                up[i] += h
+                down[i] -= h
+                num = (f(up[None, :], X)[0] - f(down[None, :], X)[0]) / (2 * h)
+                np.testing.assert_allclose(J[:, i], num, rtol=1e-5, atol=1e-8)
+
+
 def test_sigmoid_carries_the_ladders_bounds():
     law = get_law("sigmoid")
     bounds = {p.name: p.bounds for p in law.parameters}
