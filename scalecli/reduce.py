@@ -209,6 +209,8 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     )
     if "_ckpt" in joined.columns:
         joined = _at_checkpoints(_variables_at(joined, frames.history, require, metrics))
+    elif kind != "last" and h.height:
+        joined = _variables_reduced(joined, frames.history, h, require, metrics, kind, k)
     missing = [c for c in require if c not in joined.columns]
     if missing:
         raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
@@ -265,6 +267,33 @@ def _variables_at(joined, history, require, targets):
         joined = (joined.join(at, on=keys, how="left", maintain_order="left")
                   .with_columns(pl.col("_var").alias(col)).drop("_var"))
     return joined.drop("_ckstep")
+
+
+def _variables_reduced(joined, history, target_rows, require, targets, kind: str, k: int):
+    """A variable that is itself a logged metric, reduced as the target is: the mean of its
+    last K values for ``mean-last:K``, its value at the target's minimum for ``min`` (the
+    runs' final columns already hold ``last``)."""
+    import polars as pl
+
+    logged = set(history[S.METRIC].unique().to_list()) if history.height else set()
+    cols = [c for c in require if c in logged and c not in targets and c not in (S.N, S.D, S.C)]
+    if not cols:
+        return joined
+    order = [S.RUN_ID, S.STEP, S.D]
+    if kind == "min":
+        at = (target_rows.sort(order, nulls_last=False).group_by(S.RUN_ID)
+              .agg(pl.all().sort_by(S.VALUE).first()).select(S.RUN_ID, S.STEP))
+    for col in cols:
+        rows = history.filter(pl.col(S.METRIC) == col).sort(order, nulls_last=False)
+        if kind == "min":
+            v = rows.join(at, on=[S.RUN_ID, S.STEP], how="inner").group_by(S.RUN_ID).agg(
+                pl.col(S.VALUE).last().alias("_var"))
+        else:
+            v = rows.group_by(S.RUN_ID).agg(pl.col(S.VALUE).tail(k).mean().alias("_var"))
+        joined = (joined.join(v, on=S.RUN_ID, how="left", maintain_order="left")
+                  .with_columns(pl.coalesce("_var", pl.col(col).cast(pl.Float64, strict=False))
+                                .alias(col)).drop("_var"))
+    return joined
 
 
 def _at_checkpoints(joined):

@@ -502,3 +502,25 @@ def test_backtest_reads_points_from_curves_too():
     assert largest and len({p["run"] for p in largest}) == 4
     n_big = sum(n - math.ceil(0.5 * n) for run, n in kept.items() if run.startswith("1B-"))
     assert len(largest) == n_big * len({p["rung"] for p in largest})
+
+
+def test_a_logged_variable_is_reduced_as_the_target_is():
+    """--reduce mean-last:5 averages x over each run's last 5 logged values, as it does y."""
+    from scalecli import api
+
+    res = api.fit(str(LADDER / "ladder.csv.gz"), "sigmoid", x="piqa_val_bpb",
+                  target="piqa_val_acc", reduce="mean-last:5")
+    runs: dict[str, list] = {}
+    for row in _ladder_rows():
+        runs.setdefault(row["run"], []).append(row)
+    frame = res.points.sort("name")
+    for name, x, y in zip(frame["name"], frame["piqa_val_bpb"], frame["y"]):
+        rows = runs[name][-5:]
+        assert x == pytest.approx(np.mean([float(r["piqa_val_bpb"]) for r in rows]), rel=1e-12)
+        assert y == pytest.approx(np.mean([float(r["piqa_val_acc"]) for r in rows]), rel=1e-12)
+    res = api.fit(str(LADDER / "ladder.csv.gz"), "sigmoid", x="piqa_val_bpb",
+                  target="piqa_val_acc", reduce="min")
+    frame = res.points.sort("name")
+    for name, x, y in zip(frame["name"], frame["piqa_val_bpb"], frame["y"]):
+        best = min(runs[name], key=lambda r: float(r["piqa_val_acc"]))
+        assert (x, y) == (float(best["piqa_val_bpb"]), float(best["piqa_val_acc"]))
