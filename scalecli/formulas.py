@@ -130,6 +130,11 @@ def add_formula(frames: Frames, text: str, option: str = "--y") -> Frames:
     if rows is not None and rows.height:
         keys = [S.RUN_ID, S.STEP, S.D]
         wide = rows.pivot(on=S.METRIC, index=keys, values=S.VALUE, aggregate_function="first")
+        constant = [n for n in used if n not in wide.columns and n in runs.columns]
+        if constant:  # a run's own column (n_params, a config value) on each of its rows
+            wide = wide.join(runs.select(S.RUN_ID, *(pl.col(n).cast(pl.Float64, strict=False)
+                                                     for n in constant)),
+                             on=S.RUN_ID, how="left")
         wide = wide.drop_nulls([n for n in used if n in wide.columns])
         if all(n in wide.columns for n in used) and wide.height:
             values = data_values(expr.tree, {n: wide[n].to_numpy() for n in used})

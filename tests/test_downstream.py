@@ -524,3 +524,18 @@ def test_a_logged_variable_is_reduced_as_the_target_is():
     for name, x, y in zip(frame["name"], frame["piqa_val_bpb"], frame["y"]):
         best = min(runs[name], key=lambda r: float(r["piqa_val_acc"]))
         assert (x, y) == (float(best["piqa_val_bpb"]), float(best["piqa_val_acc"]))
+
+
+def test_a_formula_may_mix_logged_metrics_and_run_columns(tmp_path):
+    """log(n_params) * task_bpb is read at every checkpoint, n_params from the run."""
+    from scalecli import api
+
+    res = api.fit(str(LADDER / "ladder.csv.gz"), "sigmoid", x="piqa_val_bpb * log(n_params) / 20",
+                  target="piqa_val_acc", points="all")
+    runs: dict[str, list] = {}
+    for row in _ladder_rows():
+        runs.setdefault(row["run"], []).append(row)
+    want = sorted(float(r["piqa_val_bpb"]) * math.log(float(r["n_params"])) / 20
+                  for rows in runs.values() for r in rows)
+    got = sorted(res.points["piqa_val_bpb * log(n_params) / 20"].to_list())
+    np.testing.assert_allclose(got, want, rtol=1e-12)
