@@ -237,9 +237,14 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                     target=target or (names[0] if names else "loss"), reduce=reduce,
                     dropped=dropped, notes=list(spec.notes))
     n_runs = frame.get_column(S.RUN_ID).n_unique()
-    if frame.height > n_runs:
+    measured = bool(require) and frame.height > n_runs and set(require) <= set(
+        frames.history[S.METRIC].unique().to_list())
+    if frame.height > n_runs and not measured:
+        # L(N, D) along a curve; a law of logged metrics (accuracy from task loss) is not one
         points.issues.append(f"--points {spec.text}: {frame.height} points from {n_runs} runs; "
                              + MULTI_WARNING)
+    elif frame.height > n_runs:
+        points.notes.append(f"--points {spec.text}: {frame.height} points from {n_runs} runs")
     if len(names) > 1:
         counts = ", ".join(f"{m} for {n} runs" for m, n in used.iter_rows())
         points.issues.append(f"the runs log different loss metrics: {counts}; fitted each run's "
