@@ -56,7 +56,7 @@ def expand(text: str, names: list[str], option: str, where: str) -> str:
             j += 1
         if depth:
             raise ConfigError(f"{option} {clip(text, 80)!r}: mean( is not closed")
-        inner = text[start : j - 1]
+        inner = expand(text[start : j - 1], names, option, where)  # a mean inside a mean
         out.append(text[i : m.start()])
         out.append(_mean(inner, names, option, where))
         i = j

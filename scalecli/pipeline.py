@@ -212,7 +212,7 @@ def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
 def curves(data: Any, spec: FitSpec, mapping, skip: float | None, window: int | None):
     """The runs with the spec's formula target and variables added as metrics and every curve
     cut and smoothed; ``data`` as it is when none of that is asked."""
-    from .formulas import add_formula, is_formula
+    from .formulas import add_formula, available, is_formula
     from .ingest import Frames
 
     formulas = [(spec.target, "--y")] if is_formula(spec.target) else []
@@ -222,6 +222,9 @@ def curves(data: Any, spec: FitSpec, mapping, skip: float | None, window: int | 
     if not isinstance(data, Frames):
         data = load(*as_paths(data), mapping={**spec.mapping, **(mapping or {})},
                     need=roles_needed(spec.law.variables.values()))
+    if formulas:  # a column whose name merely looks like a formula ("eval loss") is a column
+        have = set(available(data))
+        formulas = [(text, option) for text, option in formulas if text not in have]
     for text, option in formulas:
         data = add_formula(data, text, option)
     if skip or window:

@@ -539,3 +539,22 @@ def test_a_formula_may_mix_logged_metrics_and_run_columns(tmp_path):
                   for rows in runs.values() for r in rows)
     got = sorted(res.points["piqa_val_bpb * log(n_params) / 20"].to_list())
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_column_named_like_a_formula_stays_a_column_and_means_nest(tmp_path):
+    f = tmp_path / "runs.csv"
+    rows = ["run,dataset_size,eval loss,acc_a,acc_b"]
+    for i, d in enumerate(np.geomspace(1e6, 1e9, 8)):
+        err = 0.1 + 30 * d**-0.3
+        rows.append(f"r{i},{float(d)!r},{float(err)!r},{float(1 - err)!r},{float(1 - err)!r}")
+    f.write_text("\n".join(rows) + "\n")
+    args = ["--law", "power", "--x", "dataset_size", "--format", "json"]
+    r = invoke("fit", f, "--y", "eval loss", *args)
+    assert r.exit_code == 0, r.stderr
+    by_column = json.loads(r.stdout)["params"]
+    r = invoke("fit", f, "--y", "mean(mean(1 - acc_*), 1 - acc_a)", *args)
+    assert r.exit_code == 0, r.stderr
+    by_formula = json.loads(r.stdout)["params"]
+    for k, v in by_column.items():
+        assert by_formula[k] == pytest.approx(v, rel=1e-6), k
+    assert by_column["alpha"] == pytest.approx(0.3, rel=1e-4)
