@@ -210,7 +210,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     if "_ckpt" in joined.columns:
         joined = _at_checkpoints(_variables_at(joined, frames.history, require, metrics))
     elif kind != "last" and h.height:
-        joined = _variables_reduced(joined, frames.history, h, require, metrics, kind, k)
+        joined = _variables_reduced(joined, frames, h, require, metrics, kind, k)
     missing = [c for c in require if c not in joined.columns]
     if missing:
         raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
@@ -274,16 +274,18 @@ def _variables_at(joined, history, require, targets):
     return joined.drop("_ckstep")
 
 
-def _variables_reduced(joined, history, target_rows, require, targets, kind: str, k: int):
+def _variables_reduced(joined, frames, target_rows, require, targets, kind: str, k: int):
     """A variable that is itself a logged metric, reduced as the target is: the mean of its
     last K values for ``mean-last:K``, its value at the target's minimum for ``min`` (the
-    runs' final columns already hold ``last``)."""
+    runs' final columns already hold ``last``). A store's whole history is read only then."""
     import polars as pl
 
-    logged = set(history[S.METRIC].unique().to_list()) if history.height else set()
+    some = logged_rows(frames, kind)  # a store's tails name every logged metric
+    logged = set(some[S.METRIC].unique().to_list()) if some.height else set()
     cols = [c for c in require if c in logged and c not in targets and c not in (S.N, S.D, S.C)]
     if not cols:
         return joined
+    history = frames.history
     order = [S.RUN_ID, S.STEP, S.D]
     if kind == "min":
         at = (target_rows.sort(order, nulls_last=False).group_by(S.RUN_ID)
