@@ -210,7 +210,8 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         drop_outliers: bool = False,
         min_step=None, min_tokens=None, max_tokens=None,
         points: str | None = None,
-        where=None) -> FitResult | Ranking:
+        where=None, skip_fraction: float | None = None, smooth: str | None = None,
+        anchor: str | None = None, step1: str | Path | None = None) -> FitResult | Ranking:
     """Fit a law to runs; ``law="all"`` ranks every applicable law instead.
 
     Parameters
@@ -264,6 +265,14 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Weight W >= 1 of residuals where the prediction lies above the observed target (1:
         symmetric; 10: the lower-envelope fit under-tuned runs call for). Recorded in
         ``fit["overestimate_penalty"]``; such a fit has no lack-of-fit covariance.
+    skip_fraction, smooth, anchor:
+        Points from curves as the OLMo ladder reads them: drop the first share of each run's
+        logged rows, a trailing ``"moving-mean:K"`` of every metric, a fixed point
+        ``"x=0,y=1"`` (see :mod:`scalecli.curvepoints`); recorded in ``data``.
+    step1:
+        The saved fit (a law of N and D, say) whose prediction is this law's variable: its
+        target must be this fit's x column; recorded in ``data["step1"]`` so that ``predict
+        --then`` refuses a chain from any other step-1 fit (see :mod:`scalecli.chain`).
     drop_outliers:
         Fit, then refit once without the runs whose residual lies beyond 3 robust standard
         deviations (:mod:`scalecli.analyses.outliers`); they are named in a note and in
@@ -297,6 +306,11 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                               "law: --law NAME --drop-outliers)")
     elif holdout is not None:
         raise ConfigError("--holdout ranks laws: it applies to --law all")
+    curve_options = {"--skip-fraction": skip_fraction, "--smooth": smooth, "--anchor": anchor,
+                     "--step1": step1}
+    if everything and any(v is not None for v in curve_options.values()):
+        given_ = next(k for k, v in curve_options.items() if v is not None)
+        raise ConfigError(f"{given_} describes one law's fit: fit one law with --law NAME")
     maps = _mapping(mapping)
     cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if everything:
@@ -318,8 +332,10 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
+        curve = {"skip_fraction": skip_fraction, "smooth": smooth, "anchor": anchor}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment)
+                                      select, cli_window, points, experiment=experiment,
+                                      curve=curve)
         window, points = _window(base=spec.window, **cli_window), spec.points
         select = _config_select(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
@@ -327,6 +343,13 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
                          tolerance=tolerance, jobs=jobs, weights=weights,
                          drop_outliers=drop_outliers)
+        for key in curve:
+            if getattr(spec, key) is not None:
+                result.data[key] = getattr(spec, key)
+        if step1 is not None:
+            from .chain import expect_step1
+
+            result.data["step1"] = expect_step1(step1, result)
         if residuals:
             from .analyses.residuals import attach
 
@@ -398,6 +421,10 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     from .analyses.uncertainty import prediction_bands
 
     source, then = _fit_source(source), [_fit_source(t) for t in then or ()]
+    if then:
+        from .chain import check_chain
+
+        check_chain(source, then)
     table = prediction_table(source, law, at=at, points_file=points_file, n=n, d=d, then=then,
                              steps=steps)
     if not then:
@@ -599,14 +626,16 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
              drop_outliers: bool = False,
              min_step=None, min_tokens=None, max_tokens=None,
              points: str | None = None,
-             where=None) -> Backtest | BacktestRanking:
+             where=None, skip_fraction: float | None = None, smooth: str | None = None,
+             anchor: str | None = None) -> Backtest | BacktestRanking:
     """How well a law extrapolates up the ladder (``scalecli backtest``): for each rung k of
     model size (``by="flops"``: compute; runs without a size: a one-variable law's variable),
     fit on rungs 1..k and predict every larger run. ``holdout_largest=K`` fits once without
     the K largest rungs; ``min_rungs=K`` starts the roll at rung K (default: the first rung
     that passes the fit's checks); ``law="all"`` ranks every applicable law by its mean
     relative error. The fit options mean what they mean for :func:`fit`
-    (``overestimate_penalty``, ``min_step``, ``min_tokens``, ``max_tokens``, ``points``;
+    (``overestimate_penalty``, ``min_step``, ``min_tokens``, ``max_tokens``, ``points``,
+    ``skip_fraction``, ``smooth``, ``anchor``;
     ``drop_outliers``: each split's fit drops its flagged training runs); runs whose ``by``
     value is within ``tolerance`` (a fraction) of the next smaller run's share a rung.
     Returns a :class:`~scalecli.analyses.backtest.Backtest` (``predictions``, ``summary``)
@@ -628,6 +657,9 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
         if drop_outliers:
             raise ConfigError("--drop-outliers applies to one law's backtest (give --law NAME)")
         _single_points(points, "backtest one law with --law NAME")
+        if any(v is not None for v in (skip_fraction, smooth, anchor)):
+            raise ConfigError("--skip-fraction, --smooth and --anchor describe one law's "
+                              "points: backtest one law with --law NAME")
         from .analyses.backtest import rank_backtests
 
         frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
@@ -644,7 +676,9 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment)
+                                      select, cli_window, points, experiment=experiment,
+                                      curve={"skip_fraction": skip_fraction, "smooth": smooth,
+                                             "anchor": anchor})
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
                      drop_outliers=drop_outliers)
@@ -783,6 +817,14 @@ def law_table() -> Table:
     return table()
 
 
+def passk(path: str | Path, *, samples: str = "n", correct: str = "c", ks=None) -> Table:
+    """Coverage at each k (``ks``: "1,2,4" or a list; default powers of two) from a file of
+    per-problem sample counts: the mean unbiased pass@k (see :mod:`scalecli.analyses.passk`)."""
+    from .analyses.passk import coverage
+
+    return coverage(path, samples=samples, correct=correct, ks=ks)
+
+
 def law_yaml(name: str) -> str:
     """A law's YAML config to start from (``scalecli laws show NAME``)."""
     from .analyses.catalogue import law_yaml as text
@@ -909,7 +951,7 @@ def _config_select(spec):
 
 
 def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
-             window=None, points=None, experiment=None):
+             window=None, points=None, experiment=None, curve=None):
     """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``; the
     ``window`` bounds and ``points`` given override the config's), the columns it maps, and
     the runs read with the columns it needs."""
@@ -921,6 +963,15 @@ def _one_law(law, config, options: dict, maps, data, store, reader, strict, sele
 
         parse_points(points)  # a bad --points is refused before any log is read
         spec.points = points
+    if curve:  # --skip-fraction, --smooth, --anchor over the config's data section
+        from .curvepoints import check_skip, parse_anchor, parse_smooth
+
+        check_skip(curve.get("skip_fraction"))
+        parse_smooth(curve.get("smooth"))
+        parse_anchor(curve.get("anchor"), spec.law)
+        for key, value in curve.items():
+            if value is not None:
+                setattr(spec, key, value)
     maps = {**spec.mapping, **maps}
     select = _config_select(spec) + (select or _select(None, None))
     frames = _frames(data, store, reader, maps, strict, experiment=experiment,

@@ -67,9 +67,11 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
 FitFileOpt = Annotated[Path | None, typer.Option(
     "--fit", help="A fit saved by `scalecli fit --save`; default: the law's published values.")]
 XOpt = Annotated[str | None, typer.Option(
-    "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size).")]
+    "--x", help="Column of a one-variable law's variable (e.g. flops, dataset_size), or a "
+                "formula over columns.")]
 YOpt = Annotated[str | None, typer.Option(
-    "--y", help="Column or metric to fit. [default: the loss]")]
+    "--y", help="Column or metric to fit, or a formula over columns: \"0.5*a + 0.5*b\", "
+                "\"mean(1 - acc_*)\". [default: the loss]")]
 LossOpt = Annotated[str | None, typer.Option("--loss", help="Objective: huber, mse or mae.")]
 DeltaOpt = Annotated[float | None, typer.Option("--delta", help="Huber delta.")]
 SpaceOpt = Annotated[str | None, typer.Option(
@@ -117,6 +119,14 @@ MinTokensOpt = Annotated[str | None, typer.Option(
     "--min-tokens", help="Leave out each run's logged points before this many tokens.")]
 MaxTokensOpt = Annotated[str | None, typer.Option(
     "--max-tokens", help="Cap each run at this many tokens: its point and D are read there.")]
+SkipOpt = Annotated[float | None, typer.Option(
+    "--skip-fraction", help="Drop the first share of each run's logged rows of each metric "
+                            "(e.g. 0.1).")]
+SmoothOpt = Annotated[str | None, typer.Option(
+    "--smooth", help="moving-mean:K: each logged value becomes the mean of the last K up to "
+                     "it (x and y alike).")]
+AnchorOpt = Annotated[str | None, typer.Option(
+    "--anchor", help="A fixed point added to the fit, e.g. x=0,y=1 (the ideal model).")]
 PointsOpt = Annotated[str | None, typer.Option(
     "--points", help="Fit points per run: last, all, every:K or at-tokens:1B,2B,5B (one per "
                      "checkpoint: sound only without a final LR decay). [default: last]")]
@@ -393,6 +403,10 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
         drop_outliers: DropOutliersOpt = False,
         min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
         max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+        skip_fraction: SkipOpt = None, smooth: SmoothOpt = None, anchor: AnchorOpt = None,
+        step1: Annotated[Path | None, typer.Option(
+            "--step1", help="The saved step-1 fit whose prediction this law's variable is "
+                            "(recorded; predict --then checks it).")] = None,
         where: WhereOpt = None,
         split: SplitOpt = None, train_runs: TrainRunsOpt = None, schedule: ScheduleOpt = None,
         strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
@@ -411,7 +425,9 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          "--overestimate-penalty": overestimate_penalty,
                          "--drop-outliers": drop_outliers, "--min-step": min_step,
                          "--min-tokens": min_tokens, "--max-tokens": max_tokens,
-                         "--points": points, "--space": space}, law)
+                         "--points": points, "--space": space,
+                         "--skip-fraction": skip_fraction, "--smooth": smooth,
+                         "--anchor": anchor, "--step1": step1}, law)
         return _fit_curves(paths, store, law, reader, map, params, y, loss, delta,
                            include_run, exclude_run, where, split, train_runs, schedule, save,
                            strict, format)
@@ -431,7 +447,8 @@ def fit(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None, config:
                          overestimate_penalty=overestimate_penalty,
                          drop_outliers=drop_outliers,
                          min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                         points=points,
+                         points=points, skip_fraction=skip_fraction, smooth=smooth,
+                         anchor=anchor, step1=step1,
                          where=where)
     _messages(result)
     if save is not None:
@@ -1029,6 +1046,7 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
              drop_outliers: DropOutliersOpt = False,
              min_step: MinStepOpt = None, min_tokens: MinTokensOpt = None,
              max_tokens: MaxTokensOpt = None, points: PointsOpt = None,
+             skip_fraction: SkipOpt = None, smooth: SmoothOpt = None, anchor: AnchorOpt = None,
              where: WhereOpt = None,
              strict: StrictOpt = False, format: FormatOpt = Fmt.table) -> None:
     """How well a law extrapolates: fit on the smaller rungs of the ladder, predict every
@@ -1048,7 +1066,8 @@ def backtest(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                           overestimate_penalty=overestimate_penalty,
                           drop_outliers=drop_outliers,
                           min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                          points=points,
+                          points=points, skip_fraction=skip_fraction, smooth=smooth,
+                          anchor=anchor,
                           where=where)
     _messages(result)
     _out(backtest_output(result, format.value))
@@ -1085,6 +1104,31 @@ def laws_show(name: Annotated[str, typer.Argument(help="A law's name (see scalec
     from . import api
 
     _out(api.law_yaml(name))
+
+
+@app.command()
+@handles_errors
+def passk(path: Annotated[Path, typer.Argument(
+              help="CSV or JSON lines: one row per problem, its sample and correct counts.",
+              show_default=False)],
+          samples: Annotated[str, typer.Option(
+              "--samples", help="Column of each problem's number of samples n.")] = "n",
+          correct: Annotated[str, typer.Option(
+              "--correct", help="Column of each problem's number of correct samples c.")] = "c",
+          k: Annotated[str | None, typer.Option(
+              "--k", help="Sample counts k, e.g. 1,2,4,8. [default: powers of two up to the "
+                          "fewest samples]")] = None,
+          format: FormatOpt = Fmt.table) -> None:
+    """Coverage (mean unbiased pass@k over problems) at each k, to fit --law coverage to.
+
+    Example: scalecli passk problems.csv --k 1,4,16,64 --format csv > coverage.csv
+    """
+    from . import api
+    from .report.tables import render_table
+
+    table = api.passk(path, samples=samples, correct=correct, ks=k)
+    _messages(table)
+    _out(render_table(table, format.value))
 
 
 store_app = typer.Typer(help="Look after a store: check it, prune runs whose logs are gone.",

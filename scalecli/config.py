@@ -13,6 +13,7 @@ fit: {loss: huber, delta: 1.0e-3, space: log, seed: 0}  # overestimate_penalty: 
 data: {columns: {N: params, D: tokens_seen, loss: eval/loss}, reduce: last}
 # optional: a window on each run's curve and checkpoint points (the command line overrides)
 #   data: {window: {min_step: 100, min_tokens: 100M, max_tokens: 2B}, points: all}
+#   data: {points: all, skip_fraction: 0.1, smooth: "moving-mean:5", anchor: "x=0,y=1"}
 select:                                       # which runs to fit (the command line adds)
   where: "n_params >= 100M and dataset == 'rpj'"   # one filter or a list (all must hold)
   exclude_run: [gpt-20M-*]                    # glob patterns of run names; also include_run
@@ -44,7 +45,7 @@ _KEYS = {
     "": {"law", "fit", "data", "select"},
     "law": {"name", "formula", "variables", "target", "parameters", "fixed"},
     "fit": {"loss", "delta", "space", "seed", "overestimate_penalty"},
-    "data": {"columns", "reduce", "window", "points"},
+    "data": {"columns", "reduce", "window", "points", "skip_fraction", "smooth", "anchor"},
     "select": {"where", "include_run", "exclude_run"},
 }
 
@@ -63,6 +64,9 @@ class FitSpec:
     window: dict[str, float] = field(default_factory=dict)  # data.window's bounds, as given
     points: str | None = None  # data.points: last, all, every:K, at-tokens:LIST
     select: Selection | None = None  # the config's ``select:`` (runs to keep)
+    skip_fraction: float | None = None  # data.skip_fraction, data.smooth, data.anchor: points
+    smooth: str | None = None  # read from curves (see scalecli.curvepoints)
+    anchor: str | None = None
 
 
 MAX_BYTES = 1 << 20  # a config is a few lines; a megabyte is not a config
@@ -212,11 +216,30 @@ def spec_from_dict(doc: Any, where: str = "config") -> FitSpec:
     if target is not None and not isinstance(target, str):
         raise ConfigError(f"{where}: law.target must be a metric name")
     window, points = _window_and_points(data_doc, where)
+    curve = _curve_options(data_doc, law, where)
     return FitSpec(law=law, fixed=fixed, objective=objective, mapping=mapping,
                    reduce=reduce,
                    target=None if target in (None, "loss") else str(target), seed=seed,
                    window=window, points=points,
-                   select=_select(doc.get("select"), where))
+                   select=_select(doc.get("select"), where), **curve)
+
+
+def _curve_options(data_doc: dict, law: Law, where: str) -> dict:
+    """``data.skip_fraction``, ``data.smooth`` and ``data.anchor``, checked when read."""
+    from .curvepoints import check_skip, parse_anchor, parse_smooth
+
+    out = {}
+    for key, check in (("skip_fraction", check_skip), ("smooth", parse_smooth),
+                       ("anchor", lambda v: parse_anchor(v, law))):
+        value = data_doc.get(key)
+        if value is None:
+            continue
+        try:
+            check(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: data.{str(exc).lstrip('-')}") from None
+        out[key] = value if key != "skip_fraction" else float(value)
+    return out
 
 
 def _window_and_points(data_doc: dict, where: str) -> tuple[dict[str, float], str | None]:

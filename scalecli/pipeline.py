@@ -166,15 +166,28 @@ def fit_spec(law: str | None = None, config: str | Path | FitSpec | None = None,
 
 def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
             reduce: str | None = None, envelope: str | None = None, bins: int = 5,
-            bin_pad: float = 0.1, checkpoints: str | None = None) -> Points:
+            bin_pad: float = 0.1, checkpoints: str | None = None,
+            skip_fraction: float | None = None, smooth: str | None = None,
+            anchor: str | None = None) -> Points:
     """The points a law is fitted to: runs reduced to one target value each, columns the law
-    derives (kaplan-s's S_min) derived, and the lower envelope kept when asked."""
+    derives (kaplan-s's S_min) derived, and the lower envelope kept when asked. Formula targets
+    and variables (:mod:`scalecli.formulas`) are evaluated first, then each curve is cut and
+    smoothed (``skip_fraction``, ``smooth``) and an ``anchor`` point added
+    (:mod:`scalecli.curvepoints`)."""
+    from .curvepoints import add_anchor, check_skip, parse_anchor, parse_smooth
     from .ingest import Frames
     from .reduce import Points
 
+    skip = check_skip(spec.skip_fraction if skip_fraction is None else skip_fraction)
+    window = parse_smooth(spec.smooth if smooth is None else smooth)
+    fixed_point = parse_anchor(spec.anchor if anchor is None else anchor, spec.law)
     if isinstance(data, Points):
+        if skip or window:
+            raise ConfigError("--skip-fraction and --smooth work on the runs' curves: give the "
+                              "runs, not points already reduced")
         pts = data
     else:
+        data = curves(data, spec, mapping, skip, window)
         spec.law = normalized_columns(spec.law, data)
         have = data.runs.columns if isinstance(data, Frames) else ()
         derive = [c for c in spec.law.derivable if c not in have]
@@ -191,7 +204,34 @@ def prepare(data: Any, spec: FitSpec, *, mapping: dict[str, str] | None = None,
             pts = spec.law.derive(pts, data if isinstance(data, Frames) else None)
     if envelope not in (None, "none"):
         pts = envelope_points(pts, spec.law, str(envelope), bins, bin_pad)
+    if fixed_point:
+        pts = add_anchor(pts, fixed_point)
     return pts
+
+
+def curves(data: Any, spec: FitSpec, mapping, skip: float | None, window: int | None):
+    """The runs with the spec's formula target and variables added as metrics and every curve
+    cut and smoothed; ``data`` as it is when none of that is asked."""
+    from .formulas import add_formula, available, is_formula
+    from .ingest import Frames
+
+    formulas = [(spec.target, "--y")] if is_formula(spec.target) else []
+    formulas += [(c, "--x") for c in spec.law.variables.values() if is_formula(c)]
+    if not formulas and not skip and not window:
+        return data
+    if not isinstance(data, Frames):
+        data = load(*as_paths(data), mapping={**spec.mapping, **(mapping or {})},
+                    need=roles_needed(spec.law.variables.values()))
+    if formulas:  # a column whose name merely looks like a formula ("eval loss") is a column
+        have = set(available(data))
+        formulas = [(text, option) for text, option in formulas if text not in have]
+    for text, option in formulas:
+        data = add_formula(data, text, option)
+    if skip or window:
+        from .curvepoints import smooth_history
+
+        data = smooth_history(data, skip, window)
+    return data
 
 
 def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | None = None,
@@ -203,14 +243,17 @@ def fit(data: Any, law: str | None = None, *, config: str | Path | FitSpec | Non
         breaks: int | None = None, bootstrap: int = 0, ci: float = 0.95,
         progress=None, tolerance: float | None = None, jobs: int = 1,
         weights: str | None = None, overestimate_penalty: float | None = None,
-        drop_outliers: bool = False, points: str | None = None) -> FitResult:
+        drop_outliers: bool = False, points: str | None = None,
+        skip_fraction: float | None = None, smooth: str | None = None,
+        anchor: str | None = None) -> FitResult:
     """Fit one law to runs (see :func:`scalecli.api.fit` for the parameters)."""
     from .fitting import fit_points
 
     spec = fit_spec(law, config, x=x, target=target, loss=loss, delta=delta, space=space,
                     fixed=fixed, breaks=breaks, overestimate_penalty=overestimate_penalty)
     pts = prepare(data, spec, mapping=mapping, reduce=reduce, envelope=envelope, bins=bins,
-                  bin_pad=bin_pad, checkpoints=points)
+                  bin_pad=bin_pad, checkpoints=points, skip_fraction=skip_fraction,
+                  smooth=smooth, anchor=anchor)
 
     def fit_on(points, resamples):
         return fit_points(points, spec.law, objective=spec.objective, fixed=spec.fixed,

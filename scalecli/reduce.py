@@ -183,6 +183,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     if spec.multi and h.height:
         picked, no_point, spec.notes = checkpoints(h, runs, spec)
         reduced = picked.select(S.RUN_ID, pl.col(S.D).cast(pl.Float64).alias("_ckpt"),
+                                pl.col(S.STEP).alias("_ckstep"),
                                 pl.col(S.VALUE).cast(pl.Float64).alias("_from_history"))
     elif h.height:
         h = h.sort([S.RUN_ID, S.STEP, S.D], nulls_last=False)
@@ -207,7 +208,9 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
         pl.coalesce("_from_history", "_summary").alias("y")
     )
     if "_ckpt" in joined.columns:
-        joined = _at_checkpoints(joined)
+        joined = _at_checkpoints(_variables_at(joined, frames.history, require, metrics))
+    elif kind != "last" and h.height:
+        joined = _variables_reduced(joined, frames, h, require, metrics, kind, k)
     missing = [c for c in require if c not in joined.columns]
     if missing:
         raise ColumnError(f"needs the column(s) {', '.join(require)}, and the runs have no "
@@ -234,14 +237,70 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
                     target=target or (names[0] if names else "loss"), reduce=reduce,
                     dropped=dropped, notes=list(spec.notes))
     n_runs = frame.get_column(S.RUN_ID).n_unique()
-    if frame.height > n_runs:
+    measured = bool(require) and frame.height > n_runs and set(require) <= set(
+        frames.history[S.METRIC].unique().to_list())
+    if frame.height > n_runs and not measured:
+        # L(N, D) along a curve; a law of logged metrics (accuracy from task loss) is not one
         points.issues.append(f"--points {spec.text}: {frame.height} points from {n_runs} runs; "
                              + MULTI_WARNING)
+    elif frame.height > n_runs:
+        points.notes.append(f"--points {spec.text}: {frame.height} points from {n_runs} runs")
     if len(names) > 1:
         counts = ", ".join(f"{m} for {n} runs" for m, n in used.iter_rows())
         points.issues.append(f"the runs log different loss metrics: {counts}; fitted each run's "
                             "own (choose one with --map loss=COLUMN)")
     return points
+
+
+def _variables_at(joined, history, require, targets):
+    """A variable that is itself a logged metric (``--x task_loss``) takes its value at each
+    point's checkpoint (the same step, or the same tokens where steps are not logged), not the
+    run's final value."""
+    import polars as pl
+
+    logged = set(history[S.METRIC].unique().to_list()) if history.height else set()
+    by_step = history[S.STEP].null_count() == 0 and joined["_ckstep"].null_count() == 0
+    keys = [S.RUN_ID, "_ckstep"] if by_step else [S.RUN_ID, "_ckpt"]
+    for col in require:
+        if col not in logged or col in targets or col in (S.N, S.D, S.C):
+            continue
+        at = (history.filter(pl.col(S.METRIC) == col)
+              .select(S.RUN_ID, pl.col(S.STEP).alias("_ckstep"),
+                      pl.col(S.D).cast(pl.Float64).alias("_ckpt"),
+                      pl.col(S.VALUE).cast(pl.Float64).alias("_var"))
+              .unique(keys, keep="last", maintain_order=True).select(*keys, "_var"))
+        joined = (joined.join(at, on=keys, how="left", maintain_order="left")
+                  .with_columns(pl.col("_var").alias(col)).drop("_var"))
+    return joined.drop("_ckstep")
+
+
+def _variables_reduced(joined, frames, target_rows, require, targets, kind: str, k: int):
+    """A variable that is itself a logged metric, reduced as the target is: the mean of its
+    last K values for ``mean-last:K``, its value at the target's minimum for ``min`` (the
+    runs' final columns already hold ``last``). A store's whole history is read only then."""
+    import polars as pl
+
+    some = logged_rows(frames, kind)  # a store's tails name every logged metric
+    logged = set(some[S.METRIC].unique().to_list()) if some.height else set()
+    cols = [c for c in require if c in logged and c not in targets and c not in (S.N, S.D, S.C)]
+    if not cols:
+        return joined
+    history = frames.history
+    order = [S.RUN_ID, S.STEP, S.D]
+    if kind == "min":
+        at = (target_rows.sort(order, nulls_last=False).group_by(S.RUN_ID)
+              .agg(pl.all().sort_by(S.VALUE).first()).select(S.RUN_ID, S.STEP))
+    for col in cols:
+        rows = history.filter(pl.col(S.METRIC) == col).sort(order, nulls_last=False)
+        if kind == "min":
+            v = rows.join(at, on=[S.RUN_ID, S.STEP], how="inner").group_by(S.RUN_ID).agg(
+                pl.col(S.VALUE).last().alias("_var"))
+        else:
+            v = rows.group_by(S.RUN_ID).agg(pl.col(S.VALUE).tail(k).mean().alias("_var"))
+        joined = (joined.join(v, on=S.RUN_ID, how="left", maintain_order="left")
+                  .with_columns(pl.coalesce("_var", pl.col(col).cast(pl.Float64, strict=False))
+                                .alias(col)).drop("_var"))
+    return joined
 
 
 def _at_checkpoints(joined):

@@ -300,7 +300,7 @@ def checkpoints(history: pl.DataFrame, runs: pl.DataFrame, spec: PointSpec):
                   .group_by(S.RUN_ID, "_at", maintain_order=True).last())
         notes += _missing_at(h, chosen, runs, spec)
         chosen = chosen.sort([S.RUN_ID, S.D]).unique([S.RUN_ID, S.D], maintain_order=True)
-    chosen = chosen.select(S.RUN_ID, S.D, S.VALUE)
+    chosen = chosen.select(S.RUN_ID, S.STEP, S.D, S.VALUE)
     missing = h.join(chosen, on=S.RUN_ID, how="anti").get_column(S.RUN_ID).unique()
     return chosen, missing, notes
 

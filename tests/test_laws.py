@@ -27,6 +27,9 @@ TRUTH = {
     "parscale": {"E": 1.3, "A": 2.0e8, "alpha": 0.2, "k": 0.33},
     "power": {"E": 1.7, "A": 3.0e3, "alpha": 0.17},
     "overtrain-error": {"epsilon": 0.8, "k": 4.0, "gamma": 1.0},
+    "sigmoid": {"a": -0.6, "x0": 3.0, "k": 2.5, "b": 0.85},
+    "log-bleu": {"A": math.exp(-10.0), "alpha": 0.8, "beta": 1.3},
+    "coverage": {"a": -1.2, "b": -0.35},
 }
 
 
@@ -37,7 +40,8 @@ def data(name, noise=0.0, seed=0):
     D = N * np.tile(RATIOS, RNG_SIZES.size)
     cols = {"n_params": N, "tokens": D, "flops": 6 * N * D,
             "streams": np.tile([1.0, 2.0, 4.0, 8.0, 1.0], RNG_SIZES.size),
-            "loss": np.linspace(2.0, 4.5, N.size), "s_min": D / 5e5}
+            "loss": np.linspace(2.0, 4.5, N.size), "s_min": D / 5e5,
+            "k": np.tile([1.0, 4.0, 16.0, 64.0, 256.0], RNG_SIZES.size)}
     X = {sym: cols[col] for sym, col in law.variables.items()}
     y = np.array([law.value(TRUTH[name], {k: v[i] for k, v in X.items()})
                   for i in range(N.size)])

@@ -66,11 +66,11 @@ def configuration(law, X: dict, frame) -> dict:
         if name in keys or col in law.variables.values() or col not in frame.columns:
             continue
         v = frame[col].cast(float).to_numpy()
-        if v.size and np.all(np.isfinite(v)):
+        if v.size and np.any(np.isfinite(v)):  # a point without (an --anchor) is alone
             keys[name] = v
     if "run_tokens" in frame.columns:  # checkpoints of runs of other lengths are not seeds
         v = frame["run_tokens"].cast(float).to_numpy()
-        if v.size and np.all(np.isfinite(v)):
+        if v.size and np.any(np.isfinite(v)):
             keys["run tokens"] = v
     return keys
 

@@ -248,3 +248,11 @@ def _math_eval(node, env: dict) -> float:
         return math.inf
     except ValueError:  # 0 ** negative is inf; log/sqrt/pow outside their domain are nan
         return math.inf if kind == "pow" and a[0] == 0 else math.nan
+
+
+def data_values(tree, arrays: dict):
+    """A formula of data alone (no parameters) on NumPy arrays, ``arrays``: name -> array;
+    out-of-domain operations give NaN or inf, never an exception."""
+    np = _np()
+    with np.errstate(all="ignore"):
+        return np.asarray(_np_eval(tree, arrays), dtype=float)

@@ -32,6 +32,7 @@ BUILTINS = {
     "kaplan-s": "kaplan", "overtrain": "overtrain", "overtrain-error": "overtrain",
     "parscale": "parscale", "power": "power", "bnsl": "bnsl",
     "data-constrained": "data_constrained",
+    "sigmoid": "downstream", "log-bleu": "downstream", "coverage": "downstream",
     "multi-power": "curves", "lr-anneal": "curves", "power-area": "curves",
 }
 
