@@ -1,5 +1,5 @@
-"""Shared test data: the Chinchilla points digitised by Epoch AI, and synthetic sweeps drawn
-from a known Chinchilla law."""
+"""Shared test data: the Chinchilla points digitised by Epoch AI, synthetic sweeps drawn
+from a known Chinchilla law, and where to find data sets that are not bundled."""
 
 from __future__ import annotations
 
@@ -31,6 +31,21 @@ def pytest_unconfigure(config):
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
+
+
+def external_data(name: str, env: str, probe: str) -> Path | None:
+    """The folder holding another project's data set ``name``, or None when it is not here.
+
+    Data files taken from other repositories (papers' released runs and curves) are not bundled
+    with scalecli: only a README.md saying where they come from stays in ``tests/data/<name>/``.
+    The tests that reproduce those papers' numbers look, in order, in ``$<env>``, in
+    ``tests/data/<name>/`` and in ``shared/datasets/<name>/`` beside the checkout, take the first
+    folder that holds the file ``probe``, and skip when none does.
+    """
+    for folder in (os.environ.get(env), DATA / name, ROOT.parent / "shared" / "datasets" / name):
+        if folder and (Path(folder) / probe).is_file():
+            return Path(folder)
+    return None
 
 # A known generating law (close to Besiroglu et al. 2024's refit of Chinchilla).
 TRUE = {"E": 1.8, "A": 482.0, "alpha": 0.35, "B": 2085.0, "beta": 0.37}

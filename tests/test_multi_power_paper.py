@@ -19,28 +19,18 @@ here, as the authors' ``src/data_loader.py`` builds it from the file name.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import external_data
 from test_curves import invoke
 
-ROOT = Path(__file__).parent.parent
-
-
-def _data_dir() -> Path | None:
-    for d in (os.environ.get("SCALECLI_MPL_DATA"), ROOT / "tests" / "data" / "multi-power-law",
-              ROOT.parent / "shared" / "datasets" / "multi-power-law"):
-        if d and (Path(d) / "400M.csv").is_file():
-            return Path(d)
-    return None
-
-
-DATA = _data_dir()
-pytestmark = pytest.mark.skipif(DATA is None, reason="the authors' curves are not here "
-                                "(tests/data/multi-power-law/, see its README)")
+DATA = external_data("multi-power-law", "SCALECLI_MPL_DATA", "400M.csv")
+pytestmark = pytest.mark.skipif(
+    DATA is None, reason="the authors' curves (400M.csv, ...) are not bundled: put them in "
+    "tests/data/multi-power-law/ or ../shared/datasets/multi-power-law/, or set "
+    "$SCALECLI_MPL_DATA")
 
 SIZES = ("25M", "100M", "400M")
 TRAIN = ("cosine_24000", "constant_24000", "wsdcon_9")  # their src/config.py TRAIN_SET
