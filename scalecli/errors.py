@@ -8,7 +8,11 @@ from __future__ import annotations
 
 
 class ScaleCLIError(Exception):
-    """Base of every user-facing error; its ``str`` is the one line the CLI prints."""
+    """Base of every user-facing error; its ``str`` is the one line the CLI prints (control
+    characters quoted from the input, such as a line break in a header cell, print escaped)."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class InputError(ScaleCLIError):

@@ -140,3 +140,10 @@ def test_a_header_cell_with_a_line_break_is_quoted_on_one_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), r.stderr
     assert "n_params\\r\\nx" in lines[0] and "crlf.csv" in lines[0]
+
+
+def test_a_library_error_is_one_line_whatever_it_quotes():
+    from scalecli.errors import ColumnError, InputError
+
+    assert str(ColumnError("columns found: n_params\r\nx")) == "columns found: n_params\\r\\nx"
+    assert "\n" not in str(InputError("bad\ncell", path="a.csv", line=3))
