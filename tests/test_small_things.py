@@ -258,3 +258,23 @@ def test_columns_line_claims_6nd_only_with_n_and_d():
 def test_compute_in_messages_reads_as_in_tables():
     r = invoke("isoflop", SAMPLE)
     assert r.exit_code == 1 and "C=1.2e16" in r.stderr and "e+" not in r.stderr
+
+
+def test_the_command_listing_is_the_full_apps_own():
+    """`scalecli --help` through the entry point (each command a parameterless stub, so no
+    option is built) prints what the app with every command built prints."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from scalecli.cli import main; sys.argv[0] = 'scalecli'; main()"
+    env = {**os.environ, "COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
+    r = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True,
+                       timeout=120, check=False, env=env)
+    assert r.returncode == 0, r.stderr
+    full = runner.invoke(app, ["--help"], env={"COLUMNS": "100", "TERM": "dumb",
+                                               "NO_COLOR": "1"}, prog_name="scalecli")
+    assert full.exit_code == 0
+    assert r.stdout == full.stdout
+    for name in ("fit", "hparams", "passk", "evaluate", "laws", "store"):
+        assert re.search(rf"│ {name} ", r.stdout), name
