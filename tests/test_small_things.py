@@ -278,3 +278,17 @@ def test_the_command_listing_is_the_full_apps_own():
     assert r.stdout == full.stdout
     for name in ("fit", "hparams", "passk", "evaluate", "laws", "store"):
         assert re.search(rf"│ {name} ", r.stdout), name
+
+
+def test_the_rmse_row_names_what_the_law_predicts(tmp_path):
+    x = np.linspace(0.4, 1.6, 30)
+    acc = -0.7 / (1 + np.exp(-5 * (x - 0.9))) + 0.95
+    path = tmp_path / "acc.csv"
+    path.write_text("run,x,acc\n" + "".join(f"r{i},{float(a)!r},{float(b)!r}\n"
+                                            for i, (a, b) in enumerate(zip(x, acc, strict=True))))
+    r = runner.invoke(app, ["fit", str(path), "--law", "sigmoid", "--x", "x", "--y", "acc",
+                            "--format", "markdown"])
+    assert r.exit_code == 0, r.output
+    assert "RMSE of log accuracy" in r.stdout and "log loss" not in r.stdout
+    r = runner.invoke(app, ["fit", str(SAMPLE), "--format", "markdown"])
+    assert "RMSE of log loss" in r.stdout

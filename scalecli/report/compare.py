@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import plots as P
+from .fit import rmse_label
 from .format import fmt
 from .tables import render
 
@@ -50,7 +51,7 @@ def _params_table(res, fmt_name: str) -> str:
     names = list(res.groups)
     d = {n: g.to_dict() for n, g in res.groups.items()}
     rows = [{"q": p, **{n: _param(d[n], p) for n in names}} for p in d[names[0]]["params"]]
-    for key, head in (("n_runs", "runs"), ("rmse_log", "RMSE of log loss"), ("r2", "R²"),
+    for key, head in (("n_runs", "runs"), ("rmse_log", rmse_label(res.law)), ("r2", "R²"),
                       ("converged", "converged")):
         rows.append({"q": head, **{n: d[n][key] for n in names}})
     rows.append({"q": "compute of the runs", **{

@@ -13,6 +13,19 @@ _STATS = (("objective", "objective"), ("rmse_log", "RMSE of log loss"), ("r2", "
           ("n_points", "points"), ("n_runs", "runs"), ("converged", "converged"))
 
 
+def rmse_label(law_name: str) -> str:
+    """``RMSE of log <what the law predicts>``: loss for a loss law, accuracy for ``sigmoid``
+    (a fit's RMSE is of the log of its target, whatever that is)."""
+    from ..errors import ScaleCLIError
+    from ..laws import get_law
+
+    try:
+        kind = get_law(law_name).target
+    except ScaleCLIError:  # a custom law of a saved fit: not in the registry
+        kind = "target"
+    return f"RMSE of log {kind or 'target'}"
+
+
 def fit_output(result: FitResult, fmt_name: str) -> str:
     """The fit in ``table``, ``json``, ``csv`` or ``markdown`` (a ranking of laws as well)."""
     if hasattr(result, "fits"):
@@ -27,7 +40,9 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
     params = [{"name": k, "value": v, "note": "fixed" if k in result.fixed else "",
                "low": iv.get(k, [None, None])[0], "high": iv.get(k, [None, None])[1],
                "se": se.get(k)} for k, v in result.params.items()]
-    stats = [{"name": k, "value": getattr(result, k), "note": label} for k, label in _STATS]
+    stats = [{"name": k, "value": getattr(result, k),
+              "note": rmse_label(result.law) if k == "rmse_log" else label}
+             for k, label in _STATS]
     if fmt_name == "csv":
         rows = ([{**r, "kind": "param"} for r in params]
                 + [{**r, "kind": "derived"} for r in _derived_rows(result)]
