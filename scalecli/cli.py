@@ -1222,15 +1222,17 @@ def _command_word(args: list[str]) -> str | None:
     return None
 
 
+def _command_name(info) -> str:
+    """A registered command's name as Typer derives it (its function's, dashed)."""
+    return info.name or info.callback.__name__.replace("_", "-")
+
+
 def _only(typer_app, name: str | None) -> None:
     """Leave ``typer_app`` holding only command ``name``, when it has one of that name. Typer
     builds a Click command, with every option, for each registered command before it runs
     one: a run that names its command needs only that one (half the start-up of ``optimal``).
     ``scalecli --help`` and a misspelt command still see them all."""
-    def named(info) -> str:
-        return info.name or info.callback.__name__.replace("_", "-")
-
-    commands = [c for c in typer_app.registered_commands if named(c) == name]
+    commands = [c for c in typer_app.registered_commands if _command_name(c) == name]
     groups = [g for g in typer_app.registered_groups if g.name == name]
     if commands or groups:
         typer_app.registered_commands, typer_app.registered_groups = commands, groups
@@ -1244,7 +1246,7 @@ def _listing_only(typer_app) -> None:
         raise AssertionError("a command's listing stub ran")
 
     for cmd in typer_app.registered_commands:
-        cmd.name = cmd.name or cmd.callback.__name__.replace("_", "-")
+        cmd.name = _command_name(cmd)
         cmd.callback = stub
 
 
