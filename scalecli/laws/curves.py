@@ -15,8 +15,10 @@ some logged steps t. With ``S1(t) = sum_{i<=t} eta_i`` (the LR area, step t incl
   ``lam``, 0.999 in the paper; fitted here within [0.9, 0.99999]).
 
 Every evaluation is vectorized: cumulative sums for the areas, and for the multi-power k-sum
-one (points x change points) block per curve, cut into row groups so that the k > t half of
-the triangle is mostly skipped. :meth:`CurveLaw.evaluate` returns the prediction and, when
+either a far-field series over blocks of change points with a stated error bound (values of
+long curves, :mod:`.multipower_far`) or the exact (points x change points) sum per curve, cut
+into row groups so that the k > t half of the triangle is mostly skipped (short curves and
+every Jacobian). :meth:`CurveLaw.evaluate` returns the prediction and, when
 asked, its Jacobian with respect to the internal parameters (logs of A, B, C), analytic.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from .base import Law, Parameter
@@ -44,6 +47,9 @@ class Curve:
     eta_k: Any
     cs_before: Any  # cs[k-1] (S_k(t) = cs[t] - cs[k-1])
     groups: list  # (row slice, change points <= its first t, change points <= its last t)
+    causal: Any = None  # per logged point, how many change points are <= t
+    gap_cum: Any = None  # cumsum of gap, from 0: the sum over the first j is gap_cum[j]
+    blocks: Any = None  # the change points' blocks for the far-field sum (starts, ends)
 
     @classmethod
     def make(cls, eta, t) -> Curve:
@@ -60,14 +66,24 @@ class Curve:
         for lo in range(0, n, size):
             hi = min(n, lo + size)
             groups.append(_group(k, t, lo, hi))
-        return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1], groups)
+        return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1], groups)._index()
+
+    def _index(self) -> Curve:
+        import numpy as np
+
+        from . import multipower_far
+
+        self.causal = np.searchsorted(self.k, self.t, side="right")
+        self.gap_cum = np.concatenate([[0.0], np.cumsum(self.gap)])
+        self.blocks = multipower_far.blocks(self.k)
+        return self
 
     @property
     def log_eta_k(self):
         import numpy as np
 
         if getattr(self, "_log_eta_k", None) is None or len(self._log_eta_k) != len(self.eta_k):
-            self._log_eta_k = np.log(self.eta_k)
+            self._log_eta_k = np.log(np.maximum(self.eta_k, 1e-300))  # an LR of 0: see below
         return self._log_eta_k
 
     def coarse(self, most: int = 400) -> Curve:
@@ -92,7 +108,7 @@ class Curve:
         out.k, out.gap, out.eta_k, out.cs_before = k, g, np.exp(log_eta), before
         out.groups = [_group(k, self.t, rows.start, rows.stop) for rows, _, _ in self.groups]
         out._log_eta_k = None
-        return out
+        return out._index()
 
     @property
     def s1(self):
@@ -160,31 +176,42 @@ class MultiPower(CurveLaw):
     """Internal order L0, log A, alpha, log B, log C, beta, gamma."""
 
     def evaluate(self, theta, curves: list[Curve], jac: bool = False):
-        """All curves' (row group x change point) blocks at once, on two threads when the
-        work is large (NumPy releases the GIL in its loops; each block writes its own rows)."""
+        """All curves' k-sums as tasks (a curve's far-field series, or its exact row groups),
+        on two threads when the work is large (NumPy releases the GIL in its loops; each task
+        writes its own rows)."""
         import numpy as np
+
+        from . import multipower_far as far
 
         theta = np.asarray(theta, float)
         b, log_c, beta, gamma = math.exp(theta[3]), theta[4], theta[5], theta[6]
-        parts, tasks = [], []
+        coef = None if jac else far.series_terms(beta)
+        parts, tasks, work = [], [], 0
         for c in curves:
             y0, J0 = _area_terms(theta, c)
             sums = np.zeros((4 if jac else 1, len(c.t)))
             if len(c.k):
-                ck = np.exp(log_c - gamma * c.log_eta_k)  # C·eta_k^-gamma
-                cst = c.cs[c.t]
-                tasks += [(c, ck, cst, rows, lo, m, sums) for rows, lo, m in c.groups if m]
+                log_ck = np.minimum(log_c - gamma * c.log_eta_k, _LOG_CK_MOST)
+                if coef is not None and far.worthwhile(len(c.t), len(c.k)):
+                    tasks.append(partial(_far_task, c, log_ck, beta, coef, sums))
+                    work += len(c.t) * 4 * far.BLOCK
+                else:
+                    ck, cst = np.exp(log_ck), c.cs[c.t]
+                    for rows, lo, m in c.groups:
+                        if m:
+                            tasks.append(partial(_ld_block, (c, ck, cst, rows, lo, m, sums),
+                                                 beta, jac))
+                            work += (rows.stop - rows.start) * m
             parts.append((y0, J0, sums))
-        work = sum((t[3].stop - t[3].start) * t[5] for t in tasks)
         threads = _threads() if work > 1_000_000 and len(tasks) > 1 else 1
         if threads > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(lambda t: _ld_block(t, beta, jac), tasks))
+                list(pool.map(lambda task: task(), tasks))
         else:
-            for t in tasks:
-                _ld_block(t, beta, jac)
+            for task in tasks:
+                task()
         y = np.concatenate([y0 + b * sums[0] for y0, _, sums in parts])
         if not jac:
             return y
@@ -192,6 +219,12 @@ class MultiPower(CurveLaw):
             [b * sums[0], b * beta * sums[2], b * sums[1], -b * beta * sums[3]], 1)], 1)
             for _, J0, sums in parts])
         return y, J
+
+
+def _far_task(c: Curve, log_ck, beta: float, coef, sums) -> None:
+    from .multipower_far import decay_sums
+
+    sums[0] = decay_sums(c, log_ck, beta, coef)
 
 
 def _threads() -> int:
@@ -210,7 +243,7 @@ def _ld_block(task, beta: float, jac: bool) -> None:
     counts here (the loss is ~1, each term ~eta)."""
     import numpy as np
 
-    c, ck, cst, rows, lo, m, sums = task
+    c, ck, cst, rows, _, m, sums = task
     u = cst[rows]
     n_rows = len(u)
     width = max(512, _TILE // max(1, n_rows))
@@ -219,9 +252,7 @@ def _ld_block(task, beta: float, jac: bool) -> None:
         b = min(m, a + width)
         x = np.multiply.outer(u, ck[a:b])
         x -= c.cs_before[a:b] * ck[a:b] - 1.0  # 1 + C·eta_k^-gamma·(cs[t] - cs[k-1])
-        if lo < b:  # k > t (only in the group's last columns): S = 0, no contribution
-            first = max(lo, a) - a
-            np.maximum(x[:, first:], 1.0, out=x[:, first:])
+        np.maximum(x, 1.0, out=x)  # k > t (S < 0 in the group's last columns): no term
         g = c.gap[a:b]
         if not jac:
             np.log(x, out=x)
@@ -239,6 +270,10 @@ def _ld_block(task, beta: float, jac: bool) -> None:
 
 
 _TILE = 16_384
+# C·eta_k^-gamma at most e^690 (1e300): an LR of exactly 0 makes it infinite, and 0·inf a NaN
+# where S_k(t) = 0 (the LR still 0 at t). Capped, such a term is 0 while the LR stays 0 (the
+# limit for gamma < 1) and the full drop once it is positive again, never a NaN.
+_LOG_CK_MOST = 690.0
 
 
 class LrAnneal(CurveLaw):
