@@ -124,8 +124,10 @@ def add_anchor(pts: Points, anchor: dict[str, float]) -> Points:
 
     import polars as pl
 
-    row = {S.RUN_ID: ANCHOR_RUN, S.NAME: ANCHOR_RUN, S.SOURCE: "--anchor", **anchor}
+    row = {S.RUN_ID: ANCHOR_RUN, S.NAME: ANCHOR_RUN, S.SOURCE: "--anchor", S.FIXED_POINT: True,
+           **anchor}
     frame = pl.concat([pts.frame, pl.DataFrame([row])], how="diagonal_relaxed")
+    frame = frame.with_columns(pl.col(S.FIXED_POINT).fill_null(False))
     shown = ", ".join(f"{clip(k, 30)}={v:g}" for k, v in anchor.items())
     return dataclasses.replace(pts, frame=frame,
                                notes=[*pts.notes, f"--anchor: a fixed point added at {shown}"])

@@ -135,7 +135,10 @@ def _per_run_target(frames: Frames):
     )
 
 
-def _check_numeric(runs, column: str) -> None:
+_USER_Y = "_column_y"
+
+
+def _check_numeric(runs, column: str, shown: str | None = None) -> None:
     """A target column whose values are not numbers is refused, naming a run and the value."""
     import polars as pl
 
@@ -147,7 +150,7 @@ def _check_numeric(runs, column: str) -> None:
     if bad.any():
         i = int(bad.arg_true()[0])
         run = runs.get_column(S.NAME)[i] if S.NAME in runs.columns else i + 1
-        raise ColumnError(f"column {clip(column)!r} is not a number in every run: run "
+        raise ColumnError(f"column {clip(shown or column)!r} is not a number in every run: run "
                           f"{clip(str(run))!r} has {clip(str(col[i]))!r} (fit a numeric metric "
                           "with --y)")
 
@@ -173,7 +176,9 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     if spec.multi and kind != "last":
         raise ConfigError(f"--points {spec.text} makes a point of each chosen checkpoint: "
                           f"--reduce {reduce} applies to --points last only")
-    runs = frames.runs.drop([c for c in ("y", "_metric", "_summary") if c in frames.runs.columns])
+    runs = frames.runs.drop([c for c in ("_metric", "_summary") if c in frames.runs.columns])
+    if "y" in runs.columns:  # a run column named y (the points' target column): kept aside
+        runs = runs.rename({"y": _USER_Y})
     if target is None:
         chosen = _per_run_target(frames)
     else:
@@ -195,10 +200,11 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     metrics = chosen.get_column(S.METRIC).unique().to_list()
     summary = pl.lit(None, pl.Float64)
     for m in metrics:  # the final (summary) value of the run's own metric, one column each
-        if m in runs.columns:
-            _check_numeric(runs, m)
+        col = _USER_Y if m == "y" else m
+        if col in runs.columns:
+            _check_numeric(runs, col, m)
             summary = (pl.when(pl.col("_metric") == m)
-                       .then(pl.col(m).cast(pl.Float64, strict=False)).otherwise(summary))
+                       .then(pl.col(col).cast(pl.Float64, strict=False)).otherwise(summary))
     base = runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")
     base = base.with_columns(summary.alias("_summary"))
     if no_point is not None and no_point.len():  # a curve with no checkpoint at those counts
@@ -233,7 +239,8 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     frame = joined.filter(ok).sort(list(require) or [S.RUN_ID])
     used = frame.group_by("_metric").len().sort("len", descending=True)
     names = used.get_column("_metric").to_list()
-    points = Points(frame=frame.drop("_from_history", "_summary", "_metric"),
+    points = Points(frame=frame.drop("_from_history", "_summary", "_metric", _USER_Y,
+                                     strict=False),
                     target=target or (names[0] if names else "loss"), reduce=reduce,
                     dropped=dropped, notes=list(spec.notes))
     n_runs = frame.get_column(S.RUN_ID).n_unique()

@@ -24,6 +24,10 @@ D_DERIVED = "tokens_derived"
 
 RUN_COLUMNS = (RUN_ID, NAME, SOURCE, FORMAT, N, D, C, C_DERIVED)
 
+# On a fit's points only: True on a point the user added (``--anchor``), not a logged run's.
+# A bootstrap keeps it, once, in every resample instead of drawing it as if it were a run.
+FIXED_POINT = "fixed_point"
+
 # --- the history frame ----------------------------------------------------------------------
 STEP = "step"
 METRIC = "metric"

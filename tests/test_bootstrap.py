@@ -65,6 +65,41 @@ def test_a_run_s_points_stay_together():
     assert np.all(w[:, [0, 2, 3]].sum(axis=1) == 3)  # three runs drawn per resample
 
 
+def test_a_fixed_point_is_in_every_resample_once():
+    """An --anchor is not a run: weight 1 in every resample, and the runs drawn as without it."""
+    groups = np.array(["a", "a", None, "b", "c"], dtype=object)
+    w = draw_weights(groups, 300, 7)
+    assert np.all(w[:, 2] == 1)
+    assert np.array_equal(w[:, [0, 1, 3, 4]], draw_weights(np.array(["a", "a", "b", "c"]), 300, 7))
+
+
+def test_fit_with_an_anchor_keeps_it_in_every_resample(tmp_path, monkeypatch):
+    """Through the CLI: the draws the fit makes give the anchor's point weight 1 each time."""
+    import scalecli.fitting.bootstrap as boot
+
+    seen = []
+    real = boot.draw_weights
+
+    def spy(groups, resamples, seed):
+        w = real(groups, resamples, seed)
+        seen.append((np.asarray(groups, dtype=object), w))
+        return w
+
+    monkeypatch.setattr(boot, "draw_weights", spy)
+    rows = ["run,n_params,tokens,x,y"] + [
+        f"r{i},{1e8 * (i + 1)},{2e10},{x},{0.2 + 0.7 / (1 + math.exp(-4 * (x - 1.5)))}"
+        for i, x in enumerate(np.linspace(0.5, 3, 12))]
+    (tmp_path / "acc.csv").write_text("\n".join(rows) + "\n")
+    r = CliRunner().invoke(app, ["fit", str(tmp_path / "acc.csv"), "--law", "sigmoid",
+                                 "--x", "x", "--y", "y", "--anchor", "x=0,y=0.2",
+                                 "--bootstrap", "50", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    (groups, w), = seen
+    anchor = np.equal(groups, None)
+    assert anchor.sum() == 1 and np.all(w[:, anchor] == 1)
+    assert np.all(w[:, ~anchor].sum(axis=1) == 12)  # the 12 runs drawn, one point each
+
+
 def test_batched_refits_reach_what_lbfgsb_reaches():
     """Each resample's optimum from the batched refits equals L-BFGS-B's on the same resample
     (the drawn points repeated) to 1e-8 in the objective."""

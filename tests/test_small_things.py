@@ -292,3 +292,22 @@ def test_the_rmse_row_names_what_the_law_predicts(tmp_path):
     assert "RMSE of log accuracy" in r.stdout and "log loss" not in r.stdout
     r = runner.invoke(app, ["fit", str(SAMPLE), "--format", "markdown"])
     assert "RMSE of log loss" in r.stdout
+
+
+def test_a_target_column_named_y_is_fitted_like_any_other(tmp_path):
+    """The points' own target column is called y: a run column of that name used to be
+    dropped, leaving '0 point(s)'. The recovered sigmoid is the generating one either way."""
+    x = np.linspace(0.4, 1.6, 30)
+    acc = -0.7 / (1 + np.exp(-5 * (x - 0.9))) + 0.95
+    fitted = []
+    for name in ("acc", "y"):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(f"run,x,{name}\n" + "".join(
+            f"r{i},{float(a)!r},{float(b)!r}\n" for i, (a, b) in enumerate(zip(x, acc, strict=True))))
+        r = runner.invoke(app, ["fit", str(path), "--law", "sigmoid", "--x", "x", "--y", name,
+                                "--format", "json"])
+        assert r.exit_code == 0, r.output
+        fitted.append(json.loads(r.stdout)["params"])
+    assert fitted[1] == pytest.approx(fitted[0], rel=1e-9)
+    assert fitted[1]["x0"] == pytest.approx(0.9, rel=1e-4)
+    assert fitted[1]["k"] == pytest.approx(5, rel=1e-4)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import schema as S
 from ..errors import ColumnError, ConfigError, FitError
 from .objective import Objective
 from .result import FitResult
@@ -150,7 +151,9 @@ def _fit_points(points, law, *, objective, fixed, seed, resamples, ci, progress,
     result.alternatives = alternatives(law, opt, fixed, DEFAULT_TOLERANCE if tolerance is None
                                        else _tolerance(tolerance))
     if resamples:
-        groups = frame["run_id"].to_numpy() if "run_id" in frame.columns else np.arange(n)
+        groups = frame[S.RUN_ID].to_numpy() if S.RUN_ID in frame.columns else np.arange(n)
+        if S.FIXED_POINT in frame.columns:  # an --anchor: in every resample, never drawn
+            groups = np.where(frame[S.FIXED_POINT].to_numpy(), None, groups)
         _attach_draws(result, law, X, y, objective, fixed, opt, groups, resamples, seed, ci,
                       progress, jobs)
     return result
@@ -206,8 +209,6 @@ def _goodness(law, X, y, theta, objective) -> tuple[float, float]:
 def _derived_sizes(frame) -> dict:
     """``derived``: N or D worked out from the runs' configs, rule -> number of points (see
     ingest.derive); absent when every size was logged."""
-    from .. import schema as S
-
     out = {}
     for role, col in (("N", S.N_DERIVED), ("D", S.D_DERIVED)):
         if col in frame.columns and frame[col].is_not_null().any():

@@ -73,10 +73,22 @@ def draw_weights(groups, resamples: int, seed: int):
 
     Runs are numbered in the order they first appear and drawn with NumPy's legacy generator
     as ``np.random.seed(seed); np.random.choice(runs, runs)`` per resample, the way Besiroglu
-    et al. (2024) drew theirs: with seed 42 on their points the resamples are theirs."""
+    et al. (2024) drew theirs: with seed 42 on their points the resamples are theirs. A point
+    labelled None (a fixed point such as ``--anchor``) has weight 1 in every resample."""
     import numpy as np
 
-    labels = np.asarray(groups)
+    labels = np.asarray(groups, dtype=object)
+    held = np.equal(labels, None).astype(bool)
+    if not held.any():
+        return _run_weights(np.asarray(groups), resamples, seed)
+    out = np.ones((resamples, labels.size))
+    out[:, ~held] = _run_weights(labels[~held].astype(str), resamples, seed)
+    return out
+
+
+def _run_weights(labels, resamples: int, seed: int):
+    import numpy as np
+
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.size)
