@@ -290,8 +290,9 @@ def test_the_rmse_row_names_what_the_law_predicts(tmp_path):
                             "--format", "markdown"])
     assert r.exit_code == 0, r.output
     assert "RMSE of log accuracy" in r.stdout and "log loss" not in r.stdout
+    assert "sigmoid: acc = a / (1 + exp(" in r.stdout  # the equation's left side too
     r = runner.invoke(app, ["fit", str(SAMPLE), "--format", "markdown"])
-    assert "RMSE of log loss" in r.stdout
+    assert "RMSE of log loss" in r.stdout and "chinchilla: L = E + A" in r.stdout
 
 
 def test_a_target_column_named_y_is_fitted_like_any_other(tmp_path):

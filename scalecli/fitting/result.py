@@ -195,9 +195,10 @@ class FitResult:
     # ---- text -----------------------------------------------------------------------------
     def report(self) -> str:
         """A plain-text report: law, parameters, goodness of fit, optimizer status."""
+        from ..laws import equation
         from ..numbers import fmt
 
-        lines = [f"[[Fit]] law {self.law}: L = {self.formula}"]
+        lines = [f"[[Fit]] law {self.law}: {equation(self.law, self.formula)}"]
         lines.append(f"    objective: {self.fit.get('objective', '')}")
         lines.append(f"    points: {self.n_points} from {self.n_runs} runs; target {self.target}")
         lines.append("[[Parameters]]")

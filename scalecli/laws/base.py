@@ -72,12 +72,17 @@ class Law:
     variables: dict[str, str]
     parameters: tuple[Parameter, ...]
     source: str = ""
-    target: str = "loss"
+    target: str = "loss"  # what the law predicts: loss, accuracy, error, bleu, coverage, ...
     defaults: dict[str, float] = field(default_factory=dict)
     defaults_source: str = ""
     summary: str = ""  # a short form of a long formula, for tables
     fit_defaults: dict[str, Any] = field(default_factory=dict)  # the paper's objective, if not
     # the standard Huber(1e-3) on log residuals, e.g. {"loss": "mse", "space": "linear"}
+
+    @property
+    def symbol(self) -> str:
+        """The left-hand side of the law's equation: L for a loss, acc for an accuracy..."""
+        return _SYMBOLS.get(self.target, self.target)
 
     # ---- names ----------------------------------------------------------------------------
     @property
@@ -205,3 +210,6 @@ def _log(x):
 
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(x)
+
+
+_SYMBOLS = {"loss": "L", "accuracy": "acc", "error": "err", "bleu": "BLEU"}

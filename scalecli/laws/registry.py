@@ -174,6 +174,16 @@ def names() -> list[str]:
     return out
 
 
+def equation(name: str, formula: str) -> str:
+    """``L = <formula>`` for a loss law, ``acc = <formula>`` for an accuracy law...; ``y = ``
+    for a law no longer registered (a custom law read back from a saved fit)."""
+    try:
+        symbol = get_law(name).symbol
+    except (UnknownLawError, ConfigError):
+        symbol = "y"
+    return f"{symbol} = {formula}"
+
+
 def source_of(name: str) -> str:
     """Who registered ``name``: a built-in module, or the plugin's entry point."""
     key = name.lower()

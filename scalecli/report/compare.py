@@ -57,7 +57,10 @@ def _params_table(res, fmt_name: str) -> str:
     rows.append({"q": "compute of the runs", **{
         n: f"{fmt(d[n]['flops_range'][0])}..{fmt(d[n]['flops_range'][1])}" for n in names}})
     cols = [("q", "parameter")] + [(n, res.label(n)) for n in names]
-    return render(rows, cols, fmt_name, title=f"{res.law}: L = {res.formula}, fitted to each group",
+    from ..laws import equation
+
+    return render(rows, cols, fmt_name,
+                  title=f"{res.law}: {equation(res.law, res.formula)}, fitted to each group",
                   caption=f"baseline: {res.label(res.baseline)}")
 
 

@@ -58,10 +58,13 @@ def write_document(doc: Document, path: str | Path) -> list[Path]:
 def render_document(rep, kind: str, *, name: str = "report") -> Document:
     """The report of a :class:`~scalecli.analyses.summary.ReportData` as ``html`` or
     ``markdown``; ``name`` (the file's stem) names the folder of Markdown's images."""
+    from ..laws import equation
+
     w = _Writer(kind)
     result = rep.fit
     w.title(f"Scaling-law report: {result.law} fit to {rep.summary['runs']} runs")
-    w.para(f"L = {result.formula}; target {result.target}; created {rep.provenance['created']}"
+    w.para(f"{equation(result.law, result.formula)}; target {result.target}; "
+           f"created {rep.provenance['created']}"
            f" by scalecli {rep.provenance['scalecli']}.")
     for line in rep.warnings:
         w.para(f"Warning: {line}")

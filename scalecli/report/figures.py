@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..laws import equation
 from . import plots as P
 
 __all__ = ["available", "figure_bytes", "figures_for", "require", "write_figures"]
@@ -165,7 +166,7 @@ def fit_figure(result, frame):
                 label="compute-optimal frontier")
     ax.set_ylim(y.min() / P._Y_MARGIN ** 0.5, y.max() * P._Y_MARGIN ** 0.5)
     _style(ax, "compute C (FLOPs)", f"loss ({target})" if target != "loss" else "loss")
-    ax.set_title(f"{result.law} fit: L = {result.formula}", fontsize="medium")
+    ax.set_title(f"{result.law} fit: {equation(result.law, result.formula)}", fontsize="medium")
     ax.plot([], [], "-", color="black", linewidth=1, label="fitted law (per size)")
     _legend(ax)
     return fig

@@ -51,7 +51,9 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
         if result.bootstrap:
             cols += [("low", "low"), ("high", "high"), ("se", "se")]
         return render(rows, cols, "csv")
-    title = f"{result.law}: L = {result.formula}"
+    from ..laws import equation
+
+    title = f"{result.law}: {equation(result.law, result.formula)}"
     cols = [("name", "parameter"), ("value", "value")]
     level = f"{100 * float(result.bootstrap.get('ci', 0.95)):g}%" if result.bootstrap else ""
     if result.bootstrap:
