@@ -701,18 +701,23 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
               reduce: str | None = None, x: str | None = None, strict: bool = False,
               residuals: bool = False, include_runs=None, exclude_runs=None,
               min_step=None, min_tokens=None, max_tokens=None, points: str | None = None,
-              where=None):
+              where=None, target: str | None = None, skip_fraction: float | None = None,
+              smooth: str | None = None, anchor: str | None = None):
     """``(fit, points frame)`` for ``scalecli plot``: the runs fitted now, or a saved fit with
-    the runs it is drawn against; ``residuals`` attaches the fit's residuals at those runs."""
+    the runs it is drawn against, as it built its points (its target, --skip-fraction,
+    --smooth and --anchor, unless given again); ``residuals`` attaches the fit's residuals at
+    those runs."""
+    from .config import FitSpec
     from .fitting import FitResult
-    from .pipeline import points as points_of
+    from .pipeline import prepare
 
     if fit_file is None:
         result = fit(data, law, store=store, reader=reader, experiment=experiment, config=config, mapping=mapping,
                      reduce=reduce, x=x, strict=strict, residuals=residuals,
                      include_runs=include_runs, exclude_runs=exclude_runs, where=where,
                      min_step=min_step, min_tokens=min_tokens, max_tokens=max_tokens,
-                     points=points)
+                     points=points, target=target, skip_fraction=skip_fraction,
+                     smooth=smooth, anchor=anchor)
         return result, result.points
     result = FitResult.load(fit_file)
     if law is not None and law.lower() != result.law:
@@ -725,9 +730,13 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
     frames = _frames(data, store, reader, maps, strict, experiment=experiment,
                      select=_select(include_runs, exclude_runs, where),
                      window=_window(min_step, min_tokens, max_tokens))
-    pts = points_of(frames, target=result.target if result.target != "loss" else None,
-                    mapping=maps, reduce=reduce or "last",
-                    require=tuple(result.law_object().variables.values()), points=points)
+    saved = result.data
+    spec = FitSpec(law=result.law_object(), reduce=reduce or saved.get("reduce") or "last",
+                   target=target or (result.target if result.target != "loss" else None),
+                   points=points or saved.get("points"), skip_fraction=saved.get("skip_fraction"),
+                   smooth=saved.get("smooth"), anchor=saved.get("anchor"))
+    pts = prepare(frames, spec, mapping=maps, skip_fraction=skip_fraction, smooth=smooth,
+                  anchor=anchor)
     if residuals:
         from .analyses.residuals import attach
 

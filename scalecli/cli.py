@@ -676,7 +676,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
          svg: SvgOpt = None,
          where: WhereOpt = None,
          split: SplitOpt = None, train_runs: TrainRunsOpt = None, schedule: ScheduleOpt = None,
-         y: YOpt = None,
+         y: YOpt = None, skip_fraction: SkipOpt = None, smooth: SmoothOpt = None,
+         anchor: AnchorOpt = None,
          strict: StrictOpt = False) -> None:
     """Terminal plot: loss vs compute, the fitted law per model size, the compute-optimal
     frontier; for a curve law (multi-power, ...), each run's loss curve and its prediction.
@@ -690,7 +691,9 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
         _not_for_curves({"--config": config, "--reduce": reduce, "--x": x,
                          "--residuals": residuals, "--min-step": min_step,
                          "--min-tokens": min_tokens, "--max-tokens": max_tokens,
-                         "--points": points, "--png": png, "--svg": svg}, law or "curve fit")
+                         "--points": points, "--png": png, "--svg": svg,
+                         "--skip-fraction": skip_fraction, "--smooth": smooth,
+                         "--anchor": anchor}, law or "curve fit")
         from .report.plots import loss_curves_plot
 
         result = api.plot_curves(paths or None, law, fit_file=fit, store=store, reader=reader,
@@ -712,7 +715,8 @@ def plot(paths: Paths = None, store: StoreOpt = None, law: LawOpt = None,
                                   residuals=residuals, include_runs=include_run,
                                   exclude_runs=exclude_run, min_step=min_step,
                                   min_tokens=min_tokens, max_tokens=max_tokens, points=points,
-                                  where=where)
+                                  where=where, target=y, skip_fraction=skip_fraction,
+                                  smooth=smooth, anchor=anchor)
     _messages(result)
     _figures("residuals" if residuals else "fit", result, png, svg, frame)
     if residuals:

@@ -390,6 +390,28 @@ def test_skip_smooth_and_anchor_give_the_ladders_step2_points(ladder):
                                rtol=1e-12)
 
 
+def test_plot_draws_the_points_the_fit_used(tmp_path, synthetic_ladder):
+    """plot takes --y, --skip-fraction, --smooth and --anchor as fit does, and a saved fit is
+    drawn against the points it was fitted to (its own target and curve options)."""
+    from scalecli import api
+
+    opts = {"x": "piqa_val_bpb", "target": "piqa_val_acc", "points": "all",
+            "skip_fraction": 0.1, "smooth": "moving-mean:5", "anchor": "x=0,y=1"}
+    fitted = api.fit(str(synthetic_ladder), "sigmoid", save=tmp_path / "s2.json", **opts)
+    want = fitted.points.sort(["run_id", "tokens"]).select("piqa_val_bpb", "y")
+    _, now = api.plot_data(str(synthetic_ladder), "sigmoid", **opts)
+    _, saved = api.plot_data(str(synthetic_ladder), fit_file=tmp_path / "s2.json")
+    for frame in (now, saved):
+        got = frame.sort(["run_id", "tokens"]).select("piqa_val_bpb", "y")
+        assert got.height == want.height  # the anchor's point included
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    r = invoke("plot", synthetic_ladder, "--law", "sigmoid", "--x", "piqa_val_bpb", "--y",
+               "piqa_val_acc", "--points", "all", "--skip-fraction", "0.1", "--smooth",
+               "moving-mean:5", "--no-color")
+    assert r.exit_code == 0, r.stderr
+    assert "fitted law" in r.stdout
+
+
 @pytest.mark.parametrize("args,message", [
     (["--skip-fraction", "1"], "--skip-fraction 1.0: give a share in [0, 1)"),
     (["--smooth", "ewm:3"], "--smooth 'ewm:3': use moving-mean:K"),
