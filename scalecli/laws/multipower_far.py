@@ -91,16 +91,19 @@ def decay_sums(c, log_ck, beta: float, coef):
 
     x = c.cs[c.t]
     causal = c.causal  # change points <= t, per point
-    d = x[:, None] - cen[None, :]
-    far = (d * RHO >= rad) & (d > 0) & (ends <= causal[:, None])
-    lead = np.where(far.all(1), nb, np.argmin(far, 1))  # leading far blocks, per point
-    first = np.append(starts, len(c.k))[lead]  # the first change point summed exactly
-    out = c.gap_cum[causal] - c.gap_cum[first]  # the near field's sum of gap ...
+    bounds = np.append(starts, len(c.k))
     ck = np.exp(log_ck)
+    out = np.empty(len(x))
     for r0 in range(0, len(x), _ROWS):  # rows of close t: each chunk cut to its own extent
         rows = slice(r0, r0 + _ROWS)
-        out[rows] += _far_part(d[rows], lead[rows], rad, mom, beta, c.gap_cum[first[rows]])
-        out[rows] -= _near_part(c, ck, beta, x[rows], first[rows], causal[rows])
+        top = int(np.searchsorted(ends, causal[rows].max(initial=0), side="right"))
+        d = x[rows, None] - cen[:top]  # only blocks before every change point > t can be far
+        far = (d * RHO >= rad[:top]) & (d > 0) & (ends[:top] <= causal[rows, None])
+        lead = np.where(far.all(1), top, np.argmin(far, 1))  # each row's leading far blocks
+        first = bounds[lead]  # the first change point summed exactly
+        out[rows] = (_far_part(d, lead, rad, mom, beta, c.gap_cum[first])
+                     + c.gap_cum[causal[rows]] - c.gap_cum[first]
+                     - _near_part(c, ck, beta, x[rows], first, causal[rows]))
     return out
 
 
