@@ -13,6 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# What a call reads (runs, options) and how its result is finished: shared by every command,
+# kept in their own modules; both import their heavy dependencies only when called.
+from . import finish, inputs
+from .inputs import OPTIMAL_QUANTITIES, STORE_ENV, found_store
+
 if TYPE_CHECKING:
     from .analyses.allocation import Allocation
     from .analyses.backtest import Backtest, BacktestRanking
@@ -28,11 +33,11 @@ if TYPE_CHECKING:
     from .pipeline import fit_spec, load, points, roles_needed
     from .store import Store
 
-__all__ = ["Allocation", "backtest", "check_store", "compare", "default_store", "fit",
-           "fit_spec", "found_store", "frontier", "hparams", "ingest", "init", "isoflop", "law_table",
-           "law_yaml", "load", "open_store", "optimal", "optimal_table", "parse_budgets", "plan",
-           "plot_data", "points", "predict", "predict_table", "prune_store", "report",
-           "roles_needed", "runs", "show"]
+__all__ = ["OPTIMAL_QUANTITIES", "STORE_ENV", "Allocation", "backtest", "check_store", "compare",
+           "default_store", "fit", "fit_spec", "found_store", "frontier", "hparams", "ingest",
+           "init", "isoflop", "law_table", "law_yaml", "load", "open_store", "optimal",
+           "optimal_table", "parse_budgets", "plan", "plot_data", "points", "predict",
+           "predict_table", "prune_store", "report", "roles_needed", "runs", "show"]
 
 # Re-exported from the layers below, imported when first asked for: `scalecli ingest` and
 # `optimal` never pay for the fit pipeline's imports.
@@ -119,8 +124,9 @@ def ingest(*paths: str | Path, store: str | Path | None = None, reader: str | No
 
     root = Path(store) if store is not None else default_store(paths)
     with collecting() as found:  # what directory walks found and ignored: notes
-        report = open_store(root).ingest(list(paths), reader=reader, mapping=_mapping(mapping),
-                                         strict=strict, verify=verify, progress=progress,
+        report = open_store(root).ingest(list(paths), reader=reader,
+                                         mapping=inputs.mapping(mapping), strict=strict,
+                                         verify=verify, progress=progress,
                                          experiments=experiment, **_wait(wait))
     report.root = root
     report.notes = found.lines()
@@ -181,13 +187,14 @@ def runs(data: Any = None, *, store: str | Path | None = None, reader: str | Non
     and loss."""
     from .analyses.runs import runs_table
 
-    maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=("N", "D"),
-                     listing=True, select=_select(include_runs, exclude_runs, where),
-                     window=_window(min_step, min_tokens, max_tokens))
+    maps = inputs.mapping(mapping)
+    frames = inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                           need=("N", "D"), listing=True,
+                           select=inputs.selection(include_runs, exclude_runs, where),
+                           window=inputs.window(min_step, min_tokens, max_tokens))
     table = runs_table(frames, maps)
     table.notes = [*getattr(frames, "notes", []), *table.notes]
-    table.warnings = [*table.warnings, *_dropped_warning(frames)]
+    table.warnings = [*table.warnings, *finish.dropped_warning(frames)]
     return table
 
 
@@ -284,18 +291,18 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
         Parameters, goodness of fit and provenance; ``.notes`` say what was done,
         ``.warnings`` what may be wrong.
     """
-    given = _given(fit, locals())  # first: every option as received, for the provenance
+    given = finish.given(fit, locals())  # first: every option as received, for the provenance
     from .errors import ConfigError
     from .fitting.seeds import check_weights
 
-    fixed_values = _fixed(fixed)
-    seed = _seed(seed)
-    budgets = _check_bootstrap(bootstrap, ci, flops)
+    fixed_values = inputs.fixed(fixed)
+    seed = inputs.seed(seed)
+    budgets = inputs.check_bootstrap(bootstrap, ci, flops)
     weights = check_weights(weights)
-    select = _select(include_runs, exclude_runs, where)
+    select = inputs.selection(include_runs, exclude_runs, where)
     everything = law is not None and law.lower() == "all"
     if everything:
-        _one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
+        inputs.one_law_only(config, fixed_values, breaks, "fitted", "fit one law")
         if residuals:
             raise ConfigError("--residuals describes one fit; with --law all each law is "
                               "fitted without its held-out runs (fit one law: --law NAME "
@@ -311,13 +318,13 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
     if everything and any(v is not None for v in curve_options.values()):
         given_ = next(k for k, v in curve_options.items() if v is not None)
         raise ConfigError(f"{given_} describes one law's fit: fit one law with --law NAME")
-    maps = _mapping(mapping)
+    maps = inputs.mapping(mapping)
     cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if everything:
-        _single_points(points, "fit one law with --law NAME")
-        window = _window(**cli_window)
-        frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
-                         window=window)
+        inputs.single_points(points, "fit one law with --law NAME")
+        window = inputs.window(**cli_window)
+        frames = inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                               need=(), select=select, window=window)
         from .analyses.ranking import rank_laws
 
         result: Any = rank_laws(frames, holdout=3 if holdout is None else holdout, x=x,
@@ -333,11 +340,11 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
         curve = {"skip_fraction": skip_fraction, "smooth": smooth, "anchor": anchor}
-        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment,
-                                      curve=curve)
-        window, points = _window(base=spec.window, **cli_window), spec.points
-        select = _config_select(spec) + select
+        spec, maps, frames = inputs.one_law(law, config, options, maps, data, store, reader,
+                                            strict, select, cli_window, points,
+                                            experiment=experiment, curve=curve)
+        window, points = inputs.window(base=spec.window, **cli_window), spec.points
+        select = inputs.config_selection(spec) + select
         result = fit_one(frames, config=spec, mapping=maps, reduce=reduce, seed=seed,
                          envelope=envelope, bins=bins, bin_pad=bin_pad,
                          bootstrap=bootstrap or 0, ci=ci, progress=progress,
@@ -354,16 +361,16 @@ def fit(data: Any = None, law: str | None = None, *, store: str | Path | None = 
             from .analyses.residuals import attach
 
             attach(result, result.points)
-    _uncertainty(result, budgets)
+    finish.uncertainty(result, budgets)
     if select:
         for fit_ in getattr(result, "fits", [result]):
             fit_.data["selection"] = select.to_dict()
-    _record_window(result, window, points)
-    _provenance(result, given)
-    _carry(result, frames)
-    _refuse_if_strict(result, strict)
+    finish.record_window(result, window, points)
+    finish.provenance(result, given)
+    finish.carry(result, frames)
+    finish.refuse_if_strict(result, strict)
     if save is not None:
-        _save(result, save)
+        finish.save(result, save)
     return result
 
 
@@ -377,12 +384,12 @@ def optimal(source: Any = None, flops: float | list[float] | str | None = 1e21, 
     (``"2.5B"``)."""
     from .analyses.allocation import optimal as allocate
 
-    options = {**options, **_quantities(options, OPTIMAL_QUANTITIES)}
+    options = {**options, **inputs.quantities(options, OPTIMAL_QUANTITIES)}
     if options.get("target_loss") is not None and flops == 1e21:
         flops = None  # the default budget gives way to a target loss
     if isinstance(flops, str):
         flops = parse_budgets(flops, steps)
-    return allocate(_fit_source(source), flops, law=law, **options)
+    return allocate(inputs.fit_source(source), flops, law=law, **options)
 
 
 def optimal_table(source: Any = None, flops: float | list[float] | str | None = None, *,
@@ -391,11 +398,11 @@ def optimal_table(source: Any = None, flops: float | list[float] | str | None = 
     from .analyses.allocation import allocation_table, fit_warnings
     from .analyses.uncertainty import allocation_bands
 
-    source = _fit_source(source)
+    source = inputs.fit_source(source)
     table = allocation_table(optimal(source, flops, law=law, steps=steps, **options))
     allocation_bands(table, source)
     table.warnings = fit_warnings(source)
-    table.notes = [*_cited(source), *table.notes]
+    table.notes = [*finish.cited(source), *table.notes]
     return table
 
 
@@ -404,7 +411,7 @@ def predict(source: Any = None, *, law: str | None = None, **values: float) -> f
     from .analyses.allocation import resolve_params
     from .analyses.prediction import to_symbols
 
-    params, law_obj, _ = resolve_params(_fit_source(source), law)
+    params, law_obj, _ = resolve_params(inputs.fit_source(source), law)
     return law_obj.value(params, to_symbols(law_obj, values))
 
 
@@ -420,7 +427,7 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     from .analyses.prediction import prediction_table
     from .analyses.uncertainty import prediction_bands
 
-    source, then = _fit_source(source), [_fit_source(t) for t in then or ()]
+    source, then = inputs.fit_source(source), [inputs.fit_source(t) for t in then or ()]
     if then:
         from .chain import check_chain
 
@@ -430,7 +437,7 @@ def predict_table(source: Any = None, law: str | None = None, *, at=(), points_f
     if not then:
         prediction_bands(table, source, law)
     table.warnings = [w for s in (source, *then) for w in fit_warnings(s)]
-    table.notes = [*(c for s in (source, *then) for c in _cited(s)), *table.notes]
+    table.notes = [*(c for s in (source, *then) for c in finish.cited(s)), *table.notes]
     return table
 
 
@@ -481,15 +488,15 @@ def hparams(data: Any = None, *, store: str | Path | None = None, reader: str | 
 
     options = parse_options(near, lr_on, batch_on, seq_len, at, bootstrap, ci, interval,
                             estimate, resample)
-    maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
-                     select=_select(include_runs, exclude_runs, where))
+    maps = inputs.mapping(mapping)
+    frames = inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                           select=inputs.selection(include_runs, exclude_runs, where))
     result = analyse(frames, options=options, target=target, reduce=reduce or "last",
-                     mapping=maps, bootstrap=bootstrap, seed=_seed(seed) or 0, ci=ci,
+                     mapping=maps, bootstrap=bootstrap, seed=inputs.seed(seed) or 0, ci=ci,
                      interval=interval, estimate=estimate, resample=resample,
                      progress=progress)
-    _carry(result, frames)
-    _refuse_if_strict(result, strict)
+    finish.carry(result, frames)
+    finish.refuse_if_strict(result, strict)
     return result
 
 
@@ -497,16 +504,16 @@ def _approach(analyse, data, store, reader, mapping, strict, flops, steps, appro
     """Approaches 1 and 2 share their way in: frames (``include_runs``/``exclude_runs``/
     ``where`` in ``options`` select them; ``min_step``, ``min_tokens``, ``max_tokens`` window
     their curves), budgets, then approach 3 beside."""
-    maps = _mapping(mapping)
-    select = _select(options.pop("include_runs", None), options.pop("exclude_runs", None),
-                     options.pop("where", None))
-    window = _window(options.pop("min_step", None), options.pop("min_tokens", None),
-                     options.pop("max_tokens", None))
-    frames = _frames(data, store, reader, maps, strict, select=select, window=window,
-                     experiment=options.pop("experiment", None))
+    maps = inputs.mapping(mapping)
+    select = inputs.selection(options.pop("include_runs", None),
+                              options.pop("exclude_runs", None), options.pop("where", None))
+    window = inputs.window(options.pop("min_step", None), options.pop("min_tokens", None),
+                           options.pop("max_tokens", None))
+    frames = inputs.frames(data, store, reader, maps, strict, select=select, window=window,
+                           experiment=options.pop("experiment", None))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
     result = analyse(frames, flops=budgets, mapping=maps, **options)
-    return _with_approach3(result, frames, budgets, maps, approach3, strict)
+    return finish.with_approach3(result, frames, budgets, maps, approach3, strict)
 
 
 @_project
@@ -560,20 +567,20 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
     from .pipeline import fit_spec, roles_needed
 
     spec = fit_spec(law, config, target=target, loss=loss, delta=delta, space=space,
-                    fixed=_fixed(fixed), overestimate_penalty=overestimate_penalty)
-    maps = {**spec.mapping, **_mapping(mapping)}
+                    fixed=inputs.fixed(fixed), overestimate_penalty=overestimate_penalty)
+    maps = {**spec.mapping, **inputs.mapping(mapping)}
     need = roles_needed(spec.law.variables.values())
-    window = _window(min_step, min_tokens, max_tokens, base=spec.window)
+    window = inputs.window(min_step, min_tokens, max_tokens, base=spec.window)
     if points is not None:
         spec.points = points
-    select = _config_select(spec) + _select(include_runs, exclude_runs, where)
+    select = inputs.config_selection(spec) + inputs.selection(include_runs, exclude_runs, where)
     if group_by is not None:
-        frames = [_frames(data, store, reader, maps, strict, experiment=experiment, need=need, window=window,
-                          select=select)]
+        frames = [inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                                need=need, window=window, select=select)]
         parts: Any = frames[0]
     elif isinstance(data, dict):
-        parts = {k: _frames(v, None, reader, maps, strict, experiment=experiment, need=need, window=window,
-                            select=select)
+        parts = {k: inputs.frames(v, None, reader, maps, strict, experiment=experiment,
+                                  need=need, window=window, select=select)
                  if isinstance(v, Frames) else v for k, v in data.items()}
         frames = [f for f in parts.values() if isinstance(f, Frames)]
     else:
@@ -589,8 +596,8 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
             raise ConfigError(f"a path is given twice ({', '.join(given)}): each path is a group")
         names = _group_names(paths)
         baseline = dict(zip(given, names, strict=True)).get(baseline, baseline)
-        frames = [_frames(p, None, reader, maps, strict, experiment=experiment, need=need, window=window,
-                          select=select)
+        frames = [inputs.frames(p, None, reader, maps, strict, experiment=experiment,
+                                need=need, window=window, select=select)
                   for p in paths]
         parts = dict(zip(names, frames, strict=True))
     budgets = parse_budgets(flops, steps) if isinstance(flops, str) else flops
@@ -599,14 +606,14 @@ def compare(data: Any = None, *, group_by: str | None = None, baseline: str | No
 
         check_options(bootstrap, ci)
     result = weigh(parts, spec, group_by=group_by, baseline=baseline, mapping=maps,
-                   reduce=reduce, seed=_seed(seed), flops=budgets, bootstrap=bootstrap or 0,
-                   level=ci)
+                   reduce=reduce, seed=inputs.seed(seed), flops=budgets,
+                   bootstrap=bootstrap or 0, level=ci)
     if select:
         for g in result.groups.values():
             g.fit.data["selection"] = select.to_dict()
     for f in reversed(frames):
-        _carry(result, f)
-    _refuse_if_strict(result, strict)
+        finish.carry(result, f)
+    finish.refuse_if_strict(result, strict)
     return result
 
 
@@ -648,22 +655,22 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
     if holdout is not None:
         raise ConfigError("--holdout is fit --law all's split by run; a backtest holds out whole "
                           "rungs: use --holdout-largest K")
-    fixed_values, seed = _fixed(fixed), _seed(seed)
-    maps = _mapping(mapping)
-    select = _select(include_runs, exclude_runs, where)
+    fixed_values, seed = inputs.fixed(fixed), inputs.seed(seed)
+    maps = inputs.mapping(mapping)
+    select = inputs.selection(include_runs, exclude_runs, where)
     cli_window = {"min_step": min_step, "min_tokens": min_tokens, "max_tokens": max_tokens}
     if law is not None and law.lower() == "all":
-        _one_law_only(config, fixed_values, breaks, "backtested", "give one law")
+        inputs.one_law_only(config, fixed_values, breaks, "backtested", "give one law")
         if drop_outliers:
             raise ConfigError("--drop-outliers applies to one law's backtest (give --law NAME)")
-        _single_points(points, "backtest one law with --law NAME")
+        inputs.single_points(points, "backtest one law with --law NAME")
         if any(v is not None for v in (skip_fraction, smooth, anchor)):
             raise ConfigError("--skip-fraction, --smooth and --anchor describe one law's "
                               "points: backtest one law with --law NAME")
         from .analyses.backtest import rank_backtests
 
-        frames = _frames(data, store, reader, maps, strict, experiment=experiment, need=(), select=select,
-                         window=_window(**cli_window))
+        frames = inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                               need=(), select=select, window=inputs.window(**cli_window))
         result: Any = rank_backtests(frames, x=x, target=target, mapping=maps, reduce=reduce,
                                      loss=loss, delta=delta, space=space, seed=seed, by=by,
                                      tolerance=tolerance, holdout_largest=holdout_largest,
@@ -675,15 +682,16 @@ def backtest(data: Any = None, law: str | None = None, *, store: str | Path | No
         options = {"x": x, "target": target, "loss": loss, "delta": delta, "space": space,
                    "fixed": fixed_values, "breaks": breaks,
                    "overestimate_penalty": overestimate_penalty}
-        spec, maps, frames = _one_law(law, config, options, maps, data, store, reader, strict,
-                                      select, cli_window, points, experiment=experiment,
-                                      curve={"skip_fraction": skip_fraction, "smooth": smooth,
-                                             "anchor": anchor})
+        spec, maps, frames = inputs.one_law(law, config, options, maps, data, store, reader,
+                                            strict, select, cli_window, points,
+                                            experiment=experiment,
+                                            curve={"skip_fraction": skip_fraction,
+                                                   "smooth": smooth, "anchor": anchor})
         result = run(frames, spec, mapping=maps, reduce=reduce, by=by, tolerance=tolerance,
                      holdout_largest=holdout_largest, min_rungs=min_rungs, seed=seed,
                      drop_outliers=drop_outliers)
-    _carry(result, frames)
-    _refuse_if_strict(result, strict)
+    finish.carry(result, frames)
+    finish.refuse_if_strict(result, strict)
     return result
 
 
@@ -725,11 +733,11 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
 
         raise ConfigError(f"--law {law} does not match the law of the fit {fit_file} "
                           f"({result.law}): drop --law, or give a {law} fit")
-    result.notes = _cited(result)  # what was done when fitting is its provenance now
-    maps = _mapping(mapping)
-    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
-                     select=_select(include_runs, exclude_runs, where),
-                     window=_window(min_step, min_tokens, max_tokens))
+    result.notes = finish.cited(result)  # what was done when fitting is its provenance now
+    maps = inputs.mapping(mapping)
+    frames = inputs.frames(data, store, reader, maps, strict, experiment=experiment,
+                           select=inputs.selection(include_runs, exclude_runs, where),
+                           window=inputs.window(min_step, min_tokens, max_tokens))
     saved = result.data
     spec = FitSpec(law=result.law_object(), reduce=reduce or saved.get("reduce") or "last",
                    target=target or (result.target if result.target != "loss" else None),
@@ -741,7 +749,7 @@ def plot_data(data: Any = None, law: str | None = None, *, fit_file: str | Path 
         from .analyses.residuals import attach
 
         attach(result, pts.frame)
-    _carry(result, frames)
+    finish.carry(result, frames)
     return result, pts.frame
 
 
@@ -756,11 +764,11 @@ def plan(source: Any = None, flops: float | list[float] | str = "1e21", *,
     from .analyses.allocation import fit_warnings
     from .analyses.plan import plan as propose
 
-    source = _fit_source(source)
+    source = inputs.fit_source(source)
     table = propose(source, flops, law=law, budgets=budgets, sizes=sizes, spread=spread,
                     total_compute=total_compute, round_sizes=round_sizes)
     table.warnings = fit_warnings(source)
-    cited = _cited(source)
+    cited = finish.cited(source)
     table.notes = [*cited, *(n for n in table.notes if not (cited and n.startswith(
         "parameters: ")))]
     return table
@@ -849,303 +857,6 @@ def parse_budgets(text: str, steps: int = 5) -> list[float]:
     return parse(text, steps)
 
 
-# ---- the pieces every command shares ------------------------------------------------------
-def _frames(data, store, reader, mapping, strict, need=("N", "D"), select=None, window=None,
-            experiment=None, listing=False):
-    """The runs: given Frames or Points as they are, else read from paths and/or a store;
-    then only those ``select`` (a :class:`~scalecli.selection.Selection`) keeps, their curves
-    cut to ``window`` (a :class:`~scalecli.windows.Window`)."""
-    import dataclasses
-
-    from .ingest import Frames
-    from .pipeline import load
-    from .reduce import Points
-
-    if isinstance(data, (Frames, Points)):
-        frames = data
-    else:
-        paths = [] if data is None else [data] if isinstance(data, (str, Path)) else list(data)
-        found = found_store() if not paths and store is None else None
-        frames = load(*paths, store=found[0] if found else store, reader=reader,
-                      mapping=mapping, strict=strict, need=need, experiment=experiment,
-                      listing=listing)
-        if found:
-            frames.notes = [found[1], *frames.notes]
-    if select and isinstance(frames, Frames):
-        from .selection import select_runs
-
-        frames, notes = select_runs(frames, select)
-        frames = dataclasses.replace(frames, notes=[*frames.notes, *notes])
-    if window and isinstance(frames, Points):
-        from .errors import ConfigError
-
-        raise ConfigError(f"{window.describe()} cuts runs' curves: give the runs (paths or "
-                          "Frames), not points already reduced")
-    if window and isinstance(frames, Frames):
-        from .windows import apply_window
-
-        frames = apply_window(frames, window)
-    return frames
-
-
-STORE_ENV = "SCALECLI_STORE"
-
-
-def found_store() -> tuple[Path, str] | None:
-    """The store a command given no paths and no ``--store`` reads, and a note saying so:
-    the directory named by ``$SCALECLI_STORE``, else ``.scalecli`` in the working directory."""
-    import os
-
-    from .errors import StoreError
-
-    env = os.environ.get(STORE_ENV)
-    if env:
-        if not open_store(env).exists():
-            raise StoreError(f"{env}: no scalecli store here (named by ${STORE_ENV}; "
-                             f"scalecli ingest LOGS --store {env} makes one)")
-        return Path(env), f"store: {env} (from ${STORE_ENV})"
-    here = Path(".scalecli")
-    if open_store(here).exists():
-        return here, f"store: {here.resolve()} (found in the working directory)"
-    return None
-
-
-def _window(min_step=None, min_tokens=None, max_tokens=None, *, base=None):
-    """The window on curves from the options (numbers or text with units) over a config's."""
-    from .windows import as_window
-
-    return as_window(min_step, min_tokens, max_tokens, base=base)
-
-
-def _single_points(points, instead: str) -> None:
-    """--law all holds out whole runs: checkpoint points are for one law's fit."""
-    from .windows import parse_points
-
-    if parse_points(points).multi:
-        from .errors import ConfigError
-
-        raise ConfigError(f"--points {points} with --law all: the ranking holds out runs, each "
-                          f"one point ({instead})")
-
-
-def _record_window(result, window, points) -> None:
-    """The window and checkpoint points, when given, in each fit's provenance."""
-    for fit_ in getattr(result, "fits", [result]):
-        if window:
-            fit_.data["window"] = window.to_dict()
-        if points is not None:
-            fit_.data["points"] = points
-
-
-def _dropped_warning(frames) -> list[str]:
-    """Runs a window left out, for a result that lists no dropped runs of its own."""
-    dropped = getattr(frames, "dropped", [])
-    if not dropped:
-        return []
-    more = f" (and {len(dropped) - 5} more)" if len(dropped) > 5 else ""
-    return [f"{len(dropped)} run(s) not used: {'; '.join(dropped[:5])}{more}"]
-
-
-def _select(include_runs, exclude_runs, where=None):
-    from .selection import as_selection
-
-    return as_selection(include_runs, exclude_runs, where)
-
-
-def _config_select(spec):
-    """The selection a config's ``select:`` section makes (empty when it has none)."""
-    from .selection import Selection
-
-    return getattr(spec, "select", None) or Selection()
-
-
-def _one_law(law, config, options: dict, maps, data, store, reader, strict, select=None,
-             window=None, points=None, experiment=None, curve=None):
-    """One law's fit settings (:func:`~scalecli.pipeline.fit_spec` with ``options``; the
-    ``window`` bounds and ``points`` given override the config's), the columns it maps, and
-    the runs read with the columns it needs."""
-    from .pipeline import fit_spec, roles_needed
-
-    spec = fit_spec(law, config, **options)
-    if points is not None:
-        from .windows import parse_points
-
-        parse_points(points)  # a bad --points is refused before any log is read
-        spec.points = points
-    if curve:  # --skip-fraction, --smooth, --anchor over the config's data section
-        from .curvepoints import check_skip, parse_anchor, parse_smooth
-
-        check_skip(curve.get("skip_fraction"))
-        parse_smooth(curve.get("smooth"))
-        parse_anchor(curve.get("anchor"), spec.law)
-        for key, value in curve.items():
-            if value is not None:
-                setattr(spec, key, value)
-    maps = {**spec.mapping, **maps}
-    select = _config_select(spec) + (select or _select(None, None))
-    frames = _frames(data, store, reader, maps, strict, experiment=experiment,
-                     need=roles_needed(spec.law.variables.values()), select=select,
-                     window=_window(**(window or {}), base=spec.window))
-    return spec, maps, frames
-
-
-def _check_bootstrap(bootstrap, ci, flops) -> list[float]:
-    """The bootstrap options checked before any fitting; the budgets of ``flops``."""
-    from .errors import ConfigError
-    from .fitting.bootstrap import check_options
-
-    check_options(1 if bootstrap is None else bootstrap, ci)  # --ci is checked even alone
-    if bootstrap is None and flops is not None:
-        raise ConfigError("--flops in fit gives the intervals of N_opt, D_opt and loss at "
-                          "those budgets: it needs --bootstrap")
-    return parse_budgets(flops) if isinstance(flops, str) else (
-        [] if flops is None else [flops] if isinstance(flops, (int, float)) else list(flops))
-
-
-def _uncertainty(result, budgets) -> None:
-    """The allocation's intervals added to each fit that has bootstrap draws; what each
-    alternative optimum implies."""
-    from .analyses.uncertainty import add_derived, describe_alternatives
-
-    for fit_ in getattr(result, "fits", [result]):
-        add_derived(fit_, budgets)
-        describe_alternatives(fit_, budgets)
-
-
-def _carry(result, frames) -> None:
-    """The reading's messages travel with the result: columns used as notes, skipped lines
-    and files as warnings."""
-    cols = [f"columns: {c}" for c in getattr(frames, "columns", ())]
-    done = [n for n in getattr(frames, "notes", ()) if n not in getattr(result, "notes", [])]
-    result.notes = [*cols, *done, *getattr(result, "notes", [])]
-    if hasattr(frames, "runs"):
-        have = set(result.warnings)
-        # a ranking's warnings are its fits' (a property): the reading's get their own list
-        into = getattr(result, "reading_warnings", None)
-        into = result.warnings if into is None else into
-        into[:0] = [w for w in frames.warnings if w not in have]
-
-
-def _one_law_only(config, fixed, breaks, done: str, instead: str) -> None:
-    """--config, --fix and --breaks describe one law: refused with --law all."""
-    for given, option in ((config, "--config"), (fixed, "--fix"), (breaks, "--breaks")):
-        if given:
-            from .errors import ConfigError
-
-            raise ConfigError(f"{option} describes one law; with --law all every law is {done} "
-                              f"with its own settings (drop it, or {instead})")
-
-
-def _refuse_if_strict(result, strict: bool) -> None:
-    if strict and result.warnings:
-        from .errors import StrictError
-
-        raise StrictError(f"--strict: {result.warnings[0]}")
-
-
-def _fit_source(source):
-    """A saved fit named by path, read once here (its path kept) for everything that uses it;
-    a FitResult or None (published defaults) as given."""
-    if isinstance(source, (str, Path)):
-        from .fitting import FitResult
-
-        return FitResult.load(source)
-    return source
-
-
-def _cited(source) -> list[str]:
-    """The note saying where a loaded fit's parameters came from; none for a fit in hand."""
-    if source is None or not getattr(source, "path", ""):
-        return []
-    from .fitting.provenance import summary
-
-    return [summary(source, source.path)]
-
-
-def _given(function, values: dict) -> dict:
-    """The options ``function`` was given that differ from its signature's defaults: what a
-    result records as its provenance, so a new option is recorded by merely being one."""
-    import inspect
-
-    from .fitting.provenance import given_options
-
-    defaults = {k: p.default for k, p in inspect.signature(function).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    return given_options(values, defaults)
-
-
-def _provenance(result, options: dict) -> None:
-    """Each fit's provenance: the options given, its data's hash, runs, versions, time."""
-    from .fitting.provenance import record
-
-    for fit_ in getattr(result, "fits", [result]):
-        if hasattr(fit_, "provenance"):
-            record(fit_, options)
-
-
-def _save(result, path) -> None:
-    from .atomic import write_text
-
-    text = result.saved_text() if hasattr(result, "saved_text") else result.to_json() + "\n"
-    write_text(path, text)
-
-
-def _with_approach3(result, frames, budgets, mapping, wanted: bool, strict: bool):
-    from .analyses.approaches import approach3
-
-    result.approach3 = approach3(frames, budgets, mapping=mapping) if wanted else None
-    _carry(result, frames)
-    _refuse_if_strict(result, strict)
-    return result
-
-
-def _mapping(mapping) -> dict[str, str]:
-    if isinstance(mapping, str) or mapping is None:
-        from .schema import parse_mapping
-
-        return parse_mapping(mapping)
-    return dict(mapping)
-
-
-# options of optimal that hold sizes, tokens or a loss, and the flag each is typed as
-OPTIMAL_QUANTITIES = {"max_tokens": "--max-tokens", "unique_tokens": "--unique-tokens",
-                      "target_loss": "--target-loss", "inference_tokens": "--inference-tokens",
-                      "n_params": "--n", "tokens": "--tokens"}
-
-
-def _quantities(values: dict, flags: dict[str, str]) -> dict[str, float | None]:
-    """Those of ``values`` named in ``flags`` as numbers: text read with its unit suffix
-    (``"2.5B"``), refused naming the flag when it is not a finite number."""
-    from .pairs import finite_number
-
-    out = {}
-    for key, flag in flags.items():
-        value = values.get(key)
-        if value is not None and not isinstance(value, (int, float)):
-            value = finite_number(value, flag)
-        if key in values:
-            out[key] = value
-    return out
-
-
-def _fixed(fixed) -> dict[str, float]:
-    if isinstance(fixed, str) or fixed is None:
-        from .pairs import parse_numbers
-
-        return parse_numbers(fixed, "--fix")
-    return dict(fixed)
-
-
-def _seed(seed) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        from .errors import ConfigError
-
-        raise ConfigError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed}")
-    return seed
-
-
 # ---- whole-curve laws (multi-power, lr-anneal, power-area) ---------------------------------
 def is_curve_law(name: str | None) -> bool:
     """Whether ``name`` is a law of the whole loss curve (fitted by :func:`fit_curves`)."""
@@ -1166,8 +877,8 @@ def fit_curves(data: Any = None, law: str = "multi-power", *, store=None, reader
     ``schedules``: the project file's per-run schedules (filled from ``scalecli.yaml``)."""
     from .analyses.curves import curve_fit
 
-    frames = _frames(data, store, reader, _mapping(mapping), strict, need=(),
-                     select=_select(include_runs, exclude_runs, where))
+    frames = inputs.frames(data, store, reader, inputs.mapping(mapping), strict, need=(),
+                           select=inputs.selection(include_runs, exclude_runs, where))
     result = curve_fit(frames, law, target=target, schedule=schedule, split=split,
                        train_runs=train_runs, loss=loss, delta=delta, schedules=schedules)
     if save is not None:
@@ -1192,7 +903,7 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
     from .analyses.curves import curve_fit, final_evaluate, is_curve_law, load_params
 
     law, values = load_params(law, params, fit_file)
-    maps = _mapping(mapping)
+    maps = inputs.mapping(mapping)
     curve = is_curve_law(law)
     wrong = ([k for k, v in (("--reduce", reduce), ("--x", x)) if v] if curve
              else ["--schedule"] if schedule else [])
@@ -1200,8 +911,9 @@ def evaluate(data: Any = None, *, law: str | None = None, params=None, fit_file=
         from .errors import ConfigError
 
         raise ConfigError(f"{', '.join(wrong)}: not an option of evaluating {law}")
-    frames = _frames(data, store, reader, maps, strict, need=() if curve else ("N", "D"),
-                     select=_select(include_runs, exclude_runs, where))
+    frames = inputs.frames(data, store, reader, maps, strict,
+                           need=() if curve else ("N", "D"),
+                           select=inputs.selection(include_runs, exclude_runs, where))
     if curve:
         return curve_fit(frames, law, params=values, target=target, schedule=schedule,
                          split=split, train_runs=train_runs, delta=delta, schedules=schedules)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from scalecli import api
+from scalecli import inputs
 from scalecli.cli import app
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_runs"
@@ -19,8 +19,8 @@ def invoke(*args):
 
 
 def test_exclude_leaves_out_the_matching_runs_and_their_history():
-    frames = api._frames(SAMPLE, None, None, {}, False,
-                         select=api._select(None, ["gpt-20M-*", "*-40tpp"]))
+    frames = inputs.frames(SAMPLE, None, None, {}, False,
+                           select=inputs.selection(None, ["gpt-20M-*", "*-40tpp"]))
     names = frames.runs["name"].to_list()
     assert len(names) == 24 - 4 - 5  # four 20M runs, five other 40tpp runs
     assert not any(n.startswith("gpt-20M-") or n.endswith("-40tpp") for n in names)

@@ -13,7 +13,7 @@ import pytest
 from conftest import TRUE, chinchilla_loss
 from typer.testing import CliRunner
 
-from scalecli import api
+from scalecli import api, inputs
 from scalecli.cli import app
 
 SIZES = (2e7, 5e7, 1.2e8, 3e8, 7e8, 1.5e9)
@@ -216,7 +216,7 @@ def test_tokens_are_interpolated_from_steps_when_the_history_has_none(sweep):
     # the run's 1e8 tokens over its final step 1600: 62,500 tokens a step, linear
     assert one["tokens"].to_list() == pytest.approx([1e8 * k / STEPS for k in range(1, 17)])
     assert any("interpolated linearly from the step" in n for n in pts.notes)
-    capped = api._frames(frames, None, None, {}, False, window=api._window(max_tokens="5e7"))
+    capped = inputs.frames(frames, None, None, {}, False, window=inputs.window(max_tokens="5e7"))
     assert capped.runs.filter(pl.col("name") == "m2e+07-5tpp")["tokens"].item() == 5e7
 
 
@@ -231,7 +231,7 @@ def test_a_token_window_on_runs_without_token_counts_is_refused(sweep):
         runs=frames.runs.with_columns(pl.lit(None, pl.Float64).alias("tokens")))
     with pytest.raises(ColumnError, match="--max-tokens 1e9 needs the tokens at each "
                                           "checkpoint: run 'm2e\\+07-5tpp' logs no tokens"):
-        api._frames(frames, None, None, {}, False, window=api._window(max_tokens="1B"))
+        inputs.frames(frames, None, None, {}, False, window=inputs.window(max_tokens="1B"))
 
 
 def test_config_window_and_points_apply_and_the_command_line_overrides(sweep, tmp_path):
@@ -303,8 +303,8 @@ def test_points_all_on_1000_runs_is_vectorized():
                             "value": chinchilla_loss(TRUE, np.repeat(n, ckpts), d)})
     frames = Frames(runs, history)
     t0 = time.perf_counter()
-    pts = api.points(api._frames(frames, None, None, {}, False,
-                                 window=api._window(min_step=5, max_tokens="1T")),
+    pts = api.points(inputs.frames(frames, None, None, {}, False,
+                                   window=inputs.window(min_step=5, max_tokens="1T")),
                      points="all")
     seconds = time.perf_counter() - t0
     assert pts.frame.height == runs_n * (ckpts - 4)
