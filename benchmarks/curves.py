@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scalecli.analyses.curves import RunCurve, fit_curves, metrics, score
+from scalecli.analyses.curve_search import fit_curves
+from scalecli.analyses.curves import RunCurve, metrics, score
 from scalecli.laws.curves import MULTI_POWER, Curve
 from scalecli.schedules import parse_schedule
 

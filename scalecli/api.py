@@ -932,9 +932,9 @@ def predict_curve(fit_file=None, schedule: str = "", *, law: str | None = None,
                   steps: int | None = None, every: int | None = None, at_steps=None):
     """The loss curve a saved curve-law fit predicts along a schedule never run
     (``scalecli predict --fit fit.json --schedule SPEC``):
-    :class:`~scalecli.analyses.curves.CurvePrediction`."""
+    :class:`~scalecli.analyses.curve_prediction.CurvePrediction`."""
+    from .analyses.curve_prediction import predict_curve as along
     from .analyses.curves import load_params
-    from .analyses.curves import predict_curve as along
     from .errors import ConfigError
 
     if fit_file is None:

@@ -8,24 +8,18 @@ name, glob or a column, see :mod:`scalecli.run_schedules`); a run-level ``schedu
 holding a spec (see :mod:`scalecli.schedules`). With a logged lr, position 0 is the first
 logged step; with a schedule, step s is position s.
 
-The fit minimises the sum over every training point of Huber_delta(ln y - ln yhat) (delta 1e-3;
-``loss="mse"``: half the sum of squares), by scipy's trust-region least squares with the laws'
-analytic Jacobians. Starts: a grid over the law's non-linear parameters (alpha, and C, beta,
-gamma for multi-power; lam for lr-anneal), each with its linear parameters (L0, A, B or C)
-solved by non-negative least squares on relative residuals over at most 48 points per curve
-(and, for multi-power, the change points merged into at most 400 blocks); the best three
-starts are refined on those 48 points per curve (exact), and the best of them on all points.
+The fit itself (starts, objective, refinement) is :mod:`scalecli.analyses.curve_search`;
+the curve of a schedule never run, :mod:`scalecli.analyses.curve_prediction`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, FitError, InputError
+from ..errors import ConfigError, InputError
 
 METRICS = ("huber", "mse", "rmse", "mae", "pred_e", "worst_e", "r2")
 
@@ -257,127 +251,6 @@ def split_means(rows: list[dict]) -> dict[str, dict]:
     return splits
 
 
-# ---- fitting --------------------------------------------------------------------------------
-def fit_curves(law, curves: list[RunCurve], *, loss: str = "huber", delta: float = 1e-3):
-    """The law's parameters minimising the objective over the training curves, and how the
-    search went (starts, evaluations, convergence, seconds)."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
-    if loss not in ("huber", "mse"):
-        raise ConfigError(f"--loss {loss}: a curve fit takes huber or mse (on log residuals)")
-    train = [c for c in curves if c.split == "train"]
-    n_pts = sum(len(c.y) for c in train)
-    if n_pts <= len(law.parameters):
-        raise FitError(f"{n_pts} training points: too few for {len(law.parameters)} parameters")
-    t0 = time.perf_counter()
-    starts = _starts(law, train)
-    y = np.concatenate([c.y for c in train])
-    ly = np.log(y)
-    pcs = [c.curve for c in train]
-    bounds = [p.internal_bounds() for p in law.parameters]
-    lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
-    hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
-
-    def resid(theta, cs, target):
-        yhat = law.evaluate(theta, cs)
-        return np.log(np.maximum(yhat, 1e-300)) - target
-
-    def jac(theta, cs):
-        yhat, J = law.evaluate(theta, cs, jac=True)
-        return J / np.maximum(yhat, 1e-300)[:, None]
-
-    def solve(x0, r, j):
-        return least_squares(r, np.clip(x0, lo, hi), jac=j, bounds=(lo, hi), x_scale="jac",
-                             loss="huber" if loss == "huber" else "linear", f_scale=delta,
-                             max_nfev=400, xtol=1e-12, ftol=1e-12, gtol=1e-12)
-
-    # refine the best starts on at most 48 points per curve, then the best of them on all
-    thin = [_thin(c) for c in train]
-    tcs, tly = [t[0] for t in thin], np.log(np.concatenate([t[1] for t in thin]))
-    best, nfev = None, 0
-    for theta0 in starts[:3]:
-        res = solve(theta0, lambda th: resid(th, tcs, tly), lambda th: jac(th, tcs))
-        nfev += res.nfev
-        if best is None or res.cost < best.cost:
-            best = res
-    if sum(len(c.t) for c in tcs) < n_pts:
-        best = solve(best.x, lambda th: resid(th, pcs, ly), lambda th: jac(th, pcs))
-        nfev += best.nfev
-    params = law.to_natural(best.x)
-    value = float(best.cost) if loss == "huber" else float(2 * best.cost / n_pts)
-    info = {"method": "scipy least_squares (trf), analytic Jacobian",
-            "starts": "grid over the non-linear parameters, linear ones by NNLS; best "
-                      f"{min(3, len(starts))} of {len(starts)} refined",
-            "evaluations": int(nfev), "converged": bool(best.status > 0),
-            "seconds": round(time.perf_counter() - t0, 3), "train_curves": len(train),
-            "train_points": n_pts}
-    return params, value, info
-
-
-def _thin(c, most: int = 48):
-    import numpy as np
-
-    from ..laws.curves import Curve
-
-    n = len(c.y)
-    if n <= most:
-        return c.curve, c.y
-    idx = np.unique(np.linspace(0, n - 1, most).round().astype(int))
-    return Curve.make(c.curve.eta, c.curve.t[idx]), c.y[idx]
-
-
-def _starts(law, train) -> list:
-    """Internal start vectors, best first: for each grid point of the non-linear parameters,
-    the linear ones by NNLS of relative residuals (the basis columns / y)."""
-    import itertools
-
-    import numpy as np
-    from scipy.optimize import nnls
-
-    thin = [_thin(c) for c in train]
-    pcs = [t[0].coarse() for t in thin]
-    y = np.concatenate([t[1] for t in thin])
-    peak = max(float(c.curve.eta.max()) for c in train)
-    alphas = (0.3, 0.5, 0.8)
-    found = []
-    if law.name == "multi-power":
-        grid = [(a, c0, b, g) for a, c0, b, g in itertools.product(
-            alphas, (3.0, 30.0, 300.0, 3000.0), (0.3, 0.6, 1.0), (0.3, 0.6, 0.9))]
-    elif law.name == "lr-anneal":
-        grid = list(itertools.product(alphas, (0.99, 0.999, 0.9999)))
-    else:
-        grid = [(a,) for a in (0.1, 0.2, 0.3, 0.5, 0.8, 1.2)]
-    for g in grid:
-        alpha = g[0]
-        if law.name == "multi-power":
-            c = g[1] * peak ** g[3]  # C·peak^-gamma = c0
-            theta = np.array([0.0, 0.0, alpha, 0.0, math.log(c), g[2], g[3]])
-            base = law.evaluate(theta, pcs)  # S1^-alpha + ld (L0 = 0, A = B = 1)
-            area = np.concatenate([c.s1 ** -alpha for c in pcs])
-            cols = [np.ones_like(y), area, base - area]
-        elif law.name == "lr-anneal":
-            theta = np.array([0.0, 0.0, alpha, 0.0, g[1]])
-            base = law.evaluate(theta, pcs)  # S1^-alpha - S2 (L0 = 0, A = C = 1)
-            area = np.concatenate([c.s1 ** -alpha for c in pcs])
-            cols = [np.ones_like(y), area, base - area]
-        else:
-            area = np.concatenate([c.s1 ** -alpha for c in pcs])
-            cols = [np.ones_like(y), area]
-        M = np.stack(cols, 1) / y[:, None]
-        coef, rnorm = nnls(M, np.ones_like(y))
-        coef = np.maximum(coef, 1e-8)
-        if law.name == "multi-power":
-            t = [coef[0], math.log(coef[1]), alpha, math.log(coef[2]), math.log(c), g[2], g[3]]
-        elif law.name == "lr-anneal":
-            t = [coef[0], math.log(coef[1]), alpha, math.log(coef[2]), g[1]]
-        else:
-            t = [coef[0], math.log(coef[1]), alpha]
-        found.append((float(rnorm), np.array(t)))
-    found.sort(key=lambda f: f[0])
-    return [f[1] for f in found]
-
-
 # ---- the two commands -----------------------------------------------------------------------
 def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
               target=None, schedule=None, split=None, train_runs=None,
@@ -396,12 +269,14 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
     objective = {"loss": loss, "delta": delta, "space": "log"}
     info: dict = {}
     if fitted:
+        from .curve_search import fit_curves
+
         params, value, info = fit_curves(law, curves, loss=loss, delta=delta)
         objective["value"] = value
         notes.append(f"fitted on {info['train_curves']} curve(s), {info['train_points']} points;"
                      f" {info['evaluations']} evaluations in {info['seconds']:.2f} s")
     else:
-        params = _check_params(law, params)
+        params = check_params(law, params)
     rows, splits = score(law, params, curves, delta)
     data = {"runs": len(curves), "points": sum(len(c.y) for c in curves),
             "lr": {c.name: c.lr_from for c in curves},
@@ -411,7 +286,8 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
                        curves)
 
 
-def _check_params(law, params: dict[str, float]) -> dict[str, float]:
+def check_params(law, params: dict[str, float]) -> dict[str, float]:
+    """``params`` as floats in the law's order; refused naming the missing and unknown ones."""
     missing = [p for p in law.param_names if p not in params]
     extra = [p for p in params if p not in law.param_names]
     if missing or extra:
@@ -467,7 +343,7 @@ def final_evaluate(frames, law_name: str, params: dict[str, float], *, mapping=N
 
     spec = fit_spec(law_name, x=x, target=target)
     law = spec.law
-    values = _check_params(law, params)
+    values = check_params(law, params)
     pts = prepare(frames, spec, mapping=mapping, reduce=reduce)
     frame = pts.frame
     X = {sym: frame[col].cast(float).to_numpy() for sym, col in law.variables.items()}
@@ -485,123 +361,3 @@ def final_evaluate(frames, law_name: str, params: dict[str, float], *, mapping=N
     return CurveResult(law.name, law.formula, law.source, values, rows, split_means(rows),
                        False, {"loss": "huber", "delta": delta, "space": "log"}, {}, data,
                        notes, list(getattr(frames, "warnings", [])))
-
-
-# ---- predicting the curve of a schedule never run -------------------------------------------
-@dataclass
-class CurvePrediction:
-    """A curve law's loss at chosen steps of a schedule (``scalecli predict --schedule``)."""
-
-    law: str
-    formula: str
-    params: dict[str, float]
-    params_from: str
-    schedule: str
-    steps: int  # the schedule's length N
-    rows: list[dict]  # {"step", "lr", "lr_area", "loss"}
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        from .. import __version__
-
-        return {"kind": "curve-prediction", "law": self.law, "formula": self.formula,
-                "params": self.params, "params_from": self.params_from,
-                "schedule": self.schedule, "steps": self.steps, "points": self.rows,
-                "notes": self.notes, "warnings": self.warnings, "version": __version__}
-
-
-def predict_curve(law_name: str, params: dict[str, float], schedule: str, *,
-                  steps: int | None = None, every: int | None = None, at_steps=None,
-                  params_from: str = "") -> CurvePrediction:
-    """The loss a curve law predicts along ``schedule`` (a spec; its length from ``steps=N``
-    in it or ``steps``): at ``at_steps`` (a list, or text ``1000,2000``), else every ``every``
-    steps (default: about 20 rows) and the last step. Step 0 of a warm-up from zero has no LR
-    area (S1 = 0, the law is infinite there): such steps are left out with a note."""
-    import numpy as np
-
-    from ..laws import get_law
-    from ..laws.curves import Curve
-    from ..schedules import parse_schedule
-
-    if not is_curve_law(law_name):
-        raise ConfigError(f"predict --schedule: {params_from or 'the fit'} is of {law_name}, a "
-                          "law of each run's final loss; a schedule's curve needs a curve "
-                          "law's fit (scalecli fit runs/ --law multi-power --save fit.json)")
-    law = get_law(law_name)
-    values = _check_params(law, params)
-    sched = parse_schedule(schedule)
-    if steps is not None and sched.length is not None and int(steps) != sched.length:
-        raise ConfigError(f"--steps {steps} but the schedule {sched.text!r} says steps="
-                          f"{sched.length}: give one")
-    eta = sched.dense(steps)
-    n = len(eta)
-    if at_steps is not None and every is not None:
-        raise ConfigError("give --every K or --at-steps S1,S2,..., not both")
-    if at_steps is not None:
-        want = _step_list(at_steps)
-        past = [s for s in want if s >= n]
-        if past:
-            raise ConfigError(f"--at-steps {past[0]}: past the schedule's last step ({n - 1}; "
-                              f"it has {n} steps)")
-    else:
-        k = int(every) if every is not None else _nice_every(n)
-        if k < 1:
-            raise ConfigError(f"--every {every}: must be at least 1")
-        want = sorted({*range(k, n, k), n - 1})
-    t = np.asarray(want, np.int64)
-    cs = np.cumsum(eta)
-    notes: list[str] = []
-    zero = cs[t] <= 0
-    if zero.any():
-        notes.append(f"step(s) {', '.join(map(str, t[zero].tolist()[:5]))} left out: no LR area "
-                     "yet (S1 = 0, the law is infinite there)")
-        t = t[~zero]
-    if not len(t):
-        raise ConfigError(f"schedule {sched.text!r}: no asked step has a learning-rate area "
-                          "(S1 > 0) to predict at")
-    with np.errstate(all="ignore"):
-        y = law.predict_natural(values, [Curve.make(eta, t)])
-    bad = ~np.isfinite(y)
-    if bad.any():
-        notes.append(f"step(s) {', '.join(map(str, t[bad].tolist()[:5]))} left out: the law is "
-                     "not finite there")
-        t, y = t[~bad], y[~bad]
-    warm = int(sched.values.get("warmup", 0))
-    early = int((t < warm).sum())
-    if early:
-        notes.append(f"{early} step(s) inside the {warm}-step warm-up: curve laws are fitted "
-                     "after it; read those as extrapolation")
-    rows = [{"step": int(s), "lr": float(eta[s]), "lr_area": float(cs[s]), "loss": float(v)}
-            for s, v in zip(t.tolist(), y.tolist(), strict=True)]
-    return CurvePrediction(law.name, law.formula, values, params_from, sched.text, n, rows,
-                           notes)
-
-
-def _step_list(text) -> list[int]:
-    if isinstance(text, str):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-    else:
-        parts = list(text)
-    out = []
-    for p in parts:
-        try:
-            v = float(p)
-        except (TypeError, ValueError):
-            raise ConfigError(f"--at-steps: {p!r} is not a step number") from None
-        if not math.isfinite(v) or v < 0 or v != int(v):
-            raise ConfigError(f"--at-steps: {p!r} is not a whole step >= 0")
-        out.append(int(v))
-    if not out:
-        raise ConfigError("--at-steps: give steps, e.g. 1000,2000,5000")
-    return sorted(set(out))
-
-
-def _nice_every(n: int, rows: int = 20) -> int:
-    """A round step (1, 2, 5 x 10^k) giving at most about ``rows`` rows over n steps."""
-    raw = max(1.0, n / rows)
-    mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 5, 10):
-        if m * mag >= raw:
-            return int(m * mag)
-    return int(10 * mag)

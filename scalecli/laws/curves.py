@@ -127,6 +127,16 @@ class CurveLaw(Law):
     """A law of the loss curve: :meth:`evaluate` on prepared :class:`Curve` objects."""
 
     curve: ClassVar[bool] = True
+    # the internal index of the scale (log B, log C) of a third linear term, if the law has one
+    decay_index: ClassVar[int | None] = None
+
+    def start_grid(self, peak: float) -> list:
+        """Internal parameter vectors to start a fit from, over the non-linear parameters,
+        with the linear ones at L0 = 0 and unit scales (A = 1, and B or C = 1): a fit solves
+        those for each start (``peak``: the training curves' highest LR)."""
+        import numpy as np
+
+        return [np.array([0.0, 0.0, a]) for a in (0.1, 0.2, 0.3, 0.5, 0.8, 1.2)]
 
     def evaluate(self, theta, curves: list[Curve], jac: bool = False):
         """Predictions at every logged point of ``curves`` (concatenated), and with ``jac`` the
@@ -174,6 +184,19 @@ class PowerArea(CurveLaw):
 
 class MultiPower(CurveLaw):
     """Internal order L0, log A, alpha, log B, log C, beta, gamma."""
+
+    decay_index: ClassVar[int | None] = 3
+
+    def start_grid(self, peak: float) -> list:
+        """alpha in {0.3, 0.5, 0.8}, C·peak^-gamma in {3, 30, 300, 3000}, beta in
+        {0.3, 0.6, 1}, gamma in {0.3, 0.6, 0.9}."""
+        import itertools
+
+        import numpy as np
+
+        return [np.array([0.0, 0.0, a, 0.0, math.log(c0 * peak ** g), b, g])
+                for a, c0, b, g in itertools.product((0.3, 0.5, 0.8), (3.0, 30.0, 300.0, 3000.0),
+                                                     (0.3, 0.6, 1.0), (0.3, 0.6, 0.9))]
 
     def evaluate(self, theta, curves: list[Curve], jac: bool = False):
         """All curves' k-sums as tasks (a curve's far-field series, or its exact row groups),
@@ -278,6 +301,15 @@ _LOG_CK_MOST = 690.0
 
 class LrAnneal(CurveLaw):
     """Internal order L0, log A, alpha, log C, lam."""
+
+    decay_index: ClassVar[int | None] = 3
+
+    def start_grid(self, peak: float) -> list:
+        """alpha in {0.3, 0.5, 0.8}, lam in {0.99, 0.999, 0.9999}."""
+        import numpy as np
+
+        return [np.array([0.0, 0.0, a, 0.0, lam]) for a in (0.3, 0.5, 0.8)
+                for lam in (0.99, 0.999, 0.9999)]
 
     def _one(self, theta, c, jac):
         import numpy as np
