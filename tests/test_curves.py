@@ -269,6 +269,39 @@ def test_bad_inputs_are_one_line(curves_csv, tmp_path):
     _refused(r, "not at every step")
 
 
+def test_a_negative_lr_is_refused_naming_the_step(tmp_path):
+    path = tmp_path / "neg.csv"
+    path.write_text("run,step,lr,loss\n" + "".join(
+        f"a,{s},{-1e-6 if s == 7 else 1e-4},{3.0 - s / 100 if s % 5 == 4 else ''}\n"
+        for s in range(20)))
+    r = invoke("fit", path, "--law", "multi-power")
+    _refused(r, "run 'a'", "-1e-06 at step 7", ">= 0")
+
+
+def test_a_step_logged_twice_counts_once_with_its_last_value(curves_csv, tmp_path):
+    """A resumed run logs the steps after its checkpoint again: the last value counts, as if
+    the first had not been logged (here the first copies are 50% off the law)."""
+    lines = curves_csv.read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    wsd = [r for r in rows if r.startswith("wsd,")]
+    wrong = []
+    for r in wsd[len(wsd) // 2:]:
+        cells = r.split(",")
+        if cells[-1]:
+            cells[-1] = repr(float(cells[-1]) * 1.5)
+        wrong.append(",".join(cells))
+    path = tmp_path / "resumed.csv"
+    path.write_text("\n".join([header, *[r for r in rows if not r.startswith("wsd,")],
+                               *wsd[: len(wsd) // 2], *wrong, *wsd[len(wsd) // 2:]]) + "\n")
+    r = invoke("evaluate", path, "--law", "multi-power", "--params", _params(TRUE),
+               "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    wsd_row = {c["run"]: c for c in out["curves"]}["wsd"]
+    assert wsd_row["n_points"] == 47 and wsd_row["worst_e"] < 1e-12
+    assert any("step(s) logged more than once" in n for n in out["notes"])
+
+
 def _refused(r, *words):
     text = r.stdout + r.stderr
     assert r.exit_code == 1, text

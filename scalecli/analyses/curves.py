@@ -98,8 +98,8 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         else None
     loss_parts = hist.filter(pl.col(S.METRIC) == metric).partition_by(S.RUN_ID, as_dict=True)
     lr_parts = (hist.filter(pl.col(S.LR).is_not_null()).select(S.RUN_ID, S.STEP, S.LR)
-                .unique([S.RUN_ID, S.STEP]).partition_by(S.RUN_ID, as_dict=True)
-                if has_lr else {})
+                .unique([S.RUN_ID, S.STEP], keep="last", maintain_order=True)
+                .partition_by(S.RUN_ID, as_dict=True) if has_lr else {})
     out, dropped = [], 0
     run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
     by_cols = []
@@ -114,6 +114,12 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         loss = loss_parts.get((rid,))
         if loss is None or loss.height == 0:
             continue
+        again = loss.height - loss[S.STEP].n_unique()
+        if again:  # a resumed run logs the steps after its checkpoint again: the last counts
+            loss = loss.unique(S.STEP, keep="last", maintain_order=True)
+            if notes is not None:
+                notes.append(f"run {name!r}: {again} step(s) logged more than once; the last "
+                             "value logged at each is used")
         loss = loss.sort(S.STEP)
         steps = loss[S.STEP].to_numpy()
         y = loss[S.VALUE].to_numpy().astype(float)
@@ -146,6 +152,8 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
 
 def _dense_lr(name, lr, spec, steps, S, run_lr=None):
     """(eta, offset, how): eta[i] is the LR at step offset + i."""
+    import numpy as np
+
     if lr is not None and lr.height:
         lr = lr.sort(S.STEP)
         st = lr[S.STEP].to_numpy()
@@ -154,7 +162,13 @@ def _dense_lr(name, lr, spec, steps, S, run_lr=None):
             if steps[-1] > last:
                 raise InputError(f"run {name!r}: the lr column ends at step {last}, before the "
                                  f"last logged loss (step {int(steps[-1])})")
-            return lr[S.LR].to_numpy().astype(float), first, "lr column"
+            eta = lr[S.LR].to_numpy().astype(float)
+            below = np.flatnonzero(~(eta >= 0))
+            if below.size:
+                i = int(below[0])
+                raise InputError(f"run {name!r}: the lr column is {eta[i]:g} at step "
+                                 f"{int(st[i])}: a learning rate is a finite number >= 0")
+            return eta, first, "lr column"
         if spec is None:
             raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
                              f" steps {first}..{last}, not at every step; give its schedule "
