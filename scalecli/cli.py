@@ -522,7 +522,7 @@ def schedule(spec: Annotated[str, typer.Argument(
                  help="e.g. cosine:peak=3e-4,warmup=300,final=3e-5 (see README).",
                  show_default=False)],
              steps: Annotated[int | None, typer.Option(
-                 min=1, max=100_000_000, help="Steps N (unless the spec says steps=N).")] = None,
+                 min=1, max=100_000_000, help="Steps N (or steps=N in the spec).")] = None,
              format: FormatOpt = Fmt.csv) -> None:
     """Print a learning-rate schedule's value at every step (CSV step,lr), to check against
     logs.

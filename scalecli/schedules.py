@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError
 
+MOST_STEPS = 10**9  # 8 GB of float64: no run is this long, a typo is
 KINDS = ("constant", "cosine", "linear", "wsd", "piecewise")
 SHAPES = ("linear", "cosine", "exp", "sqrt")
 KEYS = {"constant": {"peak", "warmup", "steps"},
@@ -59,13 +60,17 @@ class Schedule:
         """The learning rate at steps 0..N-1 (a float array), N from ``steps`` or the spec."""
         import numpy as np
 
+        if steps is not None and self.length is not None and int(steps) != self.length:
+            raise ConfigError(f"schedule {self.text!r} has {self.length} steps, not {steps}: "
+                              "give the length once")
         n = steps if steps is not None else self.length
         if n is None:
             raise ConfigError(f"schedule {self.text!r}: how many steps? give steps=N in the "
                               "spec (or --steps N)")
         n = int(n)
-        if n < 1:
-            raise ConfigError(f"schedule {self.text!r}: steps must be at least 1, got {n}")
+        if not 1 <= n <= MOST_STEPS:
+            raise ConfigError(f"schedule {self.text!r}: steps must be from 1 to {MOST_STEPS:,}, "
+                              f"got {n:,}")
         v = self.values
         w = int(v.get("warmup", 0))
         if w >= n:
@@ -141,6 +146,8 @@ def parse_schedule(text: str) -> Schedule:
         if not eq or key not in KEYS[kind]:
             raise ConfigError(f"schedule {raw!r}: {part!r} is not KEY=VALUE with a key of "
                               f"{kind} ({', '.join(sorted(KEYS[kind]))})")
+        if key in values:
+            raise ConfigError(f"schedule {raw!r}: {key} is given twice")
         if key == "shape":
             shape = val.strip().lower().replace("1-sqrt", "sqrt")
             if shape not in SHAPES:
@@ -153,9 +160,16 @@ def parse_schedule(text: str) -> Schedule:
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} is not a number") from None
         if not all(math.isfinite(x) and x >= 0 for x in nums):
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} must be finite and >= 0")
-        if key == "length" and (len(nums) != 1 or nums[0] != int(nums[0]) or nums[0] < 1):
-            raise ConfigError(f"schedule {raw!r}: length={val!r} must be a whole number of "
-                              "steps >= 1")
+        whole = key in ("length", "warmup") or (key == "steps" and kind != "piecewise")
+        if whole and (len(nums) != 1 or nums[0] != int(nums[0])) or (
+                key in ("length", "steps") and kind != "piecewise" and nums[0] < 1):
+            raise ConfigError(f"schedule {raw!r}: {key}={val!r} must be a whole number of "
+                              "steps" + (" >= 1" if key != "warmup" else ""))
+        if kind == "piecewise" and key == "steps" and any(x != int(x) for x in nums):
+            raise ConfigError(f"schedule {raw!r}: steps={val!r}: breaks are whole steps")
+        if key == "decay" and nums[0] >= 1 and nums[0] != int(nums[0]):
+            raise ConfigError(f"schedule {raw!r}: decay={val!r}: a fraction below 1, or a whole "
+                              "number of steps")
         if kind == "piecewise" and key in ("steps", "values"):
             values[key] = nums
         elif len(nums) != 1:

@@ -158,6 +158,22 @@ def test_piecewise_schedule_and_the_schedule_command():
     np.testing.assert_allclose([float(x["lr"]) for x in rows], want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("spec,steps,words", [
+    ("cosine:peak=3e-4,steps=100,peak=1", "100", ["peak is given twice"]),
+    ("constant:peak=3e-4,steps=50", "100", ["has 50 steps, not 100"]),
+    ("constant:peak=3e-4,steps=2.5", None, ["steps='2.5'", "whole number"]),
+    ("cosine:peak=3e-4,warmup=2.5,steps=100", None, ["warmup='2.5'", "whole number"]),
+    ("wsd:peak=3e-4,decay=2.5,steps=100", None, ["decay='2.5'", "a fraction below 1"]),
+    ("piecewise:steps=0/2.5,values=1/2,length=10", None, ["breaks are whole steps"]),
+    ("constant:peak=3e-4,steps=2000000000", None, ["from 1 to 1,000,000,000"]),
+])
+def test_a_schedule_that_cannot_be_meant_is_refused(spec, steps, words):
+    """A spec is read literally: a key twice, a fractional step count or two lengths that
+    disagree are refused, not resolved by a silent choice."""
+    r = invoke("schedule", spec, *(["--steps", steps] if steps else []))
+    _refused(r, *words)
+
+
 # ---- the commands: curves drawn from the law, a held-out schedule -----------------------------
 T, W = 1500, 60
 
