@@ -213,6 +213,19 @@ def test_passk_bad_input_is_one_line(tmp_path, args, message):
     assert r.exit_code == 1 and "p.csv:3: c = 300 exceeds n = 256" in r.stderr
 
 
+@pytest.mark.parametrize("rows,message", [
+    ("256,3\n0,0\n", "p.csv:3: a problem with no samples (n = 0)"),
+    ("256,3\n1e30,3\n", "p.csv:3: n = '1e+30': more than 10,000,000 samples"),
+])
+def test_passk_refuses_counts_it_cannot_use(tmp_path, rows, message):
+    """No samples of a problem, or more than the exact product can hold: one line naming the
+    row (these used to end in an internal error)."""
+    f = tmp_path / "p.csv"
+    f.write_text("n,c\n" + rows)
+    r = invoke("passk", f)
+    assert r.exit_code == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 # ---- formula targets -----------------------------------------------------------------------
 def _runs_csv(tmp_path):
     """Six runs of a known law, with the target split over three weighted columns."""

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ..errors import ColumnError, ConfigError, InputError, clip
 
+MOST_SAMPLES = 10**7  # the exact product runs over n factors: 80 MB at this many
+
 
 def pass_at_k(n, c, k: int):
     """pass@k of each problem (arrays ``n`` samples, ``c`` correct; ``k`` <= every n)."""
@@ -88,6 +90,11 @@ def coverage(path: str | Path, samples: str = "n", correct: str = "c",
             i = int(bad.arg_true()[0])
             raise InputError(f"{path}:{i + 2}: {col} = {clip(frame[col][i])!r} is not a count "
                              "(a whole number >= 0)")
+        big = values > MOST_SAMPLES
+        if big.any():
+            i = int(big.arg_true()[0])
+            raise InputError(f"{path}:{i + 2}: {col} = {clip(frame[col][i])!r}: more than "
+                             f"{MOST_SAMPLES:,} samples of one problem")
         counts[col] = values.cast(pl.Int64).to_numpy()
     n, c = counts[samples], counts[correct]
     if not n.size:
@@ -96,6 +103,10 @@ def coverage(path: str | Path, samples: str = "n", correct: str = "c",
     if over.size:
         i = int(over[0])
         raise InputError(f"{path}:{i + 2}: {correct} = {c[i]} exceeds {samples} = {n[i]}")
+    empty = np.nonzero(n == 0)[0]
+    if empty.size:
+        raise InputError(f"{path}:{int(empty[0]) + 2}: a problem with no samples ({samples} = 0)"
+                         ": pass@k needs at least k samples of every problem")
     n_min = int(n.min())
     wanted = parse_ks(ks) if isinstance(ks, (str, type(None))) else sorted(set(ks))
     wanted = wanted or default_ks(n_min)
@@ -103,8 +114,6 @@ def coverage(path: str | Path, samples: str = "n", correct: str = "c",
         i = int(np.argmin(n))
         raise InputError(f"--k {wanted[-1]} exceeds the {n_min} samples of the problem on "
                          f"{path}:{i + 2}: pass@k needs k <= n for every problem")
-    if not wanted:
-        raise InputError(f"{path}: a problem has no samples (n = 0)")
     rows = [{"k": k, "coverage": float(pass_at_k(n, c, k).mean()), "problems": int(n.size)}
             for k in wanted]
     table = Table(rows, [("k", "k"), ("coverage", "coverage (mean pass@k)"),
