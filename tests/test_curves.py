@@ -318,6 +318,25 @@ def test_a_step_logged_twice_counts_once_with_its_last_value(curves_csv, tmp_pat
     assert any("step(s) logged more than once" in n for n in out["notes"])
 
 
+@pytest.mark.parametrize("params,words", [
+    ({**TRUE, "C": -1.5}, ["C = -1.5 lies beyond its lower bound"]),
+    ({**TRUE, "L0": "x"}, ["L0: 'x' is not a number"]),
+    ({"L0": 2.8}, ["missing A, alpha"]),
+])
+def test_given_parameters_outside_the_law_are_refused(curves_csv, tmp_path, params, words):
+    """Parameters no fit could have produced (outside the law's bounds, not numbers, missing)
+    are refused from --params and from a saved fit alike, never evaluated into numbers."""
+    saved = tmp_path / "fit.json"
+    saved.write_text(json.dumps({"law": "multi-power", "params": params}))
+    r = invoke("predict", "--fit", saved, "--schedule", "constant:peak=3e-4,steps=100")
+    _refused(r, f"--fit {saved}", *words)
+    r = invoke("evaluate", curves_csv, "--fit", saved)
+    _refused(r, *words)
+    if all(isinstance(v, float) for v in params.values()) and len(params) == len(TRUE):
+        r = invoke("evaluate", curves_csv, "--law", "multi-power", "--params", _params(params))
+        _refused(r, "--params", *words)
+
+
 def _refused(r, *words):
     text = r.stdout + r.stderr
     assert r.exit_code == 1, text

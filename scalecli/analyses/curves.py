@@ -300,17 +300,20 @@ def curve_fit(frames, law_name: str, *, params: dict[str, float] | None = None,
                        curves)
 
 
-def check_params(law, params: dict[str, float]) -> dict[str, float]:
-    """``params`` as floats in the law's order; refused naming the missing and unknown ones."""
+def check_params(law, params: dict, where: str = "--params") -> dict[str, float]:
+    """``params`` as floats in the law's order: every parameter given, none unknown, each a
+    finite number inside its bounds (a value outside them describes no law that was fitted);
+    refused naming ``where`` otherwise."""
     missing = [p for p in law.param_names if p not in params]
     extra = [p for p in params if p not in law.param_names]
     if missing or extra:
-        raise ConfigError(f"--params for {law.name}: "
+        raise ConfigError(f"{where} for {law.name}: "
                           + (f"missing {', '.join(missing)}" if missing else "")
                           + ("; " if missing and extra else "")
-                          + (f"unknown {', '.join(extra)}" if extra else "")
+                          + (f"unknown {', '.join(map(str, extra))}" if extra else "")
                           + f" (its parameters: {', '.join(law.param_names)})")
-    return {k: float(params[k]) for k in law.param_names}
+    values = law.check_fixed(params, where)
+    return {k: values[k] for k in law.param_names}
 
 
 def is_curve_law(name: str | None) -> bool:
@@ -333,7 +336,12 @@ def load_params(law: str | None, params, fit_file) -> tuple[str, dict[str, float
             raise InputError(f"--fit {fit_file}: no law and params in it")
         if law is not None and law.lower() != str(saved["law"]).lower():
             raise ConfigError(f"--law {law} but the fit {fit_file} is of {saved['law']}")
-        return str(saved["law"]), {k: float(v) for k, v in saved["params"].items()}
+        if not isinstance(saved["params"], dict):
+            raise InputError(f"--fit {fit_file}: its params are not NAME: VALUE pairs")
+        from ..laws import get_law
+
+        name = str(saved["law"])
+        return name, check_params(get_law(name), saved["params"], f"--fit {fit_file}")
     if law is None or params is None:
         raise ConfigError("give --fit FIT, or --law NAME with --params NAME=VALUE,...")
     if isinstance(params, str):
