@@ -69,6 +69,9 @@ def _mean(inner: str, names: list[str], option: str, where: str) -> str:
                     if "*" in t and "**" not in t and t.strip("*")})
     if not globs:
         args = _split_args(inner)
+        if any(not a.strip() for a in args):
+            raise ConfigError(f"{option}: mean({clip(inner, 60)}) has an empty argument; give "
+                              "columns or expressions, e.g. mean(acc_*) or mean(a, b)")
         return "(((" + ") + (".join(args) + f")) / {len(args)})"
     if len(globs) > 1:
         raise ConfigError(f"{option}: mean({clip(inner, 60)}) names {len(globs)} globs "

@@ -276,6 +276,11 @@ def test_mean_over_a_column_glob(tmp_path):
     ("0.215*mmlu_stem + 0.5*acc_a", "column 'mmlu_stem' named in --y is not in"),
     ("mean(1 - top_*)", "no column matching 'top_*' named in --y"),
     ("0.5*acc_a + exec(acc_b)", "unknown function 'exec'"),
+    ("mean()", "mean() has an empty argument"),
+    ("mean(acc_a,)", "mean(acc_a,) has an empty argument"),
+    # a target that is not finite for any run: the reason, not only "0 point(s)"
+    ("acc_a / 0", "run(s) were left out, e.g. "),
+    ("sqrt(acc_a)", "non-finite sqrt(acc_a)"),  # acc_a < 0 in these runs
 ])
 def test_formula_target_bad_input_is_one_line(tmp_path, y, message):
     r = invoke("fit", _runs_csv(tmp_path), "--y", y)

@@ -77,7 +77,14 @@ def _fit_points(points, law, *, objective, fixed, seed, resamples, ci, progress,
     n = len(y)
     warnings = list(points.warnings)
     notes = list(getattr(points, "notes", []))
-    warnings += diagnostics.refusals(law, X, y, n_free)
+    try:
+        warnings += diagnostics.refusals(law, X, y, n_free)
+    except FitError as exc:  # too little left: say what was left out, or the cause is hidden
+        dropped = list(getattr(points, "dropped", []))
+        if not dropped:
+            raise
+        raise FitError(f"{exc}; {len(dropped)} run(s) were left out, e.g. {dropped[0]}"
+                       ) from None
     keys = seeds.configuration(law, X, frame)  # runs sharing these are seeds
     objective, weighting, weight_notes = seeds.weighted(objective, weights, keys, y)
     notes += weight_notes
