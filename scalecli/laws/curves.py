@@ -15,10 +15,10 @@ some logged steps t. With ``S1(t) = sum_{i<=t} eta_i`` (the LR area, step t incl
   ``lam``, 0.999 in the paper; fitted here within [0.9, 0.99999]).
 
 Every evaluation is vectorized: cumulative sums for the areas, and for the multi-power k-sum
-either a far-field series over blocks of change points with a stated error bound (values of
-long curves, :mod:`.multipower_far`) or the exact (points x change points) sum per curve, cut
-into row groups so that the k > t half of the triangle is mostly skipped (short curves and
-every Jacobian). :meth:`CurveLaw.evaluate` returns the prediction and, when
+either a far-field series over blocks of change points with a stated error bound (long
+curves, values and Jacobian alike: :mod:`.multipower_far`) or the exact (points x change
+points) sum per curve, cut into row groups so that the k > t half of the triangle is mostly
+skipped (short curves, and a beta too large for the series). :meth:`CurveLaw.evaluate` returns the prediction and, when
 asked, its Jacobian with respect to the internal parameters (logs of A, B, C), analytic.
 """
 
@@ -208,7 +208,7 @@ class MultiPower(CurveLaw):
 
         theta = np.asarray(theta, float)
         b, log_c, beta, gamma = math.exp(theta[3]), theta[4], theta[5], theta[6]
-        coef = None if jac else far.series_terms(beta)
+        coef = far.jacobian_terms(beta) if jac else far.series_terms(beta)
         parts, tasks, work = [], [], 0
         for c in curves:
             y0, J0 = _area_terms(theta, c)
@@ -216,7 +216,7 @@ class MultiPower(CurveLaw):
             if len(c.k):
                 log_ck = np.minimum(log_c - gamma * c.log_eta_k, _LOG_CK_MOST)
                 if coef is not None and far.worthwhile(len(c.t), len(c.k)):
-                    tasks.append(partial(_far_task, c, log_ck, beta, coef, sums))
+                    tasks.append(partial(_far_task, c, log_ck, beta, coef, sums, jac))
                     work += len(c.t) * 4 * far.BLOCK
                 else:
                     ck, cst = np.exp(log_ck), c.cs[c.t]
@@ -244,10 +244,10 @@ class MultiPower(CurveLaw):
         return y, J
 
 
-def _far_task(c: Curve, log_ck, beta: float, coef, sums) -> None:
+def _far_task(c: Curve, log_ck, beta: float, coef, sums, jac: bool) -> None:
     from .multipower_far import decay_sums
 
-    sums[0] = decay_sums(c, log_ck, beta, coef)
+    sums[:] = decay_sums(c, log_ck, beta, coef, jac)
 
 
 def _threads() -> int:

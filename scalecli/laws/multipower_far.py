@@ -20,6 +20,12 @@ cut after p terms, p the least for which the tail ``(1+rho)^beta·sum_{n>=p} a_n
 of the LR bounds the decay term itself): 1e-13 of the loss for the paper's parameters. The
 change points of a point's leading far blocks go through the series; the rest (its own block
 and the few before it) are summed exactly.
+
+The Jacobian's sums expand the same way: ``gap·P·ln z`` through ``ln c_k + ln(x - sigma_k)``,
+whose ``(x - sigma)^-beta·ln(x - sigma)`` is minus the beta-derivative of the series
+(coefficients ``a_n·sum_{j<n} 1/(beta+j)``); ``gap·P/z`` is the kernel of exponent beta + 1
+with weights ``q_k/c_k``; the ln(eta_k)-weighted sums take those weights times ln eta_k. Five
+sets of moments (``q``, ``q·ln c``, ``q/c``, ``q·ln eta``, ``q/c·ln eta``) serve them all.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ BLOCK = 128  # change points per block
 RHO = 1 / 3  # a block is far from x when its radius is at most RHO·(x - centre)
 TOL = 1e-12  # error bound relative to sum |gap|
 MOST_TERMS = 48  # beyond this (a large beta) the exact sum is used
+MOST_TERMS_JAC = 64
+_TAIL_TERMS = 400  # the coefficients' tails are summed this far (rho^400 is nothing)
 _ROWS = 64  # points per near-field chunk
 
 
@@ -68,32 +76,68 @@ def worthwhile(n_points: int, n_changes: int) -> bool:
     return n_changes >= 2 * BLOCK and n_points * n_changes >= 50_000
 
 
-def decay_sums(c, log_ck, beta: float, coef):
-    """``sum_{k<=t} gap_k·(1 - (1 + c_k·S_k(t))^-beta)`` at every logged point of curve ``c``
-    (``log_ck`` = ln c_k at its change points), to within ``TOL·sum|gap|``."""
+def jacobian_terms(beta: float, rho: float = RHO, tol: float = TOL):
+    """The three coefficient series the Jacobian's sums need, to one length p: a_n(beta),
+    its derivative in beta a_n(beta)·sum_{j<n} 1/(beta+j), and a_n(beta+1); p the least for
+    which their summed tail, scaled by (1+rho)^(beta+1) and by 1 + 46 (|ln(x - c)| for any x - c
+    in 1e-20..1e20), is below ``tol``; None beyond ``MOST_TERMS_JAC`` terms. A Jacobian only
+    steers the search, so this bound is looser than the value's; tests hold the result to the
+    exact sum's Jacobian."""
+    import numpy as np
+
+    n = np.arange(_TAIL_TERMS)
+    ratio = (beta + n[:-1]) / (n[:-1] + 1)
+    a = np.concatenate([[1.0], np.cumprod(ratio)])
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / (beta + n[:-1]))])
+    a_prime = a * harmonic
+    a_next = np.concatenate([[1.0], np.cumprod((beta + 1 + n[:-1]) / (n[:-1] + 1))])
+    weight = (a + a_prime + a_next) * rho ** n
+    tail = np.cumsum(weight[::-1])[::-1]  # tail[p] = sum_{n >= p}
+    ok = np.flatnonzero((1 + rho) ** (beta + 1) * 47.0 * tail <= tol)
+    if not ok.size or ok[0] > MOST_TERMS_JAC:
+        return None
+    p = max(1, int(ok[0]))
+    return a[:p], a_prime[:p], a_next[:p]
+
+
+def decay_sums(c, log_ck, beta: float, coef, jac: bool = False):
+    """At every logged point of curve ``c`` (``log_ck`` = ln c_k at its change points), as
+    rows of a (1 or 4, points) array: ``sum_{k<=t} gap_k·(1 - P_k)``,
+    ``P_k = (1 + c_k·S_k(t))^-beta = z_k^-beta``, to within ``TOL·sum|gap|``; with ``jac``
+    (``coef`` from :func:`jacobian_terms`) also ``sum gap·P·ln z``, ``sum gap·(P - P/z)`` and
+    ``sum gap·(P - P/z)·ln eta_k``, the Jacobian's sums, as the exact path's rows."""
     import numpy as np
 
     starts, ends, layout, filler = c.blocks
-    sig = (c.cs_before - np.exp(-log_ck))[layout]  # (blocks, BLOCK), padded with a member
-    q = (c.gap * np.exp(-beta * log_ck))[layout]
-    q[filler] = 0.0
+    inv_c = np.exp(-log_ck)
+    q = c.gap * np.exp(-beta * log_ck)  # gap·c^-beta
+    if jac:
+        a, a_prime, a_next = coef
+        qc = q * inv_c  # gap·c^-(beta+1): the P/z terms, of exponent beta + 1
+        weights = np.stack([q, q * log_ck, qc, q * c.log_eta_k, qc * c.log_eta_k])
+        folds = [(0, a), (0, a_prime), (1, a), (2, a_next), (3, a), (4, a_next)]
+    else:
+        weights, folds = q[None, :], [(0, coef)]
+    sig = (c.cs_before - inv_c)[layout]  # (blocks, BLOCK), padded with a member
+    w = np.ascontiguousarray(weights[:, layout].transpose(1, 0, 2))  # (blocks, sets, BLOCK)
+    w *= ~filler[:, None, :]  # the padding weighs nothing
     lo, hi = sig.min(1), sig.max(1)
     cen, rad = (lo + hi) / 2, (hi - lo) / 2
     sig -= cen[:, None]
     sig /= np.where(rad > 0, rad, 1.0)[:, None]  # now (sigma - c)/r, in [-1, 1]
-    p, nb = len(coef), len(starts)
-    mom = np.empty((p, nb))
-    for n in range(p):
-        mom[n] = q.sum(1)
-        if n + 1 < p:
-            q *= sig
-    mom *= coef[:, None]
+    p, nb = len(folds[0][1]), len(starts)
+    powers = np.empty((nb, p, BLOCK))  # ((sigma - c)/r)^n, then every set's moments at once
+    powers[:, 0] = 1.0
+    for n in range(1, p):
+        np.multiply(powers[:, n - 1], sig, out=powers[:, n])
+    raw = np.matmul(w, powers.transpose(0, 2, 1)).transpose(1, 2, 0)  # (sets, p, blocks)
+    mom = np.stack([raw[k] * series[:, None] for k, series in folds])  # (sets, p, blocks)
 
     x = c.cs[c.t]
     causal = c.causal  # change points <= t, per point
     bounds = np.append(starts, len(c.k))
     ck = np.exp(log_ck)
-    out = np.empty(len(x))
+    out = np.empty((4 if jac else 1, len(x)))
     for r0 in range(0, len(x), _ROWS):  # rows of close t: each chunk cut to its own extent
         rows = slice(r0, r0 + _ROWS)
         top = int(np.searchsorted(ends, causal[rows].max(initial=0), side="right"))
@@ -101,42 +145,54 @@ def decay_sums(c, log_ck, beta: float, coef):
         far = (d * RHO >= rad[:top]) & (d > 0) & (ends[:top] <= causal[rows, None])
         lead = np.where(far.all(1), top, np.argmin(far, 1))  # each row's leading far blocks
         first = bounds[lead]  # the first change point summed exactly
-        out[rows] = (_far_part(d, lead, rad, mom, beta, c.gap_cum[first])
-                     + c.gap_cum[causal[rows]] - c.gap_cum[first]
-                     - _near_part(c, ck, beta, x[rows], first, causal[rows]))
+        sums = _far_part(d, lead, rad, mom, beta, jac)
+        sums += _near_part(c, ck, beta, x[rows], first, causal[rows], jac)
+        sums[0] = c.gap_cum[causal[rows]] - sums[0]  # sum gap·(1 - P) = sum gap - sum gap·P
+        out[:, rows] = sums
     return out
 
 
-def _far_part(d, lead, rad, mom, beta: float, gaps):
-    """sum of gap·(1 - P) over each row's leading ``lead`` blocks, by their series (Horner in
-    r/(x - c)); ``gaps`` is their sum of gap."""
+def _far_part(d, lead, rad, mom, beta: float, jac: bool):
+    """Over each row's leading ``lead`` blocks, by their series (Horner in r/(x - c), every
+    moment set at once): sum gap·P, and with ``jac`` sum gap·P·ln z, sum gap·(P - P/z) and
+    sum gap·(P - P/z)·ln eta."""
     import numpy as np
 
     top = int(lead.max(initial=0))
+    out = np.zeros((4 if jac else 1, len(lead)))
     if not top:
-        return gaps
+        return out
     use = np.arange(top) < lead[:, None]
     dd = np.where(use, d[:, :top], 1.0)
     ratio = np.where(use, rad[:top] / dd, 0.0)
-    acc = np.broadcast_to(mom[-1, :top], dd.shape).copy()
-    for n in range(len(mom) - 2, -1, -1):
+    acc = np.broadcast_to(mom[:, -1, None, :top], (len(mom), *dd.shape)).copy()
+    for n in range(mom.shape[1] - 2, -1, -1):
         acc *= ratio
-        acc += mom[n, :top]
-    np.log(dd, out=dd)
-    dd *= -beta
-    np.exp(dd, out=dd)
-    acc *= dd
-    return gaps - np.einsum("ij,ij->i", acc, use)
+        acc += mom[:, n, None, :top]
+    log_d = np.log(dd)
+    scale = np.exp(-beta * log_d) * use  # (x - c)^-beta, 0 off the far blocks
+    out[0] = np.einsum("ij,ij->i", acc[0], scale)
+    if jac:
+        h0, h_prime, h_logc, h_z, h_eta, h_zeta = acc
+        # ln z = ln c + ln(x - sigma); (x - sigma)^-beta ln(x - sigma) = -d/dbeta of its series
+        out[1] = np.einsum("ij,ij->i", h_logc + log_d * h0 - h_prime, scale)
+        scale /= dd  # (x - c)^-(beta + 1): the P/z terms
+        out[2] = out[0] - np.einsum("ij,ij->i", h_z, scale)
+        out[3] = (np.einsum("ij,ij->i", h_eta, scale * dd)
+                  - np.einsum("ij,ij->i", h_zeta, scale))
+    return out
 
 
-def _near_part(c, ck, beta: float, x, start, stop):
-    """sum of gap_k·P_k(t) over change points start_i..stop_i - 1 of each row, exactly (one
-    log and one exp per pair), gathered to the rows' longest range (P = 0 beyond a row's)."""
+def _near_part(c, ck, beta: float, x, start, stop, jac: bool = False):
+    """Over change points start_i..stop_i - 1 of each row, exactly (one log and one exp per
+    pair), gathered to the rows' longest range (gap = 0 beyond a row's): sum gap·P, and with
+    ``jac`` sum gap·P·ln z, sum gap·(P - P/z) and sum gap·(P - P/z)·ln eta."""
     import numpy as np
 
+    out = np.zeros((4 if jac else 1, len(x)))
     width = int((stop - start).max(initial=0))
     if width <= 0:
-        return 0.0
+        return out
     idx = start[:, None] + np.arange(width)
     outside = idx >= stop[:, None]
     np.minimum(idx, len(ck) - 1, out=idx)
@@ -144,9 +200,19 @@ def _near_part(c, ck, beta: float, x, start, stop):
     z *= ck[idx]
     z += 1.0
     np.maximum(z, 1.0, out=z)  # beyond a row's range (k > t) S_k(t) < 0: keep the log finite
-    np.log(z, out=z)
-    z *= -beta
-    np.exp(z, out=z)
     g = c.gap[idx]
     g[outside] = 0.0
-    return np.einsum("ij,ij->i", z, g)
+    if not jac:
+        np.log(z, out=z)
+        z *= -beta
+        np.exp(z, out=z)
+        out[0] = np.einsum("ij,ij->i", z, g)
+        return out
+    log_z = np.log(z)
+    P = np.exp(-beta * log_z)
+    out[0] = np.einsum("ij,ij->i", P, g)
+    out[1] = np.einsum("ij,ij->i", P * log_z, g)
+    dz = P - P / z
+    out[2] = np.einsum("ij,ij->i", dz, g)
+    out[3] = np.einsum("ij,ij->i", dz, g * c.log_eta_k[idx])
+    return out
