@@ -6,7 +6,8 @@ A. Synthetic: nine schedules of 24,000 steps (cosine, constant, linear, four WSD
    1. evaluating the multi-power law on all nine curves (the curves prepared once, as a fit
       does), and with its Jacobian;
    2. fitting it on three of them (cosine, constant, WSD linear) with the default starts and
-      objective, then its mean relative error on the six held out.
+      objective, then its mean relative error on the six held out; 2'. the same three curves
+      with the loss logged at every step after the warm-up.
 B. The authors' curves of Luo et al. 2025 (DATA, default tests/data/multi-power-law or
    ../shared/datasets/multi-power-law; see tests/test_multi_power_paper.py), one model size
    (400M): 9 curves, schedules as their data loader builds them:
@@ -103,6 +104,17 @@ def synthetic() -> None:
     print(f"   {info['evaluations']} evaluations, converged {info['converged']}, objective "
           f"{value:.3g}; held-out mean pred_e {splits['test']['pred_e']:.2e}, worst curve "
           f"{max(r['pred_e'] for r in rows if r['split'] == 'test'):.2e}")
+    dense = np.arange(W, T)  # the loss logged at every step after the warm-up
+    every = []
+    for c in curves[:3]:
+        y = MULTI_POWER.predict_natural(TRUE, [Curve.make(c.curve.eta, dense)])
+        every.append(RunCurve(c.run_id, c.name, "train", dense, y,
+                              Curve.make(c.curve.eta, dense), c.lr_from))
+    (params, value, info), *f = timed(lambda: fit_curves(MULTI_POWER, every), 1)
+    show(f"2'. fit on the same 3 curves logged at every step ({3 * len(dense):,} points)", *f,
+         unit="s")
+    print(f"   {info['evaluations']} evaluations, objective {value:.3g}, largest relative "
+          f"parameter error {max(abs(params[k] / v - 1) for k, v in TRUE.items()):.1e}")
 
 
 def paper(folder: Path) -> None:
