@@ -285,6 +285,35 @@ def test_bad_inputs_are_one_line(curves_csv, tmp_path):
     _refused(r, "not at every step")
 
 
+def test_a_loss_logged_before_the_first_lr_is_left_out_with_a_note(curves_csv, tmp_path):
+    """lr logged from step 1 and a loss at step 0: that point has no LR area to stand on and is
+    left out; the curves are scored exactly as the same log without it is."""
+    rows = curves_csv.read_text().splitlines()
+    with_loss, without = [rows[0]], [rows[0]]
+    for r in rows[1:]:
+        run, split, step, *_ = r.split(",")
+        if step == "0":
+            with_loss.append(f"{run},{split},{step},,10.0")
+            continue
+        with_loss.append(r)
+        without.append(r)
+    got = []
+    for name, lines in (("late_lr.csv", with_loss), ("no_step0.csv", without)):
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        r = invoke("evaluate", path, "--law", "multi-power", "--params", _params(TRUE),
+                   "--format", "json")
+        assert r.exit_code == 0, r.output
+        got.append(json.loads(r.stdout))
+    def scores(out):  # the run ids name the file
+        return [{k: v for k, v in c.items() if k != "run_id"} for c in out["curves"]]
+
+    assert scores(got[0]) == scores(got[1])
+    assert all(c["n_points"] == 47 for c in got[0]["curves"])
+    assert any("3 logged point(s) before their run's first logged lr" in n
+               for n in got[0]["notes"])
+
+
 def test_a_negative_lr_is_refused_naming_the_step(tmp_path):
     path = tmp_path / "neg.csv"
     path.write_text("run,step,lr,loss\n" + "".join(

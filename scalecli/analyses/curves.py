@@ -100,7 +100,7 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
     lr_parts = (hist.filter(pl.col(S.LR).is_not_null()).select(S.RUN_ID, S.STEP, S.LR)
                 .unique([S.RUN_ID, S.STEP], keep="last", maintain_order=True)
                 .partition_by(S.RUN_ID, as_dict=True) if has_lr else {})
-    out, dropped = [], 0
+    out, dropped, before = [], 0, 0
     run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
     by_cols = []
     if schedules is not None:
@@ -135,9 +135,13 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         eta, offset, lr_from = _dense_lr(name, lr, spec, steps, S,
                                          None if lr is not None else lr_value)
         t = steps - offset
+        early = t < 0  # a loss logged before the run's first logged lr: no LR area known
+        if early.any():
+            before += int(early.sum())
+            t = np.maximum(t, 0)
         cs = np.cumsum(eta)
-        ok = cs[t] > 0  # S1 = 0 (step 0 of a warm-up from 0): the law is infinite there
-        dropped += int((~ok).sum())
+        ok = (cs[t] > 0) & ~early  # S1 = 0 (step 0 of a warm-up from 0): the law is infinite
+        dropped += int((~ok).sum()) - int(early.sum())
         if not ok.any():
             continue
         out.append(RunCurve(rid, name, splits.get(rid, "train"), steps[ok], y[ok],
@@ -147,6 +151,8 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         raise InputError("no run has a loss curve with a learning rate")
     if dropped and notes is not None:
         notes.append(f"{dropped} logged point(s) at zero LR area (S1 = 0) left out")
+    if before and notes is not None:
+        notes.append(f"{before} logged point(s) before their run's first logged lr left out")
     return out
 
 
@@ -158,7 +164,7 @@ def _dense_lr(name, lr, spec, steps, S, run_lr=None):
         lr = lr.sort(S.STEP)
         st = lr[S.STEP].to_numpy()
         first, last = int(st[0]), int(st[-1])
-        if len(st) == last - first + 1 and steps[0] >= first:
+        if len(st) == last - first + 1:  # dense (losses before its first step: see below)
             if steps[-1] > last:
                 raise InputError(f"run {name!r}: the lr column ends at step {last}, before the "
                                  f"last logged loss (step {int(steps[-1])})")
