@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .errors import ConfigError, clip
+from .errors import ConfigError, InputError, clip
 
 
 def identity(fit) -> str:
@@ -52,6 +52,11 @@ def check_chain(source, thens) -> None:
         want = (getattr(then, "data", None) or {}).get("step1")
         if want:
             where = getattr(then, "path", "") or then.law
+            keys = ("fit", "law", "target", "identity")
+            if not isinstance(want, dict) or not all(isinstance(want.get(k), str) for k in keys):
+                raise InputError(f"--then {where}: its data.step1 is not what fit --step1 "
+                                 f"records ({', '.join(keys)}, as text): refit step 2 with "
+                                 "--step1, or remove data.step1 to chain it unchecked")
             if prev is None:
                 raise ConfigError(f"--then {where}: it was fitted on the predictions of "
                                   f"{want['fit']} ({want['law']} on {clip(want['target'], 60)!r}); "

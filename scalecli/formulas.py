@@ -120,6 +120,9 @@ def add_formula(frames: Frames, text: str, option: str = "--y") -> Frames:
     names = available(frames)
     where = _sources(frames)
     expr = parse(expand(text, names, option, where))
+    if not expr.names:
+        raise ConfigError(f"{option} {clip(text, 80)!r} names no column: give a column, or a "
+                          "formula over columns (e.g. 0.5*acc_a + 0.5*acc_b)")
     missing = [n for n in expr.names if n not in names]
     if missing:
         shown = ", ".join(clip(n) for n in names[:12]) + (" ..." if len(names) > 12 else "")

@@ -94,6 +94,11 @@ def target_metric(frames: Frames, mapping: dict[str, str] | None = None,
     if want:
         if want in available:
             return want
+        column, factor = S.split_scale(want, available)
+        if factor != 1.0 and target:  # --y col/2: never silently the column unscaled
+            raise ConfigError(f"--y {clip(want)!r} reads as {clip(column)!r} times {factor:g}: "
+                              "a scaled target is a formula; write it with spaces around the "
+                              "operator (e.g. 'loss / 2')")
         hit = S.resolve("loss", available, {"loss": want})
         if hit:
             return hit

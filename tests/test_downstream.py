@@ -214,6 +214,8 @@ def test_passk_bad_input_is_one_line(tmp_path, args, message):
 
 
 @pytest.mark.parametrize("rows,message", [
+    ("256,3\n256,nan\n", "p.csv:3: c = 'nan' is not a count"),
+    ("256,3\n256,\n", "p.csv:3: c = empty is not a count"),
     ("256,3\n0,0\n", "p.csv:3: a problem with no samples (n = 0)"),
     ("256,3\n1e30,3\n", "p.csv:3: n = '1e+30': more than 10,000,000 samples"),
 ])
@@ -281,6 +283,9 @@ def test_mean_over_a_column_glob(tmp_path):
     # a target that is not finite for any run: the reason, not only "0 point(s)"
     ("acc_a / 0", "run(s) were left out, e.g. "),
     ("sqrt(acc_a)", "non-finite sqrt(acc_a)"),  # acc_a < 0 in these runs
+    ("1 + 1", "--y '1 + 1' names no column"),
+    # a column over a number reads as --map's scale: never the column silently unscaled
+    ("acc_a/2", "--y 'acc_a/2' reads as 'acc_a' times 0.5"),
 ])
 def test_formula_target_bad_input_is_one_line(tmp_path, y, message):
     r = invoke("fit", _runs_csv(tmp_path), "--y", y)
@@ -493,6 +498,13 @@ def test_synthetic_ladder_is_recovered_by_the_chain(tmp_path):
     assert r.exit_code == 1
     assert f"--then {s2}: it was fitted on the predictions of {s1}" in r.stderr
     assert str(other) in r.stderr
+    # a tampered record of step 1 is refused in one line, not an internal error
+    for bad in ("garbage", {"identity": None}):
+        tampered = tmp_path / "tampered.json"
+        tampered.write_text(json.dumps({**saved, "data": {**saved["data"], "step1": bad}}))
+        r = invoke("predict", "--fit", s1, "--at", f"N={N},D={D}", "--then", tampered)
+        assert r.exit_code == 1 and "its data.step1 is not what fit --step1 records" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
     r = invoke("fit", f, "--law", "sigmoid", "--x", "task_acc", "--y", "task_acc",
                "--points", "all", "--step1", s1)
     assert r.exit_code == 1 and "it was fitted to 'task_bpb'" in r.stderr

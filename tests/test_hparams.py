@@ -344,6 +344,29 @@ def test_missing_lr_or_batch_column_is_refused(tmp_path):
     one_line_error(invoke("hparams", no_bs), "b.csv", "batch-size", "--map batch_size=")
 
 
+def test_a_batch_size_that_is_not_a_number_is_refused(tmp_path):
+    """As the lr column is: one line naming the run and the cell (an internal error before)."""
+    path = tmp_path / "hp.csv"
+    path.write_text("run,n_params,tokens,lr,bs,loss\na,1e8,1e10,1e-3,256,3.0\n"
+                    "b,1e8,1e10,2e-3,big,2.9\nc,2e8,1e10,1e-3,256,2.8\n")
+    one_line_error(invoke("hparams", path), "column 'bs' is not a number", "run 'b'", "'big'")
+
+
+def test_r2_is_null_where_the_optimum_does_not_vary(tmp_path):
+    """Every setting's best run at the same lr and batch: the laws are flat (exponents 0) and
+    R² is undefined (no variance to explain), not a large negative number."""
+    path = tmp_path / "hp.csv"
+    path.write_text("run,n_params,tokens,lr,bs,loss\n" + "".join(
+        f"{n}{d}{i},{n},{d},{lr},{bs},{loss - 0.1 * i}\n"
+        for n, d, loss in (("1e8", "1e10", 3.0), ("2e8", "1e10", 2.8), ("1e8", "4e10", 2.6))
+        for i, (lr, bs) in enumerate((("1e-3", 256), ("2e-3", 512)))))
+    r = invoke("hparams", path, "--seq-len", "2048", "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["lr"]["r2"] is None and out["batch"]["r2"] is None
+    assert all(abs(v) < 1e-9 for v in out["lr"]["exponents"].values())
+
+
 @pytest.mark.parametrize("near", ["abc", "-1%", "-0.001", "100%", "nan", "2"])
 def test_a_bad_margin_is_refused(tmp_path, near):
     path = write(tmp_path / "s.csv", centred_rows())

@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ConfigError, InputError
 
 METRICS = ("huber", "mse", "rmse", "mae", "pred_e", "worst_e", "r2")
+MOST_LR = 1e6  # far above any learning rate; beyond it the LR area can overflow
 
 
 @dataclass
@@ -123,6 +124,11 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         loss = loss.sort(S.STEP)
         steps = loss[S.STEP].to_numpy()
         y = loss[S.VALUE].to_numpy().astype(float)
+        bad = np.flatnonzero(~((y > 0) & np.isfinite(y)))
+        if bad.size:  # the curve laws are fitted and scored in log space
+            i = int(bad[0])
+            raise InputError(f"run {name!r}: {metric} is {y[i]:g} at step {int(steps[i])}; a "
+                             "curve law needs a positive, finite loss at every logged point")
         spec, source = given, "--schedule"
         if spec is None and schedules is not None:
             cells = dict(zip(by_cols, row[4:], strict=True))
@@ -169,15 +175,19 @@ def _dense_lr(name, lr, spec, steps, S, run_lr=None):
                 raise InputError(f"run {name!r}: the lr column ends at step {last}, before the "
                                  f"last logged loss (step {int(steps[-1])})")
             eta = lr[S.LR].to_numpy().astype(float)
-            below = np.flatnonzero(~(eta >= 0))
+            below = np.flatnonzero(~((eta >= 0) & (eta <= MOST_LR)))
             if below.size:
                 i = int(below[0])
                 raise InputError(f"run {name!r}: the lr column is {eta[i]:g} at step "
-                                 f"{int(st[i])}: a learning rate is a finite number >= 0")
+                                 f"{int(st[i])}: a learning rate is a number from 0 to "
+                                 f"{MOST_LR:g}")
             return eta, first, "lr column"
         if spec is None:
+            gaps = np.flatnonzero(np.diff(st) > 1)
+            hole = f" (none at step {int(st[gaps[0]]) + 1})" if gaps.size else ""
             raise InputError(f"run {name!r}: lr is logged at {len(st)} of the {last - first + 1}"
-                             f" steps {first}..{last}, not at every step; give its schedule "
+                             f" steps {first}..{last}{hole}, not at every step (a value that is"
+                             " not a finite number is not logged); give its schedule "
                              "(--schedule SPEC, e.g. cosine:peak=3e-4,warmup=300,final=3e-5, or "
                              "a schedules: entry in scalecli.yaml)")
     if spec is None and run_lr is not None:
@@ -209,13 +219,15 @@ def _splits(runs, split: str | None, train_runs: list[str] | None) -> dict[str, 
         raise ConfigError("give --split COL or --train-runs GLOB, not both")
     if split:
         if split not in runs.columns:
-            raise InputError(f"--split {split}: the runs have no column {split!r} (columns: "
-                             f"{', '.join(runs.columns[:20])})")
+            raise InputError(f"--split {split}: the runs have no column {split!r} with one "
+                             "value (train or test) per run; a column that changes within a "
+                             f"run is not one (run columns: {', '.join(runs.columns[:20])})")
         vals = runs.select(S.RUN_ID, pl.col(split).cast(pl.String).str.to_lowercase())
-        bad = vals.filter(~pl.col(split).is_in(["train", "test"]))
+        bad = vals.filter(~pl.col(split).is_in(["train", "test"]) | pl.col(split).is_null())
         if bad.height:
-            raise InputError(f"--split {split}: run {bad[S.RUN_ID][0]!r} has {bad[split][0]!r};"
-                             " the column must say train or test for every run")
+            raise InputError(f"--split {split}: run {bad[S.RUN_ID][0]!r} has "
+                             f"{bad[split][0] or 'no value'!r}; the column must say train or "
+                             "test for every run")
         out = dict(vals.iter_rows())
     elif train_runs:
         names = runs.select(S.RUN_ID, S.NAME).iter_rows()

@@ -76,7 +76,10 @@ def fit_log_law(name: str, variables: list[str], logx, logy, settings: int, opti
     X = np.column_stack([np.ones(len(logy)), logx])
     resid = logy - X @ theta
     sst = float(np.sum((logy - np.mean(logy)) ** 2))
-    r2 = 1.0 - float(np.sum(resid**2)) / sst if sst > 0 else None
+    # R² is undefined when the target does not vary (all optima at one lr): sst is then
+    # rounding alone, and 1 - ssr/sst any number at all
+    varies = sst > 1e-20 * max(1.0, float(np.sum(logy**2)))
+    r2 = 1.0 - float(np.sum(resid**2)) / sst if varies else None
     return LogLaw(name, list(variables), float(np.exp(theta[0])),
                   {v: float(t) for v, t in zip(variables, theta[1:], strict=True)}, r2,
                   len(logy), settings)

@@ -85,11 +85,14 @@ def coverage(path: str | Path, samples: str = "n", correct: str = "c",
     counts = {}
     for col in (samples, correct):
         values = frame[col].cast(pl.Float64, strict=False)
-        bad = values.is_null() | (values != values.floor()) | (values < 0)
+        bad = (values.is_null() | values.is_nan().fill_null(True) | (values != values.floor())
+               | (values < 0))
         if bad.any():
             i = int(bad.arg_true()[0])
-            raise InputError(f"{path}:{i + 2}: {col} = {clip(frame[col][i])!r} is not a count "
-                             "(a whole number >= 0)")
+            cell = frame[col][i]
+            shown = "empty" if cell is None else repr(clip(cell))
+            raise InputError(f"{path}:{i + 2}: {col} = {shown} is not a count (a whole number "
+                             ">= 0)")
         big = values > MOST_SAMPLES
         if big.any():
             i = int(big.arg_true()[0])
