@@ -116,6 +116,10 @@ def read_yaml(path: str | Path) -> Any:
             if node is not None and _expanded_size(node, {}) > MAX_NODES:
                 raise ConfigError(f"{p}: more than {MAX_NODES} values once its aliases are "
                                   "expanded: not a config")
+            twice = _key_twice(node, set()) if node is not None else None
+            if twice:
+                raise ConfigError(f"{p}:{twice[1]}: the key {twice[0]!r} is given twice in one "
+                                  "mapping (YAML would keep the last without a word)")
             return loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -124,6 +128,31 @@ def read_yaml(path: str | Path) -> Any:
     except (yaml.YAMLError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else "nested too deeply"
         raise ConfigError(f"{p}: not valid YAML: {first}") from None
+
+
+def _key_twice(node, seen: set):
+    """(key, line) of the first key given twice in one mapping of the document, else None."""
+    import yaml
+
+    if id(node) in seen:
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: set = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                if key.value in keys:
+                    return key.value, key.start_mark.line + 1
+                keys.add(key.value)
+            found = _key_twice(value, seen)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _key_twice(item, seen)
+            if found:
+                return found
+    return None
 
 
 def _expanded_size(node, seen: dict) -> int:

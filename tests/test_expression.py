@@ -338,6 +338,19 @@ def test_cli_refuses_a_python_yaml_tag(tmp_path):
     assert "not valid YAML" in r.stderr and not marker.exists()
 
 
+@pytest.mark.parametrize("text,where", [
+    ("law: chinchilla\nfit:\n  loss: huber\n  loss: mse\n", ":4: the key 'loss'"),
+    ("law: chinchilla\nlaw: kaplan\n", ":2: the key 'law'"),
+])
+def test_a_key_given_twice_in_a_config_is_refused(tmp_path, text, where):
+    """YAML keeps the last of a key given twice without a word; a config says which it meant."""
+    cfg = tmp_path / "twice.yaml"
+    cfg.write_text(text)
+    r = runner.invoke(app, ["fit", str(ROOT / "sample_runs"), "--config", str(cfg)])
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert where in r.stderr and "given twice" in r.stderr
+
+
 def test_cli_custom_fit_on_synthetic_csv(tmp_path):
     N, D, L = synthetic_sweep(3, noise=0.0)
     csv = write_csv(tmp_path / "runs.csv", N, D, L)

@@ -386,6 +386,7 @@ def test_a_setting_with_no_finite_loss_is_refused(tmp_path):
     (["--at", "N=1e9"], ["--at", "D"]),
     (["--at", "N=1e9,D=-5"], ["--at", "positive"]),
     (["--at", "Q=1"], ["--at", "unknown"]),
+    (["--at", "N=1e9,D=1e11,C=1e30"], ["C = 1e+30 but 6·N·D = 6e+20"]),
     (["--seq-len", "0"], ["--seq-len"]),
     (["--interval", "wide"], ["--interval"]),
     (["--estimate", "median"], ["--estimate"]),

@@ -92,6 +92,11 @@ def parse_options(near="0.25%", lr_on="N,D", batch_on="D", seq_len=None, at=None
             point[var] = float(value)
         if "C" in need and "C" not in point and {"N", "D"} <= set(point):
             point["C"] = 6.0 * point["N"] * point["D"]
+        if {"N", "D", "C"} <= set(point):
+            six_nd = 6.0 * point["N"] * point["D"]
+            if abs(point["C"] / six_nd - 1.0) > 0.01:
+                raise ConfigError(f"--at {clip(text, 60)}: C = {point['C']:g} but 6·N·D = "
+                                  f"{six_nd:g}; give two of N, D and C, or three that agree")
         missing = [v for v in need if v not in point]
         if missing:
             raise ConfigError(f"--at {clip(text, 60)}: the laws use {', '.join(need)}; give "
