@@ -401,6 +401,17 @@ def test_curves_no_law_can_stand_on_are_refused(tmp_path, spoil, args, words, la
     _refused(invoke("evaluate", path, "--law", law, "--params", params, *args), *words)
 
 
+def test_a_run_with_no_loss_logged_is_named_in_a_note(tmp_path):
+    path = _small_curves(tmp_path / "c.csv",
+                         lambda run, s, lr, loss, sp: (lr, "" if run == "c" else loss, sp))
+    r = invoke("evaluate", path, "--law", "power-area", "--params", "L0=2.8,A=0.5,alpha=0.5",
+               "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [c["run"] for c in out["curves"]] == ["a", "b"]
+    assert "1 run(s) with no loss logged left out: c" in out["notes"]
+
+
 def test_a_split_that_changes_within_runs_is_named_so(tmp_path):
     path = _small_curves(tmp_path / "c.csv",
                          lambda run, s, lr, loss, sp: (lr, loss, "train" if s < 20 else "test"))

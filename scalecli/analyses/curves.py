@@ -101,7 +101,7 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
     lr_parts = (hist.filter(pl.col(S.LR).is_not_null()).select(S.RUN_ID, S.STEP, S.LR)
                 .unique([S.RUN_ID, S.STEP], keep="last", maintain_order=True)
                 .partition_by(S.RUN_ID, as_dict=True) if has_lr else {})
-    out, dropped, before = [], 0, 0
+    out, dropped, before, no_curve = [], 0, 0, []
     run_lr = S.LR if S.LR in runs.columns and runs.schema[S.LR].is_numeric() else None
     by_cols = []
     if schedules is not None:
@@ -114,6 +114,7 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         rid, name, lr_value = row[0], row[1], row[2]
         loss = loss_parts.get((rid,))
         if loss is None or loss.height == 0:
+            no_curve.append(str(name))
             continue
         again = loss.height - loss[S.STEP].n_unique()
         if again:  # a resumed run logs the steps after its checkpoint again: the last counts
@@ -157,6 +158,9 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
         raise InputError("no run has a loss curve with a learning rate")
     if dropped and notes is not None:
         notes.append(f"{dropped} logged point(s) at zero LR area (S1 = 0) left out")
+    if no_curve and notes is not None:
+        notes.append(f"{len(no_curve)} run(s) with no {metric} logged left out: "
+                     + ", ".join(no_curve[:5]) + (" ..." if len(no_curve) > 5 else ""))
     if before and notes is not None:
         notes.append(f"{before} logged point(s) before their run's first logged lr left out")
     return out
