@@ -352,6 +352,18 @@ def test_a_batch_size_that_is_not_a_number_is_refused(tmp_path):
     one_line_error(invoke("hparams", path), "column 'bs' is not a number", "run 'b'", "'big'")
 
 
+def test_a_run_name_given_to_two_rows_is_warned(tmp_path):
+    """Without a step column, two rows under one name are read as one run's log (the last row
+    wins): said, not silent, since one row of the sweep is then not a run of its own."""
+    path = tmp_path / "hp.csv"
+    path.write_text("run,n_params,tokens,lr,bs,loss\na,1e8,1e10,1e-3,256,3.0\n"
+                    "a,1e8,1e10,2e-3,512,2.9\nc,2e8,1e10,1e-3,256,2.8\nd,2e8,1e10,2e-3,512,2.7\n"
+                    "e,1e8,4e10,1e-3,256,2.6\nf,1e8,4e10,2e-3,512,2.5\n")
+    r = invoke("hparams", path, "--seq-len", "2048")
+    assert r.exit_code == 0, r.output
+    assert "1 run name(s) repeat (e.g. 'a', 2 rows) and there is no step column" in r.stderr
+
+
 def test_r2_is_null_where_the_optimum_does_not_vary(tmp_path):
     """Every setting's best run at the same lr and batch: the laws are flat (exponents 0) and
     R² is undefined (no variance to explain), not a large negative number."""

@@ -153,6 +153,20 @@ def build(table: Table, spec: Spec):
                   columns=[frames[2]])
 
 
+
+def _warn_unordered_repeats(df, spec: Spec, run: str, d: str | None) -> None:
+    """Names that repeat with neither a step column nor a growing token count to order their
+    rows: read as one run's log in file order, which a sweep of runs sharing names is not."""
+    twice = (df.group_by(run, maintain_order=True)
+             .agg(pl.len().alias("_rows"), (pl.col(d).n_unique() if d else pl.lit(1)).alias("_d"))
+             .filter(pl.col("_rows") > 1))
+    if twice.height and (twice["_d"] <= 1).all():
+        spec.warnings.append(
+            f"{spec.display}: {twice.height} run name(s) repeat (e.g. {clip(str(twice[run][0]))!r}"
+            f", {twice['_rows'][0]} rows) and there is no step column: each name's rows are read "
+            "as one run's log in file order, its last row its final values; if every row is a "
+            "run of its own, give each its own name")
+
 def _scaled(df, spec: Spec, roles: dict, cols: list[str]):
     """N, D and C mapped as ``col*1e6`` (``--map N=params_m*1e6``) read in their units; the
     factor is kept in ``spec.scales`` for the column report."""
@@ -294,6 +308,8 @@ def _steps(df, table, spec, roles, run, loss):
     per = df.group_by(run, maintain_order=True).agg(aggs)
     if spec.shape is None and per.height == df.height:  # no name repeats: one row per run
         return _runs(df, table, spec, roles, run, loss)
+    if spec.shape is None and not step and not spec.single_run:
+        _warn_unordered_repeats(df, spec, run, d)
     if n and (per[n] != per["__nmax"]).any():
         _two_sizes(df, table, spec, run, n, per)
 
