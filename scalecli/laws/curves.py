@@ -18,14 +18,15 @@ Every evaluation is vectorized: cumulative sums for the areas, and for the multi
 either a far-field series over blocks of change points with a stated error bound (long
 curves, values and Jacobian alike: :mod:`.multipower_far`) or the exact (points x change
 points) sum per curve, cut into row groups so that the k > t half of the triangle is mostly
-skipped (short curves, and a beta too large for the series). :meth:`CurveLaw.evaluate` returns the prediction and, when
-asked, its Jacobian with respect to the internal parameters (logs of A, B, C), analytic.
+skipped (short curves, and a beta too large for the series). :meth:`CurveLaw.evaluate`
+returns the prediction and, when asked, its Jacobian with respect to the internal parameters
+(logs of A, B, C), analytic.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
@@ -46,10 +47,9 @@ class Curve:
     gap: Any  # eta_k - eta_{k-1} at the change points
     eta_k: Any
     cs_before: Any  # cs[k-1] (S_k(t) = cs[t] - cs[k-1])
-    groups: list  # (row slice, change points <= its first t, change points <= its last t)
     causal: Any = None  # per logged point, how many change points are <= t
     gap_cum: Any = None  # cumsum of gap, from 0: the sum over the first j is gap_cum[j]
-    blocks: Any = None  # the change points' blocks for the far-field sum (starts, ends)
+    _blocks: Any = field(default=None, repr=False)  # see blocks
 
     @classmethod
     def make(cls, eta, t) -> Curve:
@@ -60,23 +60,36 @@ class Curve:
         cs = np.cumsum(eta)
         d = np.diff(eta)
         k = np.flatnonzero(d != 0) + 1
-        groups = []
-        n = len(t)
-        size = max(1, min(64, -(-n // 8)))  # about 8 row groups: skips most of k > t
-        for lo in range(0, n, size):
-            hi = min(n, lo + size)
-            groups.append(_group(k, t, lo, hi))
-        return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1], groups)._index()
+        return cls(eta, cs, t, k, d[k - 1], eta[k], cs[k - 1])._index()
 
     def _index(self) -> Curve:
+        """What follows from the change points: each point's count of them, their gaps'
+        cumulative sum; the far-field blocks are built when first asked for."""
         import numpy as np
-
-        from . import multipower_far
 
         self.causal = np.searchsorted(self.k, self.t, side="right")
         self.gap_cum = np.concatenate([[0.0], np.cumsum(self.gap)])
-        self.blocks = multipower_far.blocks(self.k)
+        self._blocks = None
         return self
+
+    @property
+    def blocks(self):
+        """The change points' blocks for the far-field sum (:func:`.multipower_far.blocks`),
+        built on first use: a short curve, or one only predicted along, never needs them."""
+        if self._blocks is None:
+            from .multipower_far import blocks
+
+            self._blocks = blocks(self.k)
+        return self._blocks
+
+    def row_groups(self):
+        """About 8 slices of consecutive logged points, each with the change points up to its
+        last point: the exact sum's blocks, which skip most of the k > t half."""
+        n = len(self.t)
+        size = max(1, min(64, -(-n // 8)))
+        for lo in range(0, n, size):
+            rows = slice(lo, min(n, lo + size))
+            yield rows, int(self.causal[rows.stop - 1])
 
     @property
     def log_eta_k(self):
@@ -106,21 +119,12 @@ class Curve:
         k = self.k[cut[1:] - 1]
         out = Curve.make(self.eta, self.t)
         out.k, out.gap, out.eta_k, out.cs_before = k, g, np.exp(log_eta), before
-        out.groups = [_group(k, self.t, rows.start, rows.stop) for rows, _, _ in self.groups]
         out._log_eta_k = None
         return out._index()
 
     @property
     def s1(self):
         return self.cs[self.t]
-
-
-def _group(k, t, lo: int, hi: int) -> tuple:
-    """Rows lo..hi: (their slice, change points <= every row's t, change points <= the last t)."""
-    import numpy as np
-
-    return (slice(lo, hi), int(np.searchsorted(k, t[lo], side="right")),
-            int(np.searchsorted(k, t[hi - 1], side="right")))
 
 
 class CurveLaw(Law):
@@ -220,9 +224,9 @@ class MultiPower(CurveLaw):
                     work += len(c.t) * 4 * far.BLOCK
                 else:
                     ck, cst = np.exp(log_ck), c.cs[c.t]
-                    for rows, lo, m in c.groups:
+                    for rows, m in c.row_groups():
                         if m:
-                            tasks.append(partial(_ld_block, (c, ck, cst, rows, lo, m, sums),
+                            tasks.append(partial(_ld_block, (c, ck, cst, rows, m, sums),
                                                  beta, jac))
                             work += (rows.stop - rows.start) * m
             parts.append((y0, J0, sums))
@@ -266,7 +270,7 @@ def _ld_block(task, beta: float, jac: bool) -> None:
     counts here (the loss is ~1, each term ~eta)."""
     import numpy as np
 
-    c, ck, cst, rows, _, m, sums = task
+    c, ck, cst, rows, m, sums = task
     u = cst[rows]
     n_rows = len(u)
     width = max(512, _TILE // max(1, n_rows))
