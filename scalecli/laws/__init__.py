@@ -6,7 +6,7 @@ group ``scalecli.laws``) alike: see :mod:`scalecli.laws.registry`.
 
 from .base import Law, Parameter
 from .family import LawFamily
-from .registry import ENTRY_POINT_GROUP, all_laws, equation, get_law, register
+from .registry import ENTRY_POINT_GROUP, all_laws, equation, get_law, register, registered
 
 __all__ = ["ENTRY_POINT_GROUP", "Law", "LawFamily", "Parameter", "all_laws", "equation", "get_law",
-           "register"]
+           "register", "registered"]

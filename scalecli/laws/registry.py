@@ -174,14 +174,20 @@ def names() -> list[str]:
     return out
 
 
+def registered(name: str) -> Law | None:
+    """The law registered as ``name``, or None: a custom law read back from a saved fit is
+    not in the registry, and what is said of it falls back to a generic word."""
+    try:
+        return get_law(name)
+    except (UnknownLawError, ConfigError):
+        return None
+
+
 def equation(name: str, formula: str) -> str:
     """``L = <formula>`` for a loss law, ``acc = <formula>`` for an accuracy law...; ``y = ``
-    for a law no longer registered (a custom law read back from a saved fit)."""
-    try:
-        symbol = get_law(name).symbol
-    except (UnknownLawError, ConfigError):
-        symbol = "y"
-    return f"{symbol} = {formula}"
+    for a law no longer registered."""
+    law = registered(name)
+    return f"{law.symbol if law else 'y'} = {formula}"
 
 
 def source_of(name: str) -> str:

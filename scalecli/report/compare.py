@@ -48,6 +48,8 @@ def _param(group: dict, name: str):
 
 
 def _params_table(res, fmt_name: str) -> str:
+    from ..laws import equation
+
     names = list(res.groups)
     d = {n: g.to_dict() for n, g in res.groups.items()}
     rows = [{"q": p, **{n: _param(d[n], p) for n in names}} for p in d[names[0]]["params"]]
@@ -57,8 +59,6 @@ def _params_table(res, fmt_name: str) -> str:
     rows.append({"q": "compute of the runs", **{
         n: f"{fmt(d[n]['flops_range'][0])}..{fmt(d[n]['flops_range'][1])}" for n in names}})
     cols = [("q", "parameter")] + [(n, res.label(n)) for n in names]
-    from ..laws import equation
-
     return render(rows, cols, fmt_name,
                   title=f"{res.law}: {equation(res.law, res.formula)}, fitted to each group",
                   caption=f"baseline: {res.label(res.baseline)}")

@@ -16,18 +16,16 @@ _STATS = (("objective", "objective"), ("rmse_log", "RMSE of log loss"), ("r2", "
 def rmse_label(law_name: str) -> str:
     """``RMSE of log <what the law predicts>``: loss for a loss law, accuracy for ``sigmoid``
     (a fit's RMSE is of the log of its target, whatever that is)."""
-    from ..errors import ScaleCLIError
-    from ..laws import get_law
+    from ..laws import registered
 
-    try:
-        kind = get_law(law_name).target
-    except ScaleCLIError:  # a custom law of a saved fit: not in the registry
-        kind = "target"
-    return f"RMSE of log {kind or 'target'}"
+    law = registered(law_name)
+    return f"RMSE of log {(law.target if law else None) or 'target'}"
 
 
 def fit_output(result: FitResult, fmt_name: str) -> str:
     """The fit in ``table``, ``json``, ``csv`` or ``markdown`` (a ranking of laws as well)."""
+    from ..laws import equation
+
     if hasattr(result, "fits"):
         return compare_output(result, fmt_name)
     if fmt_name == "json":
@@ -51,8 +49,6 @@ def fit_output(result: FitResult, fmt_name: str) -> str:
         if result.bootstrap:
             cols += [("low", "low"), ("high", "high"), ("se", "se")]
         return render(rows, cols, "csv")
-    from ..laws import equation
-
     title = f"{result.law}: {equation(result.law, result.formula)}"
     cols = [("name", "parameter"), ("value", "value")]
     level = f"{100 * float(result.bootstrap.get('ci', 0.95)):g}%" if result.bootstrap else ""

@@ -39,11 +39,12 @@ def show_output(result: FitResult, fmt_name: str) -> str:
 
 def provenance_rows(result: FitResult) -> list[dict[str, Any]]:
     """One (item, value) row per fact of the provenance, options one row each."""
-    p = result.provenance or {}
     from ..laws import equation
 
-    rows: list[dict[str, Any]] = [{"item": "law", "value": result.law},
-                                  {"item": "formula", "value": equation(result.law, result.formula)}]
+    p = result.provenance or {}
+    rows: list[dict[str, Any]] = [
+        {"item": "law", "value": result.law},
+        {"item": "formula", "value": equation(result.law, result.formula)}]
     if not p:
         rows.append({"item": "scalecli", "value": result.version or "unknown"})
         rows.append({"item": "data hash", "value": result.data.get("hash", "unknown")})
