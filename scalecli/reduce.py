@@ -143,8 +143,9 @@ def _per_run_target(frames: Frames):
 _USER_Y = "_column_y"
 
 
-def _check_numeric(runs, column: str, shown: str | None = None) -> None:
-    """A target column whose values are not numbers is refused, naming a run and the value."""
+def check_numeric(runs, column: str, shown: str | None = None,
+                  hint: str = "fit a numeric metric with --y") -> None:
+    """A run column whose values are not numbers is refused, naming a run and the value."""
     import polars as pl
 
     col = runs.get_column(column)
@@ -156,8 +157,7 @@ def _check_numeric(runs, column: str, shown: str | None = None) -> None:
         i = int(bad.arg_true()[0])
         run = runs.get_column(S.NAME)[i] if S.NAME in runs.columns else i + 1
         raise ColumnError(f"column {clip(shown or column)!r} is not a number in every run: run "
-                          f"{clip(str(run))!r} has {clip(str(col[i]))!r} (fit a numeric metric "
-                          "with --y)")
+                          f"{clip(str(run))!r} has {clip(str(col[i]))!r} ({hint})")
 
 
 def per_run_target(frames: Frames):
@@ -207,7 +207,7 @@ def reduce_runs(frames: Frames, target: str | None, reduce: str = "last",
     for m in metrics:  # the final (summary) value of the run's own metric, one column each
         col = _USER_Y if m == "y" else m
         if col in runs.columns:
-            _check_numeric(runs, col, m)
+            check_numeric(runs, col, m)
             summary = (pl.when(pl.col("_metric") == m)
                        .then(pl.col(col).cast(pl.Float64, strict=False)).otherwise(summary))
     base = runs.join(chosen.rename({S.METRIC: "_metric"}), on=S.RUN_ID, how="left")

@@ -205,17 +205,13 @@ def _runs_table(frames, target, reduce, mapping, seq_len):
     import polars as pl
 
     from ..pipeline import points
+    from ..reduce import check_numeric
 
     runs = frames.runs
     lr_col = _column(runs, "lr", mapping, (), "learning-rate", "lr")
     b_col = _column(runs, "batch_size", mapping, BATCH_ALIASES, "batch-size", "batch_size")
-    for col in (lr_col, b_col):
-        as_number = runs[col].cast(pl.Float64, strict=False)
-        text = runs[col].is_not_null() & as_number.is_null()
-        if text.any():
-            i = int(text.arg_true()[0])
-            raise ColumnError(f"column {clip(col)!r} is not a number in every run: run "
-                              f"{clip(str(runs[S.NAME][i]))!r} has {clip(str(runs[col][i]))!r}")
+    for col, role in ((lr_col, "lr"), (b_col, "batch_size")):
+        check_numeric(runs, col, hint=f"give numbers, or another column with --map {role}=COLUMN")
     pts = points(frames, target=target, mapping=mapping, reduce=reduce)
     table = (runs.select(S.RUN_ID, S.NAME, S.N, S.D, S.C, pl.col(lr_col).cast(pl.Float64)
                          .alias("lr"), pl.col(b_col).cast(pl.Float64).alias("batch"))
