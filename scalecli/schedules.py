@@ -160,9 +160,9 @@ def parse_schedule(text: str) -> Schedule:
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} is not a number") from None
         if not all(math.isfinite(x) and x >= 0 for x in nums):
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} must be finite and >= 0")
-        whole = key in ("length", "warmup") or (key == "steps" and kind != "piecewise")
-        if whole and (len(nums) != 1 or nums[0] != int(nums[0])) or (
-                key in ("length", "steps") and kind != "piecewise" and nums[0] < 1):
+        counted = key in ("length", "warmup") or (key == "steps" and kind != "piecewise")
+        if counted and (len(nums) != 1 or nums[0] != int(nums[0])
+                        or (key != "warmup" and nums[0] < 1)):
             raise ConfigError(f"schedule {raw!r}: {key}={val!r} must be a whole number of "
                               "steps" + (" >= 1" if key != "warmup" else ""))
         if kind == "piecewise" and key == "steps" and any(x != int(x) for x in nums):

@@ -143,12 +143,10 @@ def run_curves(frames, *, target: str | None = None, schedule: str | None = None
                                          None if lr is not None else lr_value)
         t = steps - offset
         early = t < 0  # a loss logged before the run's first logged lr: no LR area known
-        if early.any():
-            before += int(early.sum())
-            t = np.maximum(t, 0)
-        cs = np.cumsum(eta)
-        ok = (cs[t] > 0) & ~early  # S1 = 0 (step 0 of a warm-up from 0): the law is infinite
-        dropped += int((~ok).sum()) - int(early.sum())
+        no_area = np.cumsum(eta)[np.maximum(t, 0)] <= 0  # S1 = 0: the law is infinite there
+        before += int(early.sum())
+        dropped += int((no_area & ~early).sum())
+        ok = ~early & ~no_area
         if not ok.any():
             continue
         out.append(RunCurve(rid, name, splits.get(rid, "train"), steps[ok], y[ok],

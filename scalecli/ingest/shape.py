@@ -153,7 +153,6 @@ def build(table: Table, spec: Spec):
                   columns=[frames[2]])
 
 
-
 def _warn_unordered_repeats(df, spec: Spec, run: str, d: str | None) -> None:
     """Names that repeat with neither a step column nor a growing token count to order their
     rows: read as one run's log in file order, which a sweep of runs sharing names is not."""
@@ -166,6 +165,7 @@ def _warn_unordered_repeats(df, spec: Spec, run: str, d: str | None) -> None:
             f", {twice['_rows'][0]} rows) and there is no step column: each name's rows are read "
             "as one run's log in file order, its last row its final values; if every row is a "
             "run of its own, give each its own name")
+
 
 def _scaled(df, spec: Spec, roles: dict, cols: list[str]):
     """N, D and C mapped as ``col*1e6`` (``--map N=params_m*1e6``) read in their units; the
